@@ -1,0 +1,114 @@
+"""Reads on customers and vehicles: the desk's one search box, and the customer page."""
+
+import re
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.db.models.functions import Right
+
+from visits.models import Visit
+
+from .models import Customer, Vehicle
+from .validators import clean_plate_text, clean_vin_text, looks_like_plate, normalize_phone
+
+SEARCH_LIMIT = 20
+
+
+@dataclass
+class SearchResults:
+    query: str
+    customers: list = field(default_factory=list)
+    vehicles: list = field(default_factory=list)
+    visits: list = field(default_factory=list)
+    plate: str = ""  # the normalised plate when the query looks like one (for "new vehicle")
+    vin: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.customers or self.vehicles or self.visits)
+
+
+def _live_customers():
+    return Customer.objects.filter(merged_into__isnull=True)
+
+
+def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
+    """Find customers, vehicles and visits by plate, VIN (or its last 6), phone (or its
+    last 4), name or RO number. Each shape of query uses an index; a name is matched by
+    prefix (each lookup is limited, so a common surname stays fast)."""
+    text = (query or "").strip()
+    results = SearchResults(query=text)
+    if not text:
+        return results
+
+    vehicle_q = Q(pk__in=[])
+    customer_q = Q(pk__in=[])
+    visit_q = Q(pk__in=[])
+    annotate_vin6 = annotate_phone4 = False
+
+    plate = clean_plate_text(text)
+    vin = clean_vin_text(text)
+    digits = re.sub(r"[\s\-+]", "", text)
+
+    if looks_like_plate(text):
+        results.plate = plate
+        vehicle_q |= Q(plate=plate)
+    if len(vin) == 17:
+        results.vin = vin
+        vehicle_q |= Q(vin=vin)
+    elif len(vin) == 6 and vin.isalnum() and vin.isascii():
+        annotate_vin6 = True
+        vehicle_q |= Q(vin_last6=vin)
+    if re.fullmatch(r"[A-Z0-9]{4,8}", plate) and not results.plate:
+        # Part of a plate typed without the province (A12345) or a plate tail.
+        vehicle_q |= Q(plate__contains=plate)
+    if digits.isdigit() and len(digits) == 4:
+        annotate_phone4 = True
+        customer_q |= Q(phone_last4=digits)
+    elif digits.isdigit() and len(digits) >= 7:
+        try:
+            phone = normalize_phone(text)
+        except ValidationError:
+            phone = None
+        if phone:
+            customer_q |= Q(phone=phone) | Q(phone2=phone)
+    if re.fullmatch(r"(?i)RO\d{6,}", text.replace(" ", "")) or (digits.isdigit() and len(digits) >= 8):
+        ro = text.replace(" ", "").upper()
+        visit_q |= Q(ro_number=ro) | Q(ro_number=f"RO{ro}")
+    if not digits.isdigit():
+        customer_q |= Q(name__startswith=text)
+
+    customers = _live_customers()
+    if annotate_phone4:
+        customers = customers.annotate(phone_last4=Right("phone", 4))
+    results.customers = list(
+        customers.filter(customer_q).prefetch_related("vehicles").order_by("name", "pk")[:limit]
+    )
+    vehicles = Vehicle.objects.all()
+    if annotate_vin6:
+        vehicles = vehicles.annotate(vin_last6=Right("vin", 6))
+    results.vehicles = list(
+        vehicles.filter(vehicle_q).select_related("owner").order_by("-is_active", "plate")[:limit]
+    )
+    results.visits = list(
+        Visit.objects.filter(visit_q).select_related("vehicle", "customer").order_by("-checked_in_at")[:limit]
+    )
+    return results
+
+
+def customer_get(*, pk: int) -> Customer:
+    """A customer with vehicles and recent visits, ready for the customer page."""
+    visits = Visit.objects.select_related("vehicle", "advisor").order_by("-checked_in_at")
+    return (
+        Customer.objects.select_related("merged_into")
+        .prefetch_related(
+            Prefetch("vehicles", queryset=Vehicle.objects.order_by("-is_active", "plate")),
+            Prefetch("visits", queryset=visits),
+        )
+        .get(pk=pk)
+    )
+
+
+def vehicle_last_visit(*, vehicle: Vehicle) -> Visit | None:
+    return vehicle.visits.order_by("-checked_in_at").first()

@@ -1,0 +1,240 @@
+"""Writes on customers and vehicles. Each service is atomic and records who did it."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shopcrm.errors import DomainError, DuplicateFound
+
+from .models import Customer, CustomerMerge, PhoneReveal, Vehicle
+from .validators import normalize_phone, normalize_plate, normalize_vin, vin_check_digit
+
+
+def _collect(errors: dict, field: str, func, *args, **kwargs):
+    try:
+        return func(*args, **kwargs)
+    except ValidationError as exc:
+        errors.setdefault(field, []).extend(exc.messages)
+        return None
+
+
+def customer_find_by_phone(phone: str) -> Customer | None:
+    return Customer.objects.filter(phone=phone, merged_into__isnull=True).first()
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    name: str,
+    phone: str,
+    by=None,
+    kind: str = Customer.Kind.INDIVIDUAL,
+    phone2: str = "",
+    email: str = "",
+    preferred_channel: str = Customer.Channel.SMS,
+    contact_window: str = Customer.ContactWindow.ANY,
+    marketing_consent: bool = False,
+    consent_source: str = "",
+    do_not_contact: bool = False,
+    external_id: str | None = None,
+) -> Customer:
+    """Create a customer; an existing live customer with the same phone is offered instead."""
+    errors: dict = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = [_("请填写客户姓名。")]
+    phone = _collect(errors, "phone", normalize_phone, phone)
+    phone2 = _collect(errors, "phone2", normalize_phone, phone2) if phone2 else ""
+    if errors:
+        raise ValidationError(errors)
+    existing = customer_find_by_phone(phone)
+    if existing:
+        raise DuplicateFound(
+            _("手机号 %(phone)s 已属于客户 %(name)s。") % {"phone": existing.masked_phone, "name": existing.name},
+            existing=existing,
+            field="phone",
+        )
+    customer = Customer(
+        name=name,
+        phone=phone,
+        phone2=phone2 or "",
+        kind=kind,
+        email=email,
+        preferred_channel=preferred_channel,
+        contact_window=contact_window,
+        marketing_consent=marketing_consent,
+        marketing_consent_at=timezone.now() if marketing_consent else None,
+        marketing_consent_source=consent_source if marketing_consent else "",
+        do_not_contact=do_not_contact,
+        external_id=external_id or None,
+    )
+    customer._history_user = by
+    customer.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        # A concurrent create with the same phone or external id won the race.
+        raise DomainError(_("该客户刚刚被其他人创建，请重新搜索。"), code="customer_race") from exc
+    return customer
+
+
+@transaction.atomic
+def customer_reveal_phone(*, customer: Customer, user, context: str = "") -> str:
+    """Return the full phone number and record that ``user`` saw it."""
+    PhoneReveal.objects.create(customer=customer, user=user, context=context[:100])
+    return customer.phone
+
+
+@dataclass
+class MergeResult:
+    target: Customer
+    moved: dict
+
+
+@transaction.atomic
+def customer_merge(*, source: Customer, target: Customer, by=None) -> MergeResult:
+    """Fold ``source`` into ``target``: every record pointing at source moves to target.
+
+    Relations are found from the model's metadata, so records of later apps (surveys,
+    complaints) move too without this function knowing them. The source stays as a
+    tombstone with ``merged_into`` set, and a CustomerMerge row records the move.
+    """
+    if source.pk == target.pk:
+        raise DomainError(_("不能把客户合并到自己。"), code="merge_self")
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])}
+    source, target = locked[source.pk], locked[target.pk]
+    if source.is_merged or target.is_merged:
+        raise DomainError(_("已被合并的客户不能再次合并。"), code="merge_merged")
+
+    moved: dict[str, int] = {}
+    for relation in Customer._meta.related_objects:
+        if relation.many_to_many or relation.related_model in (CustomerMerge,):
+            continue
+        if not (relation.one_to_many or relation.one_to_one):
+            continue
+        field_name = relation.field.name
+        queryset = relation.related_model._base_manager.filter(**{field_name: source})
+        related_label = relation.related_model._meta.label_lower
+        if relation.related_model is Customer:
+            queryset = queryset.exclude(pk=target.pk)
+        # Save one by one so history records who moved each row.
+        count = 0
+        for row in queryset.select_for_update():
+            setattr(row, field_name, target)
+            row._history_user = by
+            has_updated_at = any(f.name == "updated_at" for f in row._meta.concrete_fields)
+            row.save(update_fields=[field_name, "updated_at"] if has_updated_at else [field_name])
+            count += 1
+        if count:
+            moved[related_label] = count
+
+    # Fill target's gaps from source, never overwriting what target already has.
+    for field in ("phone2", "email", "wechat_openid"):
+        if not getattr(target, field) and getattr(source, field):
+            setattr(target, field, getattr(source, field))
+    if source.do_not_contact:
+        target.do_not_contact = True
+    if not target.external_id and source.external_id:
+        target.external_id, source.external_id = source.external_id, None
+    source.merged_into = target
+    source._history_user = by
+    source._change_reason = f"merged into customer {target.pk}"
+    source.save()
+    target._history_user = by
+    target._change_reason = f"merged customer {source.pk}"
+    target.save()
+    CustomerMerge.objects.create(source=source, target=target, merged_by=by, moved=moved)
+    return MergeResult(target=target, moved=moved)
+
+
+# ---------------------------------------------------------------- vehicles
+
+
+@transaction.atomic
+def vehicle_create(
+    *,
+    owner: Customer,
+    vin: str,
+    plate: str = "",
+    by=None,
+    vin_check_override: bool = False,
+    brand: str = "",
+    model: str = "",
+    model_year: int | None = None,
+    colour: str = "",
+    registration_date: date | None = None,
+    purchase_date: date | None = None,
+    odometer_km: int | None = None,
+    external_id: str | None = None,
+) -> Vehicle:
+    """Register a vehicle; an existing one with the same VIN or current plate is offered."""
+    errors: dict = {}
+    vin = _collect(errors, "vin", normalize_vin, vin, allow_bad_check_digit=vin_check_override)
+    plate = _collect(errors, "plate", normalize_plate, plate) if plate else ""
+    if model_year is not None and not (1950 <= model_year <= timezone.localdate().year + 1):
+        errors["model_year"] = [_("年款不合理。")]
+    if registration_date and registration_date > timezone.localdate():
+        errors["registration_date"] = [_("上牌日期不能晚于今天。")]
+    if errors:
+        raise ValidationError(errors)
+    if owner.is_merged:
+        raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="owner_merged")
+
+    existing = Vehicle.objects.filter(vin=vin).select_related("owner").first()
+    if existing:
+        raise DuplicateFound(
+            _("车架号 %(vin)s 已登记（车牌 %(plate)s，车主 %(owner)s）。")
+            % {"vin": vin, "plate": existing.plate or "-", "owner": existing.owner.name},
+            existing=existing,
+            field="vin",
+        )
+    if plate:
+        existing = Vehicle.objects.filter(plate=plate, is_active=True).select_related("owner").first()
+        if existing:
+            raise DuplicateFound(
+                _("车牌 %(plate)s 已登记在车主 %(owner)s 名下（VIN %(vin)s）。")
+                % {"plate": plate, "owner": existing.owner.name, "vin": existing.vin},
+                existing=existing,
+                field="plate",
+            )
+    # The override is recorded only when the check digit really is wrong.
+    override = vin_check_override and vin[8] != vin_check_digit(vin)
+    vehicle = Vehicle(
+        owner=owner,
+        vin=vin,
+        plate=plate or "",
+        vin_check_override=override,
+        vin_override_by=by if override else None,
+        vin_override_at=timezone.now() if override else None,
+        brand=brand,
+        model=model,
+        model_year=model_year,
+        colour=colour,
+        registration_date=registration_date,
+        purchase_date=purchase_date,
+        odometer_km=odometer_km,
+        external_id=external_id or None,
+    )
+    vehicle._history_user = by
+    if override:
+        vehicle._change_reason = "VIN check digit override"
+    try:
+        with transaction.atomic():
+            vehicle.save()
+    except IntegrityError as exc:
+        # A concurrent registration of the same VIN or plate won the race.
+        raise DomainError(_("该车辆刚刚被其他人登记，请重新搜索。"), code="vehicle_race") from exc
+    return vehicle
+
+
+def vehicle_record_odometer(*, vehicle: Vehicle, odometer_km: int, by=None) -> None:
+    """Keep the highest odometer reading as the vehicle's last known one."""
+    if vehicle.odometer_km is None or odometer_km > vehicle.odometer_km:
+        vehicle.odometer_km = odometer_km
+        vehicle._history_user = by
+        vehicle.save(update_fields=["odometer_km", "updated_at"])

@@ -1,0 +1,26 @@
+"""The "visit delivered" event: the hook follow-up and survey scheduling attach to.
+
+The event is sent only after the delivering transaction commits, with the visit's id
+(never the instance), so a receiver that enqueues a Celery task sees committed data.
+Receivers: ``visit_delivered.connect(handler)``; a handler gets ``visit_id`` and
+``source`` ("browser" or "dms") and must be safe to run twice.
+"""
+
+import logging
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger("shopcrm.events")
+
+visit_delivered = Signal()
+
+
+def emit_visit_delivered(*, visit_id: int, source: str) -> None:
+    transaction.on_commit(
+        lambda: visit_delivered.send(sender="visits", visit_id=visit_id, source=source)
+    )
+
+
+def log_visit_delivered(sender, *, visit_id: int, source: str, **kwargs) -> None:
+    logger.info("visit delivered: visit_id=%s source=%s", visit_id, source)

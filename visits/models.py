@@ -1,0 +1,195 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class ServiceType(models.TextChoices):
+    MAINTENANCE = "maintenance", _("保养")
+    REPAIR = "repair", _("维修")
+    WARRANTY = "warranty", _("保修/索赔")
+    ACCIDENT = "accident", _("事故")
+    RECALL = "recall", _("召回")
+    OTHER = "other", _("其他")
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("已预约")
+        ARRIVED = "arrived", _("已到店")
+        NO_SHOW = "no_show", _("未到店")
+        CANCELLED = "cancelled", _("已取消")
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    vehicle = models.ForeignKey(
+        "customers.Vehicle",
+        verbose_name=_("车辆"),
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    scheduled_at = models.DateTimeField(_("预约时间"))
+    service_type = models.CharField(_("服务类型"), max_length=12, choices=ServiceType)
+    status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.BOOKED)
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("服务顾问"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointments",
+    )
+    notes = models.CharField(_("备注"), max_length=200, blank=True)
+    external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("预约")
+        verbose_name_plural = _("预约")
+        ordering = ["scheduled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="appointment_unique_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "scheduled_at"], name="appointment_status_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.vehicle} {timezone.localtime(self.scheduled_at):%Y-%m-%d %H:%M}"
+
+
+class Visit(models.Model):
+    """A repair order (工单): one vehicle's stay in the workshop."""
+
+    class Status(models.TextChoices):
+        CHECKED_IN = "checked_in", _("已接车")
+        IN_PROGRESS = "in_progress", _("维修中")
+        QUALITY_CHECK = "quality_check", _("质检中")
+        READY = "ready", _("待交车")
+        DELIVERED = "delivered", _("已交车")
+        CANCELLED = "cancelled", _("已取消")
+
+    IN_WORKSHOP = (
+        Status.CHECKED_IN,
+        Status.IN_PROGRESS,
+        Status.QUALITY_CHECK,
+        Status.READY,
+    )
+
+    ro_number = models.CharField(_("工单号"), max_length=32)
+    vehicle = models.ForeignKey(
+        "customers.Vehicle", verbose_name=_("车辆"), on_delete=models.PROTECT, related_name="visits"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("送修人"),
+        on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("服务顾问"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visits",
+    )
+    advisor_code = models.CharField(
+        _("服务顾问代码"), max_length=64, blank=True, help_text=_("DMS 传来的未知顾问代码原样保存。")
+    )
+    appointment = models.OneToOneField(
+        Appointment,
+        verbose_name=_("预约"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visit",
+    )
+    service_type = models.CharField(_("服务类型"), max_length=12, choices=ServiceType)
+    status = models.CharField(
+        _("状态"), max_length=14, choices=Status, default=Status.CHECKED_IN
+    )
+    checked_in_at = models.DateTimeField(_("接车时间"))
+    promised_at = models.DateTimeField(_("承诺交车时间"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("交车时间"), null=True, blank=True)
+    odometer_km = models.PositiveIntegerField(_("进厂里程（公里）"), null=True, blank=True)
+    odometer_lower_confirmed = models.BooleanField(
+        _("已确认里程低于上次"), default=False
+    )
+    concern = models.TextField(_("客户描述"), blank=True)
+    walkaround_notes = models.TextField(_("环车检查"), blank=True)
+    estimated_amount = models.DecimalField(
+        _("预估金额"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    labour_amount = models.DecimalField(
+        _("工时费"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    parts_amount = models.DecimalField(
+        _("材料费"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    total_amount = models.DecimalField(
+        _("结算金额"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    by_appointment = models.BooleanField(_("预约到店"), default=False)
+    cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
+    external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("工单")
+        verbose_name_plural = _("工单")
+        ordering = ["-checked_in_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["ro_number"], name="visit_unique_ro_number"),
+            models.UniqueConstraint(fields=["external_id"], name="visit_unique_external_id"),
+            models.CheckConstraint(
+                condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
+                name="visit_delivered_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=models.F("checked_in_at")),
+                name="visit_delivered_after_check_in",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "promised_at"], name="visit_status_promised_idx"),
+            models.Index(fields=["delivered_at"], name="visit_delivered_idx"),
+            models.Index(fields=["vehicle", "checked_in_at"], name="visit_vehicle_checkin_idx"),
+            models.Index(fields=["advisor", "delivered_at"], name="visit_advisor_delivered_idx"),
+            models.Index(fields=["updated_at"], name="visit_updated_idx"),
+        ]
+
+    def __str__(self):
+        return self.ro_number
+
+    @property
+    def is_late(self) -> bool:
+        return (
+            self.status in self.IN_WORKSHOP
+            and self.promised_at is not None
+            and self.promised_at < timezone.now()
+        )
+
+
+class RoNumberSequence(models.Model):
+    """The last RO number used on a day; a row lock hands out the next one."""
+
+    day = models.DateField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("工单号序列")
+        verbose_name_plural = _("工单号序列")

@@ -1,0 +1,50 @@
+"""Reads for the desk: today's board and a visit with what its pages show."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.utils import timezone
+
+from .models import Appointment, Visit
+
+
+@dataclass
+class Board:
+    day: date
+    appointments: list = field(default_factory=list)
+    columns: list = field(default_factory=list)  # [(status, label, [visits])]
+    late_count: int = 0
+
+
+def board_for_day(*, day: date | None = None) -> Board:
+    """Today's board: appointments not yet arrived, and the workshop by state."""
+    day = day or timezone.localdate()
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(day, time.min), tz)
+    end = timezone.make_aware(datetime.combine(day, time.max), tz)
+    appointments = list(
+        Appointment.objects.filter(
+            status=Appointment.Status.BOOKED, scheduled_at__range=(start, end)
+        )
+        .select_related("customer", "vehicle", "advisor")
+        .order_by("scheduled_at")
+    )
+    in_workshop = list(
+        Visit.objects.filter(status__in=Visit.IN_WORKSHOP)
+        .select_related("vehicle", "customer", "advisor")
+        .order_by("promised_at")
+    )
+    columns = []
+    for status in Visit.IN_WORKSHOP:
+        visits = [v for v in in_workshop if v.status == status]
+        columns.append((status, Visit.Status(status).label, visits))
+    return Board(
+        day=day,
+        appointments=appointments,
+        columns=columns,
+        late_count=sum(1 for v in in_workshop if v.is_late),
+    )
+
+
+def visit_get(*, pk: int) -> Visit:
+    return Visit.objects.select_related("vehicle", "customer", "advisor", "appointment").get(pk=pk)

@@ -1,0 +1,266 @@
+"""Writes on appointments and visits: check-in, the workshop state machine, delivery."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, Vehicle
+from customers.services import vehicle_record_odometer
+from shopcrm.errors import DomainError
+
+from .events import emit_visit_delivered
+from .models import Appointment, RoNumberSequence, Visit
+
+S = Visit.Status
+
+# The workshop state machine: from each status, where a visit may go next.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.CHECKED_IN: (S.IN_PROGRESS, S.CANCELLED),
+    S.IN_PROGRESS: (S.QUALITY_CHECK, S.CANCELLED),
+    # A failed quality check sends the car back to the bay.
+    S.QUALITY_CHECK: (S.READY, S.IN_PROGRESS, S.CANCELLED),
+    S.READY: (S.DELIVERED, S.CANCELLED),
+    S.DELIVERED: (),
+    S.CANCELLED: (),
+}
+
+
+def allowed_transitions(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+def ro_number_next(*, day: date) -> str:
+    """RO-YYYYMMDD-NNNN, numbered per day under a row lock (no duplicates under load)."""
+    RoNumberSequence.objects.get_or_create(day=day)
+    sequence = RoNumberSequence.objects.select_for_update().get(day=day)
+    sequence.last = F("last") + 1
+    sequence.save(update_fields=["last"])
+    sequence.refresh_from_db(fields=["last"])
+    return f"RO{day:%Y%m%d}{sequence.last:04d}"
+
+
+# ---------------------------------------------------------------- appointments
+
+
+@transaction.atomic
+def appointment_create(
+    *,
+    customer: Customer,
+    vehicle: Vehicle,
+    scheduled_at: datetime,
+    service_type: str,
+    advisor=None,
+    notes: str = "",
+    by=None,
+) -> Appointment:
+    appointment = Appointment(
+        customer=customer,
+        vehicle=vehicle,
+        scheduled_at=scheduled_at,
+        service_type=service_type,
+        advisor=advisor,
+        notes=notes,
+    )
+    appointment._history_user = by
+    appointment.full_clean(validate_unique=False, validate_constraints=False)
+    appointment.save()
+    return appointment
+
+
+def appointment_mark_no_shows(*, now: datetime | None = None) -> int:
+    """Booked appointments more than the grace period past their time become no-shows.
+
+    One conditional UPDATE: a second run, or two beats at once, finds nothing to change.
+    """
+    now = now or timezone.now()
+    cutoff = now - settings.SHOPCRM_NO_SHOW_GRACE
+    return Appointment.objects.filter(
+        status=Appointment.Status.BOOKED, scheduled_at__lt=cutoff
+    ).update(status=Appointment.Status.NO_SHOW, status_changed_at=now, updated_at=now)
+
+
+# ---------------------------------------------------------------- visits
+
+
+@transaction.atomic
+def visit_check_in(
+    *,
+    customer: Customer,
+    vehicle: Vehicle,
+    advisor,
+    service_type: str,
+    promised_at: datetime | None,
+    concern: str = "",
+    walkaround_notes: str = "",
+    odometer_km: int | None = None,
+    confirm_lower_odometer: bool = False,
+    estimated_amount: Decimal | None = None,
+    by_appointment: bool = False,
+    appointment: Appointment | None = None,
+    checked_in_at: datetime | None = None,
+) -> Visit:
+    """Open a repair order for a vehicle at the desk."""
+    checked_in_at = checked_in_at or timezone.now()
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    errors: dict = {}
+    if promised_at is None:
+        errors["promised_at"] = [_("请填写承诺交车时间。")]
+    elif promised_at <= checked_in_at:
+        errors["promised_at"] = [_("承诺交车时间必须晚于接车时间。")]
+    if odometer_km is not None:
+        if odometer_km < 0:
+            errors["odometer_km"] = [_("里程不能为负数。")]
+        elif (
+            vehicle.odometer_km is not None
+            and odometer_km < vehicle.odometer_km
+            and not confirm_lower_odometer
+        ):
+            errors["odometer_km"] = [
+                _("里程 %(new)s 公里低于上次记录的 %(old)s 公里，请核对；如无误请勾选确认。")
+                % {"new": odometer_km, "old": vehicle.odometer_km}
+            ]
+    if estimated_amount is not None and estimated_amount < 0:
+        errors["estimated_amount"] = [_("预估金额不能为负数。")]
+    if errors:
+        raise ValidationError(errors)
+    if customer.is_merged:
+        raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="customer_merged")
+    open_visit = Visit.objects.filter(vehicle=vehicle, status__in=Visit.IN_WORKSHOP).first()
+    if open_visit:
+        raise DomainError(
+            _("该车辆已有在修工单 %(ro)s，不能重复接车。") % {"ro": open_visit.ro_number},
+            code="already_in_workshop",
+        )
+    if appointment is not None:
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if appointment.status != Appointment.Status.BOOKED:
+            raise DomainError(_("该预约已不是待到店状态。"), code="appointment_not_booked")
+        appointment.status = Appointment.Status.ARRIVED
+        appointment.status_changed_at = checked_in_at
+        appointment._history_user = advisor
+        appointment.save()
+        by_appointment = True
+
+    visit = Visit(
+        ro_number=ro_number_next(day=timezone.localdate(checked_in_at)),
+        vehicle=vehicle,
+        customer=customer,
+        advisor=advisor,
+        appointment=appointment,
+        service_type=service_type,
+        status=S.CHECKED_IN,
+        checked_in_at=checked_in_at,
+        promised_at=promised_at,
+        odometer_km=odometer_km,
+        odometer_lower_confirmed=bool(
+            confirm_lower_odometer
+            and odometer_km is not None
+            and vehicle.odometer_km is not None
+            and odometer_km < vehicle.odometer_km
+        ),
+        concern=concern,
+        walkaround_notes=walkaround_notes,
+        estimated_amount=estimated_amount,
+        by_appointment=by_appointment,
+    )
+    visit._history_user = advisor
+    visit.save()
+    if odometer_km is not None:
+        vehicle_record_odometer(vehicle=vehicle, odometer_km=odometer_km, by=advisor)
+    return visit
+
+
+def _lock(visit: Visit) -> Visit:
+    return Visit.objects.select_for_update().get(pk=visit.pk)
+
+
+def _refuse_transition(visit: Visit, to_status: str):
+    raise DomainError(
+        _("工单 %(ro)s 当前为“%(current)s”，不能变更为“%(target)s”。")
+        % {
+            "ro": visit.ro_number,
+            "current": visit.get_status_display(),
+            "target": S(to_status).label,
+        },
+        code="illegal_transition",
+    )
+
+
+@transaction.atomic
+def visit_transition(*, visit: Visit, to_status: str, by=None) -> Visit:
+    """Move a visit one step through the workshop (not delivery or cancellation)."""
+    visit = _lock(visit)
+    if to_status in (S.DELIVERED, S.CANCELLED) or to_status not in allowed_transitions(visit.status):
+        _refuse_transition(visit, to_status)
+    visit.status = to_status
+    visit._history_user = by
+    visit.save()
+    return visit
+
+
+@transaction.atomic
+def visit_deliver(
+    *,
+    visit: Visit,
+    labour_amount: Decimal,
+    parts_amount: Decimal,
+    total_amount: Decimal | None = None,
+    delivered_at: datetime | None = None,
+    by=None,
+    source: str = "browser",
+) -> Visit:
+    """Hand the car back: record final amounts and time, then emit "visit delivered"."""
+    visit = _lock(visit)
+    if S.DELIVERED not in allowed_transitions(visit.status):
+        _refuse_transition(visit, S.DELIVERED)
+    errors: dict = {}
+    for field, value in (("labour_amount", labour_amount), ("parts_amount", parts_amount)):
+        if value is None:
+            errors[field] = [_("请填写金额（没有请填 0）。")]
+        elif value < 0:
+            errors[field] = [_("金额不能为负数。")]
+    if total_amount is not None and total_amount < 0:
+        errors["total_amount"] = [_("金额不能为负数。")]
+    delivered_at = delivered_at or timezone.now()
+    if delivered_at < visit.checked_in_at:
+        errors["delivered_at"] = [_("交车时间不能早于接车时间。")]
+    if errors:
+        raise ValidationError(errors)
+    visit.labour_amount = labour_amount
+    visit.parts_amount = parts_amount
+    # The total may differ from the sum (discounts, goodwill); it defaults to the sum.
+    visit.total_amount = total_amount if total_amount is not None else labour_amount + parts_amount
+    visit.delivered_at = delivered_at
+    visit.status = S.DELIVERED
+    visit._history_user = by
+    visit.save()
+    emit_visit_delivered(visit_id=visit.pk, source=source)
+    return visit
+
+
+@transaction.atomic
+def visit_cancel(*, visit: Visit, reason: str, by=None) -> Visit:
+    visit = _lock(visit)
+    if S.CANCELLED not in allowed_transitions(visit.status):
+        _refuse_transition(visit, S.CANCELLED)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"cancel_reason": [_("请填写取消原因。")]})
+    visit.status = S.CANCELLED
+    visit.cancel_reason = reason[:200]
+    visit._history_user = by
+    visit.save()
+    return visit
+
+
+def default_promised_at(now: datetime | None = None) -> datetime:
+    """A suggestion for the form: two hours from now, rounded up to the half hour."""
+    now = timezone.localtime(now or timezone.now()) + timedelta(hours=2)
+    minute = 30 if now.minute <= 30 else 60
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minute)
