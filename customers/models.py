@@ -28,7 +28,9 @@ class Customer(models.Model):
 
     name = models.CharField(_("姓名/单位名称"), max_length=100)
     kind = models.CharField(_("客户类型"), max_length=12, choices=Kind, default=Kind.INDIVIDUAL)
-    phone = models.CharField(_("手机号"), max_length=20, help_text=_("E.164 格式，如 +8613812345678"))
+    phone = models.CharField(
+        _("手机号"), max_length=20, help_text=_("E.164 格式，如 +8613812345678")
+    )
     phone2 = models.CharField(_("备用电话"), max_length=20, blank=True)
     email = models.EmailField(_("电子邮件"), blank=True)
     wechat_openid = models.CharField(_("微信 OpenID"), max_length=64, blank=True)
@@ -161,7 +163,10 @@ class PhoneReveal(models.Model):
         Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="phone_reveals"
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("查看人"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("查看人"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     revealed_at = models.DateTimeField(_("查看时间"), auto_now_add=True)
     context = models.CharField(_("场景"), max_length=100, blank=True)
@@ -170,6 +175,9 @@ class PhoneReveal(models.Model):
         verbose_name = _("电话查看记录")
         verbose_name_plural = _("电话查看记录")
         ordering = ["-revealed_at"]
+
+    def __str__(self):
+        return f"{self.user} → {self.customer} {self.revealed_at:%Y-%m-%d %H:%M}"
 
 
 class CustomerMerge(models.Model):
@@ -195,3 +203,6 @@ class CustomerMerge(models.Model):
         verbose_name = _("客户合并记录")
         verbose_name_plural = _("客户合并记录")
         ordering = ["-merged_at"]
+
+    def __str__(self):
+        return f"{self.source_id} → {self.target_id}"

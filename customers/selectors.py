@@ -73,7 +73,9 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
             phone = None
         if phone:
             customer_q |= Q(phone=phone) | Q(phone2=phone)
-    if re.fullmatch(r"(?i)RO\d{6,}", text.replace(" ", "")) or (digits.isdigit() and len(digits) >= 8):
+    if re.fullmatch(r"(?i)RO\d{6,}", text.replace(" ", "")) or (
+        digits.isdigit() and len(digits) >= 8
+    ):
         ro = text.replace(" ", "").upper()
         visit_q |= Q(ro_number=ro) | Q(ro_number=f"RO{ro}")
     if not digits.isdigit():
@@ -92,7 +94,9 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
         vehicles.filter(vehicle_q).select_related("owner").order_by("-is_active", "plate")[:limit]
     )
     results.visits = list(
-        Visit.objects.filter(visit_q).select_related("vehicle", "customer").order_by("-checked_in_at")[:limit]
+        Visit.objects.filter(visit_q)
+        .select_related("vehicle", "customer")
+        .order_by("-checked_in_at")[:limit]
     )
     return results
 

@@ -54,7 +54,8 @@ def customer_create(
     existing = customer_find_by_phone(phone)
     if existing:
         raise DuplicateFound(
-            _("手机号 %(phone)s 已属于客户 %(name)s。") % {"phone": existing.masked_phone, "name": existing.name},
+            _("手机号 %(phone)s 已属于客户 %(name)s。")
+            % {"phone": existing.masked_phone, "name": existing.name},
             existing=existing,
             field="phone",
         )
@@ -106,7 +107,9 @@ def customer_merge(*, source: Customer, target: Customer, by=None) -> MergeResul
     """
     if source.pk == target.pk:
         raise DomainError(_("不能把客户合并到自己。"), code="merge_self")
-    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])}
+    locked = {
+        c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk])
+    }
     source, target = locked[source.pk], locked[target.pk]
     if source.is_merged or target.is_merged:
         raise DomainError(_("已被合并的客户不能再次合并。"), code="merge_merged")
@@ -194,7 +197,9 @@ def vehicle_create(
             field="vin",
         )
     if plate:
-        existing = Vehicle.objects.filter(plate=plate, is_active=True).select_related("owner").first()
+        existing = (
+            Vehicle.objects.filter(plate=plate, is_active=True).select_related("owner").first()
+        )
         if existing:
             raise DuplicateFound(
                 _("车牌 %(plate)s 已登记在车主 %(owner)s 名下（VIN %(vin)s）。")

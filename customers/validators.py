@@ -48,7 +48,10 @@ def normalize_phone(value: str) -> str:
             code="phone_not_cn",
             params={"value": value},
         )
-    if not phonenumbers.is_valid_number(number) or phonenumbers.number_type(number) not in _CN_TYPES:
+    if (
+        not phonenumbers.is_valid_number(number)
+        or phonenumbers.number_type(number) not in _CN_TYPES
+    ):
         raise ValidationError(
             _("不是有效的手机号或固定电话（固话请带区号）：%(value)s"),
             code="phone_invalid",
@@ -134,9 +137,7 @@ def normalize_vin(value: str, *, allow_bad_check_digit: bool = False) -> str:
             params={"chars": "、".join(forbidden)},
         )
     if any(ch not in VIN_ALPHABET for ch in vin):
-        raise ValidationError(
-            _("车架号（VIN）只能包含字母和数字。"), code="vin_characters"
-        )
+        raise ValidationError(_("车架号（VIN）只能包含字母和数字。"), code="vin_characters")
     expected = vin_check_digit(vin)
     if vin[8] != expected and not allow_bad_check_digit:
         raise VinCheckDigitError(
@@ -157,7 +158,9 @@ _PLATE_LETTER = "A-HJ-NP-Z"
 _PLATE_CHAR = "A-HJ-NP-Z0-9"
 PLATE_PATTERNS = (
     # Ordinary blue/yellow plates: 京A12345, 粤B1234挂, 沪A1234学
-    re.compile(rf"^[{PROVINCES}][{_PLATE_LETTER}][{_PLATE_CHAR}]{{4}}[{_PLATE_CHAR}挂学警港澳领试超]$"),
+    re.compile(
+        rf"^[{PROVINCES}][{_PLATE_LETTER}][{_PLATE_CHAR}]{{4}}[{_PLATE_CHAR}挂学警港澳领试超]$"
+    ),
     # New-energy small cars: 粤BD12345, 京AF1A234 (D electric, F other new energy)
     re.compile(rf"^[{PROVINCES}][{_PLATE_LETTER}][DF][{_PLATE_CHAR}]\d{{4}}$"),
     # New-energy large vehicles: 沪A12345D
@@ -183,7 +186,10 @@ def normalize_plate(value: str) -> str:
         )
     if not any(pattern.match(plate) for pattern in PLATE_PATTERNS):
         raise ValidationError(
-            _("不是有效的车牌号：%(value)s（普通车牌 7 位，如 京A12345；新能源 8 位，如 粤BD12345）"),
+            _(
+                "不是有效的车牌号：%(value)s"
+                "（普通车牌 7 位，如 京A12345；新能源 8 位，如 粤BD12345）"
+            ),
             code="plate_invalid",
             params={"value": value},
         )

@@ -105,7 +105,10 @@ class Visit(models.Model):
         related_name="visits",
     )
     advisor_code = models.CharField(
-        _("服务顾问代码"), max_length=64, blank=True, help_text=_("DMS 传来的未知顾问代码原样保存。")
+        _("服务顾问代码"),
+        max_length=64,
+        blank=True,
+        help_text=_("DMS 传来的未知顾问代码原样保存。"),
     )
     appointment = models.OneToOneField(
         Appointment,
@@ -116,16 +119,12 @@ class Visit(models.Model):
         related_name="visit",
     )
     service_type = models.CharField(_("服务类型"), max_length=12, choices=ServiceType)
-    status = models.CharField(
-        _("状态"), max_length=14, choices=Status, default=Status.CHECKED_IN
-    )
+    status = models.CharField(_("状态"), max_length=14, choices=Status, default=Status.CHECKED_IN)
     checked_in_at = models.DateTimeField(_("接车时间"))
     promised_at = models.DateTimeField(_("承诺交车时间"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("交车时间"), null=True, blank=True)
     odometer_km = models.PositiveIntegerField(_("进厂里程（公里）"), null=True, blank=True)
-    odometer_lower_confirmed = models.BooleanField(
-        _("已确认里程低于上次"), default=False
-    )
+    odometer_lower_confirmed = models.BooleanField(_("已确认里程低于上次"), default=False)
     concern = models.TextField(_("客户描述"), blank=True)
     walkaround_notes = models.TextField(_("环车检查"), blank=True)
     estimated_amount = models.DecimalField(
@@ -160,7 +159,8 @@ class Visit(models.Model):
                 name="visit_delivered_has_time",
             ),
             models.CheckConstraint(
-                condition=Q(delivered_at__isnull=True) | Q(delivered_at__gte=models.F("checked_in_at")),
+                condition=Q(delivered_at__isnull=True)
+                | Q(delivered_at__gte=models.F("checked_in_at")),
                 name="visit_delivered_after_check_in",
             ),
         ]
@@ -193,3 +193,6 @@ class RoNumberSequence(models.Model):
     class Meta:
         verbose_name = _("工单号序列")
         verbose_name_plural = _("工单号序列")
+
+    def __str__(self):
+        return f"{self.day}: {self.last}"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer, Vehicle
-from customers.services import vehicle_record_odometer
+from customers.services import customer_create, vehicle_create, vehicle_record_odometer
 from shopcrm.errors import DomainError
 
 from .events import emit_visit_delivered
@@ -196,7 +196,9 @@ def _refuse_transition(visit: Visit, to_status: str):
 def visit_transition(*, visit: Visit, to_status: str, by=None) -> Visit:
     """Move a visit one step through the workshop (not delivery or cancellation)."""
     visit = _lock(visit)
-    if to_status in (S.DELIVERED, S.CANCELLED) or to_status not in allowed_transitions(visit.status):
+    if to_status in (S.DELIVERED, S.CANCELLED) or to_status not in allowed_transitions(
+        visit.status
+    ):
         _refuse_transition(visit, to_status)
     visit.status = to_status
     visit._history_user = by
@@ -264,3 +266,23 @@ def default_promised_at(now: datetime | None = None) -> datetime:
     now = timezone.localtime(now or timezone.now()) + timedelta(hours=2)
     minute = 30 if now.minute <= 30 else 60
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minute)
+
+
+@transaction.atomic
+def visit_check_in_at_desk(
+    *,
+    advisor,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+    new_customer: dict | None = None,
+    new_vehicle: dict | None = None,
+    **visit_fields,
+) -> Visit:
+    """The desk's check-in in one transaction: create the customer and vehicle if they are
+    new, then open the visit. Any refusal leaves nothing written."""
+    if vehicle is None:
+        if customer is None:
+            customer = customer_create(by=advisor, **(new_customer or {}))
+        vehicle = vehicle_create(owner=customer, by=advisor, **(new_vehicle or {}))
+    customer = customer or vehicle.owner
+    return visit_check_in(customer=customer, vehicle=vehicle, advisor=advisor, **visit_fields)

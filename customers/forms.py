@@ -1,0 +1,126 @@
+"""Forms for customers and vehicles: field checks only; the services make the records."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer
+from .validators import (
+    VinCheckDigitError,
+    normalize_phone,
+    normalize_plate,
+    normalize_vin,
+)
+
+
+class CustomerFields(forms.Form):
+    """The customer part of a form; the check-in form reuses it with a prefix-free layout."""
+
+    customer_name = forms.CharField(label=_("客户姓名/单位"), max_length=100, required=False)
+    customer_phone = forms.CharField(
+        label=_("手机号"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    customer_kind = forms.ChoiceField(
+        label=_("客户类型"),
+        choices=Customer.Kind.choices,
+        initial=Customer.Kind.INDIVIDUAL,
+        required=False,
+    )
+    marketing_consent = forms.BooleanField(label=_("同意接收保养提醒和营销信息"), required=False)
+
+    def clean_customer_phone(self):
+        value = self.cleaned_data.get("customer_phone", "")
+        return normalize_phone(value) if value else ""
+
+    def require_customer(self):
+        for name in ("customer_name", "customer_phone"):
+            if not self.cleaned_data.get(name) and name not in self.errors:
+                self.add_error(name, _("新客户必须填写此项。"))
+
+
+class VehicleFields(forms.Form):
+    vin = forms.CharField(
+        label=_("车架号（VIN）"),
+        max_length=30,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "style": "text-transform:uppercase"}),
+    )
+    vin_check_override = forms.BooleanField(
+        label=_("确认校验位例外（进口车等，将被记录）"), required=False
+    )
+    plate = forms.CharField(
+        label=_("车牌号"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "京A12345"}),
+    )
+    brand = forms.CharField(label=_("品牌"), max_length=40, required=False)
+    model = forms.CharField(label=_("车型"), max_length=60, required=False)
+    model_year = forms.IntegerField(label=_("年款"), min_value=1950, max_value=2100, required=False)
+    colour = forms.CharField(label=_("颜色"), max_length=20, required=False)
+    registration_date = forms.DateField(
+        label=_("上牌日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_vin(self):
+        value = self.cleaned_data.get("vin", "")
+        if not value:
+            return ""
+        try:
+            return normalize_vin(value)
+        except VinCheckDigitError:
+            if self.data.get(self.add_prefix("vin_check_override")):
+                return normalize_vin(value, allow_bad_check_digit=True)
+            raise
+
+    def clean_plate(self):
+        value = self.cleaned_data.get("plate", "")
+        return normalize_plate(value) if value else ""
+
+    def require_vehicle(self):
+        if not self.cleaned_data.get("vin") and "vin" not in self.errors:
+            self.add_error("vin", _("新车辆必须填写车架号。"))
+
+
+class CustomerForm(CustomerFields):
+    email = forms.EmailField(label=_("电子邮件"), required=False)
+    preferred_channel = forms.ChoiceField(
+        label=_("首选联系方式"), choices=Customer.Channel.choices, initial=Customer.Channel.SMS
+    )
+    contact_window = forms.ChoiceField(
+        label=_("方便联系时间"),
+        choices=Customer.ContactWindow.choices,
+        initial=Customer.ContactWindow.ANY,
+    )
+    do_not_contact = forms.BooleanField(label=_("请勿联系（客户明确拒绝回访）"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.require_customer()
+        return cleaned
+
+
+class VehicleForm(VehicleFields):
+    def clean(self):
+        cleaned = super().clean()
+        self.require_vehicle()
+        return cleaned
+
+
+class MergeForm(forms.Form):
+    target_id = forms.IntegerField(label=_("保留的客户编号"), min_value=1)
+    confirm = forms.BooleanField(label=_("我已核对，两条记录是同一位客户"), required=True)
+
+
+def apply_service_errors(form: forms.Form, error: ValidationError, field_map: dict | None = None):
+    """Put a service's field errors on the form's fields (renamed by ``field_map``)."""
+    field_map = field_map or {}
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            name = field_map.get(field, field)
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)

@@ -1,0 +1,198 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from shopcrm.access import PermissionRequired
+from shopcrm.errors import DomainError, DuplicateFound
+from visits import access as visit_access
+
+from . import access, selectors, services
+from .forms import CustomerForm, MergeForm, VehicleForm, apply_service_errors
+from .models import Customer
+from .validators import display_phone
+
+CUSTOMER_FIELD_MAP = {"name": "customer_name", "phone": "customer_phone", "kind": "customer_kind"}
+
+
+class SearchView(PermissionRequired, View):
+    permission_required = access.VIEW
+
+    def get(self, request):
+        query = request.GET.get("q", "")
+        results = selectors.search(query=query)
+        return render(
+            request,
+            "customers/search.html",
+            {
+                "results": results,
+                "query": query,
+                "can_check_in": request.user.has_perm(visit_access.CHECK_IN),
+            },
+        )
+
+
+class CustomerCreateView(PermissionRequired, View):
+    permission_required = access.CREATE
+    template_name = "customers/customer_form.html"
+
+    def get(self, request):
+        initial = {"customer_phone": request.GET.get("phone", "")}
+        return render(request, self.template_name, {"form": CustomerForm(initial=initial)})
+
+    def post(self, request):
+        form = CustomerForm(request.POST)
+        duplicate = None
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                customer = services.customer_create(
+                    by=request.user,
+                    name=data["customer_name"],
+                    phone=data["customer_phone"],
+                    kind=data["customer_kind"] or Customer.Kind.INDIVIDUAL,
+                    email=data["email"],
+                    preferred_channel=data["preferred_channel"],
+                    contact_window=data["contact_window"],
+                    marketing_consent=data["marketing_consent"],
+                    consent_source="desk",
+                    do_not_contact=data["do_not_contact"],
+                )
+            except DuplicateFound as exc:
+                duplicate = exc.existing
+                form.add_error(CUSTOMER_FIELD_MAP.get(exc.field), exc.message)
+            except ValidationError as exc:
+                apply_service_errors(form, exc, CUSTOMER_FIELD_MAP)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("已创建客户 %(name)s。") % {"name": customer.name})
+                return redirect("customers:detail", pk=customer.pk)
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "duplicate_customer": duplicate},
+            status=400,
+        )
+
+
+class CustomerDetailView(PermissionRequired, View):
+    permission_required = access.VIEW
+
+    def get(self, request, pk):
+        try:
+            customer = selectors.customer_get(pk=pk)
+        except Customer.DoesNotExist as exc:
+            raise Http404 from exc
+        if customer.is_merged:
+            messages.info(
+                request, _("该客户已合并到 %(name)s。") % {"name": customer.merged_into.name}
+            )
+            return redirect("customers:detail", pk=customer.merged_into_id)
+        return render(
+            request,
+            "customers/customer_detail.html",
+            {
+                "customer": customer,
+                "can_reveal": access.can_reveal_phone(request.user, customer),
+                "can_merge": access.can_merge(request.user),
+                "can_add_vehicle": request.user.has_perm(access.ADD_VEHICLE),
+                "can_check_in": request.user.has_perm(visit_access.CHECK_IN),
+            },
+        )
+
+
+class RevealPhoneView(PermissionRequired, View):
+    """POST only: shows the full number once and records who saw it."""
+
+    permission_required = access.VIEW
+
+    def post(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk)
+        if not access.can_reveal_phone(request.user, customer):
+            raise PermissionDenied
+        phone = services.customer_reveal_phone(
+            customer=customer,
+            user=request.user,
+            context=request.POST.get("context", "customer page"),
+        )
+        return JsonResponse({"phone": display_phone(phone), "e164": phone})
+
+
+class VehicleCreateView(PermissionRequired, View):
+    permission_required = access.ADD_VEHICLE
+    template_name = "customers/vehicle_form.html"
+
+    def get(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        form = VehicleForm(initial={"plate": request.GET.get("plate", "")})
+        return render(request, self.template_name, {"form": form, "customer": customer})
+
+    def post(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        form = VehicleForm(request.POST)
+        duplicate = None
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.vehicle_create(
+                    owner=customer,
+                    by=request.user,
+                    vin=data["vin"],
+                    plate=data["plate"],
+                    vin_check_override=data["vin_check_override"],
+                    brand=data["brand"],
+                    model=data["model"],
+                    model_year=data["model_year"],
+                    colour=data["colour"],
+                    registration_date=data["registration_date"],
+                )
+            except DuplicateFound as exc:
+                duplicate = exc.existing
+                form.add_error(exc.field, exc.message)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("车辆已登记。"))
+                return redirect("customers:detail", pk=customer.pk)
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "customer": customer, "duplicate_vehicle": duplicate},
+            status=400,
+        )
+
+
+class CustomerMergeView(PermissionRequired, View):
+    permission_required = access.MERGE
+    template_name = "customers/customer_merge.html"
+
+    def get(self, request, pk):
+        source = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        return render(request, self.template_name, {"source": source, "form": MergeForm()})
+
+    def post(self, request, pk):
+        source = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        form = MergeForm(request.POST)
+        if form.is_valid():
+            target = Customer.objects.filter(pk=form.cleaned_data["target_id"]).first()
+            if target is None:
+                form.add_error("target_id", _("没有这个客户编号。"))
+            else:
+                try:
+                    result = services.customer_merge(source=source, target=target, by=request.user)
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                else:
+                    messages.success(
+                        request,
+                        _("已将 %(source)s 合并到 %(target)s。")
+                        % {"source": source.name, "target": target.name},
+                    )
+                    return redirect(reverse("customers:detail", kwargs={"pk": result.target.pk}))
+        return render(request, self.template_name, {"source": source, "form": form}, status=400)

@@ -1,0 +1,374 @@
+"""A believable demo shop: Chinese customers, plates by province, valid VINs, two years of
+visits with seasonal and weekday patterns, advisors, and today's appointments and workshop.
+
+Written with bulk inserts so 10,000 customers take seconds, not minutes, on SQLite.
+"""
+
+import random
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer, Vehicle
+from customers.validators import VIN_ALPHABET, vin_check_digit
+from shopcrm import roles
+from visits.models import Appointment, RoNumberSequence, ServiceType, Visit
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彬鹏宇浩凯健俊帆帅旭宁欣怡婷雪琳晨阳思远子轩梓涵一诺雨桐浩然"
+COMPANIES = [
+    "顺丰速运",
+    "滴滴出行",
+    "鹏城出租",
+    "华润万家",
+    "美团配送",
+    "南方物流",
+    "城建集团",
+    "绿地物业",
+]
+
+# (brand, models, WMI): VINs start with the maker's real world manufacturer identifier.
+BRANDS = [
+    ("大众", ["朗逸", "帕萨特", "途观L", "速腾", "宝来"], "LSV"),
+    ("丰田", ["凯美瑞", "卡罗拉", "RAV4荣放", "汉兰达"], "LVG"),
+    ("本田", ["雅阁", "思域", "CR-V", "飞度"], "LHG"),
+    ("日产", ["轩逸", "天籁", "奇骏"], "LGB"),
+    ("别克", ["英朗", "君越", "GL8"], "LSG"),
+    ("比亚迪", ["秦PLUS", "汉", "宋PLUS", "元PLUS"], "LGX"),
+]
+NEV_BRANDS = {"比亚迪"}
+MOBILE_PREFIXES = "130 131 132 133 135 136 137 138 139 150 151 152 155 156 157 158 159 176 177 180 181 182 183 186 187 188 189".split()
+COLOURS = ["白色", "黑色", "银色", "灰色", "蓝色", "红色"]
+HOME_PLATE = ("粤", "B")  # the demo shop is in Shenzhen
+OTHER_PLATES = [
+    ("粤", "A"),
+    ("粤", "S"),
+    ("湘", "A"),
+    ("赣", "B"),
+    ("桂", "A"),
+    ("川", "A"),
+    ("京", "N"),
+]
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CONCERNS = {
+    ServiceType.MAINTENANCE: [
+        "常规保养",
+        "更换机油机滤",
+        "2 万公里保养",
+        "更换空调滤芯",
+        "刹车油更换",
+    ],
+    ServiceType.REPAIR: [
+        "刹车有异响",
+        "空调不制冷",
+        "发动机故障灯亮",
+        "方向盘抖动",
+        "车窗升降异常",
+    ],
+    ServiceType.WARRANTY: ["变速箱顿挫（保修）", "中控屏黑屏（保修）", "水泵漏水（保修）"],
+    ServiceType.ACCIDENT: ["前保险杠碰撞", "左后门刮擦", "追尾后备箱变形"],
+    ServiceType.RECALL: ["安全气囊召回检查", "燃油泵召回更换"],
+    ServiceType.OTHER: ["车辆检测", "加装行车记录仪", "年检前检查"],
+}
+SERVICE_WEIGHTS = [
+    (ServiceType.MAINTENANCE, 62),
+    (ServiceType.REPAIR, 18),
+    (ServiceType.WARRANTY, 7),
+    (ServiceType.ACCIDENT, 8),
+    (ServiceType.RECALL, 2),
+    (ServiceType.OTHER, 3),
+]
+# Seasonal demand by month (fewer visits around the Spring Festival, more in spring/autumn).
+MONTH_WEIGHT = {
+    1: 0.8,
+    2: 0.55,
+    3: 1.1,
+    4: 1.15,
+    5: 1.05,
+    6: 1.0,
+    7: 1.0,
+    8: 0.95,
+    9: 1.1,
+    10: 1.05,
+    11: 1.0,
+    12: 1.1,
+}
+# Weekends are the busiest days at a 4S shop's service desk.
+WEEKDAY_WEIGHT = [0.85, 0.8, 0.8, 0.85, 0.95, 1.35, 1.3]
+
+DEMO_PASSWORD = "shopcrm-demo"  # noqa: S105  (demo accounts only; printed by the run script)
+DEMO_USERS = [
+    ("advisor", roles.ADVISOR, "李", "娜"),
+    ("agent", roles.AGENT, "陈", "静"),
+    ("manager", roles.MANAGER, "王", "强"),
+    ("admin", roles.ADMIN, "赵", "敏"),
+    ("dms", roles.DMS_CLIENT, "DMS", "接口"),
+]
+EXTRA_ADVISORS = [("advisor2", "张", "伟"), ("advisor3", "刘", "洋"), ("advisor4", "黄", "磊")]
+
+
+def ensure_demo_users(stdout=None):
+    """One demo user per role (and three more advisors), all with the demo password."""
+    User = get_user_model()
+    roles.sync_roles()
+    users = []
+    for username, role, last, first in DEMO_USERS + [
+        (u, roles.ADVISOR, la, fi) for u, la, fi in EXTRA_ADVISORS
+    ]:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"last_name": last, "first_name": first}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+        user.is_staff = role == roles.ADMIN
+        user.is_superuser = role == roles.ADMIN
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        users.append(user)
+    return users
+
+
+def make_vin(rng: random.Random, wmi: str, year: int, serial: int) -> str:
+    vds = "".join(rng.choice(VIN_ALPHABET) for _ in range(5))
+    year_code = "ABCDEFGHJKLMNPRSTVWXY123456789"[(year - 2010) % 30]
+    body = f"{wmi}{vds}0{year_code}{rng.choice('ABCDEFGH')}{serial:06d}"
+    return body[:8] + vin_check_digit(body) + body[9:]
+
+
+class Command(BaseCommand):
+    help = "Load a believable demo shop (customers, vehicles, two years of visits)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=10_000)
+        parser.add_argument("--seed", type=int, default=4)
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when customers already exist."
+        )
+
+    def handle(self, *args, customers, seed, if_empty, **options):
+        started = time.monotonic()
+        ensure_demo_users()
+        if if_empty and Customer.objects.exists():
+            self.stdout.write("Demo data: database already has customers, nothing loaded.")
+            return
+        rng = random.Random(seed)
+        with transaction.atomic():
+            counts = self._load(rng, customers)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo data: {customers} customers, {vehicles} vehicles, {visits} visits, "
+                "{appointments} appointments in {seconds:.1f} s".format(
+                    seconds=time.monotonic() - started, **counts
+                )
+            )
+        )
+
+    # ------------------------------------------------------------------ generation
+
+    def _load(self, rng: random.Random, n_customers: int) -> dict:
+        User = get_user_model()
+        advisors = list(User.objects.filter(groups__name=roles.ADVISOR).order_by("username"))
+        now = timezone.now()
+        today = timezone.localdate()
+        tz = timezone.get_current_timezone()
+
+        phones = set(Customer.objects.values_list("phone", flat=True))
+        customers = []
+        for index in range(n_customers):
+            while True:
+                phone = f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
+                if phone not in phones:
+                    phones.add(phone)
+                    break
+            is_company = rng.random() < 0.04
+            name = (
+                rng.choice(COMPANIES) + "有限公司"
+                if is_company
+                else rng.choice(SURNAMES)
+                + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+            )
+            consent = rng.random() < 0.7
+            customers.append(
+                Customer(
+                    name=name,
+                    phone=phone,
+                    kind=Customer.Kind.COMPANY if is_company else Customer.Kind.INDIVIDUAL,
+                    preferred_channel=rng.choice(["sms", "sms", "wechat", "phone"]),
+                    marketing_consent=consent,
+                    marketing_consent_at=now if consent else None,
+                    marketing_consent_source="demo" if consent else "",
+                    do_not_contact=rng.random() < 0.02,
+                    external_id=f"DMS-C{index + 1:07d}",
+                )
+            )
+        Customer.objects.bulk_create(customers, batch_size=2000)
+        customers = list(Customer.objects.filter(external_id__startswith="DMS-C").order_by("pk"))
+
+        plates = set(Vehicle.objects.exclude(plate="").values_list("plate", flat=True))
+        vehicles = []
+        profiles = []  # (registration date, daily km) per vehicle
+        serial = Vehicle.objects.count()
+        for customer in customers:
+            fleet = customer.kind == Customer.Kind.COMPANY
+            for _ in range(rng.randint(2, 4) if fleet else (2 if rng.random() < 0.1 else 1)):
+                serial += 1
+                brand, models, wmi = rng.choice(BRANDS)
+                year = rng.randint(today.year - 8, today.year)
+                registration = date(year, rng.randint(1, 12), rng.randint(1, 28))
+                if registration > today - timedelta(days=20):
+                    registration = today - timedelta(days=rng.randint(20, 300))
+                nev = brand in NEV_BRANDS or rng.random() < 0.08
+                plate = self._plate(rng, nev, plates)
+                commercial = fleet or rng.random() < 0.08
+                daily_km = rng.uniform(80, 220) if commercial else rng.uniform(15, 70)
+                vehicles.append(
+                    Vehicle(
+                        owner=customer,
+                        vin=make_vin(rng, wmi, min(year, today.year), serial),
+                        plate=plate,
+                        brand=brand,
+                        model=rng.choice(models),
+                        model_year=year,
+                        colour=rng.choice(COLOURS),
+                        registration_date=registration,
+                        purchase_date=registration - timedelta(days=rng.randint(0, 20)),
+                        external_id=f"DMS-V{serial:07d}",
+                    )
+                )
+                profiles.append((registration, daily_km))
+        Vehicle.objects.bulk_create(vehicles, batch_size=2000)
+        vehicles = list(Vehicle.objects.filter(external_id__startswith="DMS-V").order_by("pk"))
+
+        visits, ro_counter = [], {}
+        history_start = today - timedelta(days=730)
+        in_workshop_target = 14
+        for vehicle, (registration, daily_km) in zip(vehicles, profiles, strict=True):
+            day = max(registration, history_start) + timedelta(days=rng.randint(0, 150))
+            odometer = int((day - registration).days * daily_km) + rng.randint(5, 300)
+            interval_days = max(20, int(min(180, 5000 / daily_km) * rng.uniform(0.8, 1.4)))
+            while day < today:
+                weight = MONTH_WEIGHT[day.month] * WEEKDAY_WEIGHT[day.weekday()]
+                if rng.random() < weight / 1.4 or rng.random() < 0.3:
+                    visits.append(
+                        self._visit(rng, vehicle, day, odometer, advisors, tz, ro_counter)
+                    )
+                    vehicle.odometer_km = odometer
+                gap = int(interval_days * rng.uniform(0.7, 1.5))
+                day += timedelta(days=gap)
+                odometer += int(gap * daily_km * rng.uniform(0.8, 1.2))
+        # Today's workshop: some cars in each state, a few already past their promised time.
+        for vehicle in rng.sample(vehicles, in_workshop_target):
+            visit = self._visit(
+                rng, vehicle, today, (vehicle.odometer_km or 0) + 1500, advisors, tz, ro_counter
+            )
+            visit.status = rng.choice(Visit.IN_WORKSHOP)
+            visit.delivered_at = None
+            visit.labour_amount = visit.parts_amount = visit.total_amount = None
+            visit.checked_in_at = now - timedelta(hours=rng.uniform(0.5, 5))
+            visit.promised_at = visit.checked_in_at + timedelta(hours=rng.uniform(1, 7))
+            visits.append(visit)
+        Visit.objects.bulk_create(visits, batch_size=2000)
+        Vehicle.objects.bulk_update(vehicles, ["odometer_km"], batch_size=2000)
+        for day, last in ro_counter.items():
+            RoNumberSequence.objects.update_or_create(day=day, defaults={"last": last})
+
+        appointments = []
+        busy = set(
+            Visit.objects.filter(status__in=Visit.IN_WORKSHOP).values_list("vehicle_id", flat=True)
+        )
+        candidates = [v for v in rng.sample(vehicles, 40) if v.pk not in busy][:16]
+        for index, vehicle in enumerate(candidates):
+            slot = datetime.combine(today, datetime.min.time()).replace(
+                hour=8, minute=30
+            ) + timedelta(minutes=40 * index)
+            appointments.append(
+                Appointment(
+                    customer_id=vehicle.owner_id,
+                    vehicle=vehicle,
+                    scheduled_at=timezone.make_aware(slot, tz),
+                    service_type=rng.choice(
+                        [ServiceType.MAINTENANCE, ServiceType.MAINTENANCE, ServiceType.REPAIR]
+                    ),
+                    advisor=rng.choice(advisors),
+                    notes=rng.choice(["", "客户要求洗车", "顺便检查轮胎"]),
+                )
+            )
+        Appointment.objects.bulk_create(appointments)
+        return {
+            "customers": len(customers),
+            "vehicles": len(vehicles),
+            "visits": len(visits),
+            "appointments": len(appointments),
+        }
+
+    @staticmethod
+    def _plate(rng: random.Random, nev: bool, plates: set) -> str:
+        while True:
+            province, letter = HOME_PLATE if rng.random() < 0.8 else rng.choice(OTHER_PLATES)
+            if nev:
+                tail = rng.choice("DF") + rng.choice(
+                    PLATE_LETTERS.replace("I", "").replace("O", "") + "0123456789"
+                )
+                plate = f"{province}{letter}{tail}{rng.randrange(10**4):04d}"
+            else:
+                chars = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789".replace("Q", "")
+                body = rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") + "".join(
+                    rng.choice(chars) for _ in range(4)
+                )
+                plate = f"{province}{letter}{body}"
+            if plate not in plates:
+                plates.add(plate)
+                return plate
+
+    @staticmethod
+    def _visit(rng, vehicle, day, odometer, advisors, tz, ro_counter) -> Visit:
+        service_type = rng.choices(
+            [s for s, _ in SERVICE_WEIGHTS], weights=[w for _, w in SERVICE_WEIGHTS]
+        )[0]
+        checked_in = timezone.make_aware(
+            datetime.combine(day, datetime.min.time())
+            + timedelta(minutes=rng.randint(8 * 60 + 30, 16 * 60 + 30)),
+            tz,
+        )
+        hours = {
+            ServiceType.MAINTENANCE: rng.uniform(1.5, 3),
+            ServiceType.ACCIDENT: rng.uniform(24, 96),
+            ServiceType.REPAIR: rng.uniform(3, 30),
+        }.get(service_type, rng.uniform(2, 8))
+        promised = checked_in + timedelta(hours=hours)
+        delivered = promised + timedelta(
+            minutes=rng.gauss(-20, 45) if rng.random() < 0.85 else rng.uniform(30, 300)
+        )
+        delivered = max(delivered, checked_in + timedelta(minutes=30))
+        delivered = min(delivered, timezone.now() - timedelta(minutes=10))
+        labour = (
+            Decimal(rng.choice([180, 260, 320, 450, 680, 1200]))
+            if service_type != ServiceType.RECALL
+            else Decimal(0)
+        )
+        parts = Decimal(rng.randint(0, 4000) if service_type != ServiceType.RECALL else 0)
+        ro_counter[day] = ro_counter.get(day, 0) + 1
+        return Visit(
+            ro_number=f"RO{day:%Y%m%d}{ro_counter[day]:04d}",
+            vehicle=vehicle,
+            customer_id=vehicle.owner_id,
+            advisor=rng.choice(advisors),
+            service_type=service_type,
+            status=Visit.Status.DELIVERED,
+            checked_in_at=checked_in,
+            promised_at=promised,
+            delivered_at=delivered,
+            odometer_km=odometer,
+            concern=rng.choice(CONCERNS[service_type]),
+            estimated_amount=(labour + parts).quantize(Decimal("1")),
+            labour_amount=labour,
+            parts_amount=parts,
+            total_amount=labour + parts,
+            by_appointment=rng.random() < 0.45,
+        )

@@ -1,0 +1,86 @@
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from customers.models import Customer, Vehicle
+from customers.validators import VIN_ALPHABET, vin_check_digit
+from visits.models import Appointment, ServiceType, Visit
+
+_rng = random.Random(7)
+
+
+def valid_vin(serial: int | None = None) -> str:
+    serial = _rng.randrange(10**6) if serial is None else serial
+    body = "LSV" + "".join(_rng.choice(VIN_ALPHABET) for _ in range(5)) + "0PA" + f"{serial:06d}"
+    return body[:8] + vin_check_digit(body) + body[9:]
+
+
+def wrong_check_digit(vin: str) -> str:
+    wrong = "1" if vin[8] != "1" else "2"
+    return vin[:8] + wrong + vin[9:]
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+            if extracted == "admin":
+                self.is_staff = self.is_superuser = True
+        self.save()
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"客户{n}")
+    phone = factory.Sequence(lambda n: f"+86139{n:08d}")
+
+
+class VehicleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vehicle
+
+    owner = factory.SubFactory(CustomerFactory)
+    vin = factory.Sequence(lambda n: valid_vin(n))
+    plate = factory.Sequence(lambda n: f"粤B{n:05d}")
+    brand = "大众"
+    model = "朗逸"
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Visit
+
+    vehicle = factory.SubFactory(VehicleFactory)
+    customer = factory.LazyAttribute(lambda visit: visit.vehicle.owner)
+    ro_number = factory.Sequence(lambda n: f"RO20260101{n:05d}")
+    service_type = ServiceType.MAINTENANCE
+    status = Visit.Status.CHECKED_IN
+    checked_in_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    promised_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=2))
+    estimated_amount = Decimal("500.00")
+
+
+class AppointmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Appointment
+
+    vehicle = factory.SubFactory(VehicleFactory)
+    customer = factory.LazyAttribute(lambda appointment: appointment.vehicle.owner)
+    scheduled_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    service_type = ServiceType.MAINTENANCE

@@ -1,0 +1,18 @@
+"""Test settings: the real settings, with fast hashing, a local cache and eager Celery.
+
+The database is whatever DATABASE_URL says (PostgreSQL in CI); tests that need
+PostgreSQL, Redis or Chromium declare it with a marker (see conftest.py).
+"""
+
+from shopcrm.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+LANGUAGE_CODE = "zh-hans"

@@ -1,0 +1,91 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from customers.forms import CustomerFields, VehicleFields
+
+from .models import ServiceType
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class CheckInForm(CustomerFields, VehicleFields):
+    """Check-in at the desk: pick or create the customer and vehicle in the same form."""
+
+    customer_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    vehicle_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    appointment_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    service_type = forms.ChoiceField(
+        label=_("服务类型"), choices=ServiceType.choices, initial=ServiceType.MAINTENANCE
+    )
+    concern = forms.CharField(
+        label=_("客户描述（故障/需求）"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": _("如：做 2 万公里保养；刹车有异响")}
+        ),
+    )
+    walkaround_notes = forms.CharField(
+        label=_("环车检查"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("外观划痕、油量、贵重物品等")}),
+    )
+    odometer_km = forms.IntegerField(
+        label=_("进厂里程（公里）"),
+        min_value=0,
+        max_value=2_000_000,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    confirm_lower_odometer = forms.BooleanField(
+        label=_("确认里程低于上次记录（如更换仪表）"), required=False
+    )
+    estimated_amount = forms.DecimalField(
+        label=_("预估金额（元）"), min_value=0, max_digits=10, decimal_places=2, required=False
+    )
+    promised_at = forms.DateTimeField(
+        label=_("承诺交车时间"),
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        error_messages={"required": _("请填写承诺交车时间。")},
+    )
+    by_appointment = forms.TypedChoiceField(
+        label=_("到店方式"),
+        choices=[("0", _("直接到店")), ("1", _("预约到店"))],
+        coerce=lambda value: value == "1",
+        initial="0",
+        widget=forms.RadioSelect,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("vehicle_id"):
+            self.require_vehicle()
+            if not cleaned.get("customer_id"):
+                self.require_customer()
+        return cleaned
+
+
+class DeliverForm(forms.Form):
+    labour_amount = forms.DecimalField(
+        label=_("工时费（元）"), min_value=0, max_digits=10, decimal_places=2
+    )
+    parts_amount = forms.DecimalField(
+        label=_("材料费（元）"), min_value=0, max_digits=10, decimal_places=2
+    )
+    total_amount = forms.DecimalField(
+        label=_("结算金额（元，留空为两者之和）"),
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+    )
+
+
+class CancelForm(forms.Form):
+    cancel_reason = forms.CharField(label=_("取消原因"), max_length=200)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "visits"
+urlpatterns = [
+    path("board/", views.BoardView.as_view(), name="board"),
+    path("visits/check-in/", views.CheckInView.as_view(), name="check_in"),
+    path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="detail"),
+    path("visits/<int:pk>/transition/", views.VisitTransitionView.as_view(), name="transition"),
+    path("visits/<int:pk>/deliver/", views.VisitDeliverView.as_view(), name="deliver"),
+    path("visits/<int:pk>/cancel/", views.VisitCancelView.as_view(), name="cancel"),
+    path("visits/<int:pk>/print/", views.VisitPrintView.as_view(), name="print"),
+]
