@@ -6,7 +6,7 @@ source "$(dirname "$0")/venv.sh" requirements.txt
 PORT=${PORT:-8000}
 $PY manage.py migrate --noinput
 $PY manage.py compile_translations
-if [ "${SHOPCRM_PRODUCTION:-}" = "1" ]; then $PY manage.py collectstatic --noinput -v0; fi
+$PY manage.py collectstatic --noinput -v0
 $PY manage.py seed_demo --if-empty
 
 pids=()

@@ -186,7 +186,7 @@ def _refuse_transition(visit: Visit, to_status: str):
         % {
             "ro": visit.ro_number,
             "current": visit.get_status_display(),
-            "target": S(to_status).label,
+            "target": S(to_status).label if to_status in S.values else to_status,
         },
         code="illegal_transition",
     )

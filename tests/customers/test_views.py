@@ -1,0 +1,172 @@
+"""Customer pages through the test client: what a user sees, including the refusals."""
+
+import pytest
+from django.urls import reverse
+
+from customers.models import Customer, PhoneReveal, Vehicle
+from tests.factories import CustomerFactory, VehicleFactory, valid_vin, wrong_check_digit
+
+pytestmark = pytest.mark.django_db
+
+
+def test_search_page_shows_a_match_and_offers_check_in(advisor_client):
+    vehicle = VehicleFactory(plate="粤B12345")
+    response = advisor_client.get(reverse("customers:search"), {"q": "粤b12345"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "粤B12345" in body
+    assert f"?vehicle={vehicle.pk}" in body
+
+
+def test_unknown_plate_offers_a_new_check_in_with_the_plate(advisor_client):
+    response = advisor_client.get(reverse("customers:search"), {"q": "京a 99999"})
+    body = response.content.decode()
+    assert "没有找到" in body
+    assert "plate=%E4%BA%ACA99999" in body
+
+
+def test_customer_page_masks_the_phone(advisor_client):
+    customer = CustomerFactory(phone="+8613812345678")
+    body = advisor_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "138****5678" in body
+    assert "13812345678" not in body
+
+
+def test_reveal_returns_the_number_and_records_it(advisor_client, advisor):
+    customer = CustomerFactory(phone="+8613812345678")
+    response = advisor_client.post(reverse("customers:reveal_phone", args=[customer.pk]))
+    assert response.json() == {"phone": "13812345678", "e164": "+8613812345678"}
+    assert PhoneReveal.objects.filter(user=advisor, customer=customer).count() == 1
+
+
+def test_reveal_needs_post(advisor_client):
+    customer = CustomerFactory()
+    response = advisor_client.get(reverse("customers:reveal_phone", args=[customer.pk]))
+    assert response.status_code == 405
+    assert PhoneReveal.objects.count() == 0
+
+
+def test_agent_may_not_reveal(client, agent):
+    client.force_login(agent)
+    customer = CustomerFactory()
+    response = client.post(reverse("customers:reveal_phone", args=[customer.pk]))
+    assert response.status_code == 403
+    assert PhoneReveal.objects.count() == 0
+
+
+def test_create_customer(advisor_client):
+    response = advisor_client.post(
+        reverse("customers:create"),
+        {
+            "customer_name": "王芳",
+            "customer_phone": "139-0000-0001",
+            "customer_kind": "individual",
+            "preferred_channel": "sms",
+            "contact_window": "any",
+        },
+    )
+    customer = Customer.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:detail", args=[customer.pk])
+    assert customer.phone == "+8613900000001"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"customer_name": "王芳", "customer_phone": "12345"}, "不是有效的手机号"),
+        ({"customer_name": "", "customer_phone": "13900000001"}, "新客户必须填写此项"),
+        (
+            {"customer_name": "王芳", "customer_phone": "13900000001", "email": "not-mail"},
+            "有效的 Email",
+        ),
+    ],
+)
+def test_create_customer_bad_input_shows_errors_and_saves_nothing(advisor_client, data, message):
+    data = {
+        "customer_kind": "individual",
+        "preferred_channel": "sms",
+        "contact_window": "any",
+        **data,
+    }
+    response = advisor_client.post(reverse("customers:create"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert Customer.objects.count() == 0
+
+
+def test_create_customer_with_a_known_phone_offers_the_existing_one(advisor_client):
+    existing = CustomerFactory(name="张伟", phone="+8613900000001")
+    response = advisor_client.post(
+        reverse("customers:create"),
+        {
+            "customer_name": "张大伟",
+            "customer_phone": "13900000001",
+            "customer_kind": "individual",
+            "preferred_channel": "sms",
+            "contact_window": "any",
+        },
+    )
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "已有此客户" in body and reverse("customers:detail", args=[existing.pk]) in body
+    assert Customer.objects.count() == 1
+
+
+def test_add_vehicle_with_bad_vin_then_override(advisor_client, advisor):
+    customer = CustomerFactory()
+    url = reverse("customers:vehicle_create", args=[customer.pk])
+    vin = wrong_check_digit(valid_vin(9))
+    response = advisor_client.post(url, {"vin": vin, "plate": "粤B54321"})
+    assert response.status_code == 400
+    assert "校验位" in response.content.decode()
+    assert Vehicle.objects.count() == 0
+    response = advisor_client.post(
+        url, {"vin": vin, "plate": "粤B54321", "vin_check_override": "on"}
+    )
+    assert response.status_code == 302
+    vehicle = Vehicle.objects.get()
+    assert vehicle.vin_check_override and vehicle.vin_override_by == advisor
+
+
+def test_add_vehicle_with_a_known_vin_offers_the_existing_one(advisor_client):
+    existing = VehicleFactory()
+    customer = CustomerFactory()
+    response = advisor_client.post(
+        reverse("customers:vehicle_create", args=[customer.pk]), {"vin": existing.vin}
+    )
+    assert response.status_code == 400
+    assert "已有此车辆" in response.content.decode()
+    assert Vehicle.objects.count() == 1
+
+
+def test_merge_page(manager_client, manager):
+    target, source = CustomerFactory(), CustomerFactory()
+    VehicleFactory(owner=source)
+    url = reverse("customers:merge", args=[source.pk])
+    response = manager_client.post(url, {"target_id": 999999, "confirm": "on"})
+    assert response.status_code == 400 and "没有这个客户编号" in response.content.decode()
+    response = manager_client.post(url, {"target_id": target.pk, "confirm": "on"})
+    assert response.status_code == 302
+    assert target.vehicles.count() == 1
+    # The old page now leads to the record that was kept.
+    response = manager_client.get(reverse("customers:detail", args=[source.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:detail", args=[target.pk])
+
+
+def test_admin_merge_action(client, db):
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(role="admin", username="root1")
+    client.force_login(admin_user)
+    older, newer = CustomerFactory(), CustomerFactory()
+    VehicleFactory(owner=newer)
+    response = client.post(
+        reverse("admin:customers_customer_changelist"),
+        {"action": "merge_selected", "_selected_action": [older.pk, newer.pk]},
+    )
+    assert response.status_code == 302
+    newer.refresh_from_db()
+    assert newer.merged_into == older
+    assert older.vehicles.count() == 1
