@@ -1,0 +1,119 @@
+"""The permission matrix: every role against every page, allowed or 403 (never a 500)."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import CustomerFactory, UserFactory, VisitFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["advisor", "agent", "manager", "admin", "dms_client"]
+STAFF = {"advisor", "agent", "manager", "admin"}
+DESK = {"advisor", "manager", "admin"}
+
+# (name, method, url builder, roles allowed)
+PAGES = [
+    ("home", "get", lambda o: reverse("home"), set(ROLES)),
+    ("search", "get", lambda o: reverse("customers:search") + "?q=粤B", STAFF),
+    ("customer_create", "get", lambda o: reverse("customers:create"), DESK),
+    (
+        "customer_detail",
+        "get",
+        lambda o: reverse("customers:detail", args=[o["customer"].pk]),
+        STAFF,
+    ),
+    (
+        "reveal_phone",
+        "post",
+        lambda o: reverse("customers:reveal_phone", args=[o["customer"].pk]),
+        DESK,
+    ),
+    (
+        "vehicle_create",
+        "get",
+        lambda o: reverse("customers:vehicle_create", args=[o["customer"].pk]),
+        DESK,
+    ),
+    (
+        "merge",
+        "get",
+        lambda o: reverse("customers:merge", args=[o["customer"].pk]),
+        {"manager", "admin"},
+    ),
+    ("board", "get", lambda o: reverse("visits:board"), STAFF),
+    ("check_in", "get", lambda o: reverse("visits:check_in"), DESK),
+    ("visit_detail", "get", lambda o: reverse("visits:detail", args=[o["visit"].pk]), STAFF),
+    ("visit_print", "get", lambda o: reverse("visits:print", args=[o["visit"].pk]), STAFF),
+    (
+        "visit_transition",
+        "post",
+        lambda o: reverse("visits:transition", args=[o["visit"].pk]),
+        DESK,
+    ),
+    ("visit_deliver", "post", lambda o: reverse("visits:deliver", args=[o["visit"].pk]), DESK),
+    ("visit_cancel", "post", lambda o: reverse("visits:cancel", args=[o["visit"].pk]), DESK),
+    ("admin", "get", lambda o: reverse("admin:index"), {"admin"}),
+    ("admin_customers", "get", lambda o: reverse("admin:customers_customer_changelist"), {"admin"}),
+]
+
+
+@pytest.fixture
+def objects():
+    customer = CustomerFactory()
+    return {"customer": customer, "visit": VisitFactory(vehicle__owner=customer)}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("page", "method", "url", "allowed"), PAGES, ids=[p[0] for p in PAGES])
+def test_role_against_page(client, objects, role, page, method, url, allowed):
+    client.force_login(UserFactory(role=role, username=f"{role}-user"))
+    response = getattr(client, method)(url(objects))
+    if role in allowed:
+        # 400 is a form error on an empty POST: the role reached the action.
+        assert response.status_code in (200, 302, 400), f"{role} should reach {page}"
+        if response.status_code == 302:
+            assert "/accounts/login/" not in response["Location"]
+            assert "/admin/login/" not in response["Location"]
+    else:
+        assert response.status_code == 403, f"{role} must get 403 on {page}"
+
+
+@pytest.mark.parametrize(("page", "method", "url", "allowed"), PAGES, ids=[p[0] for p in PAGES])
+def test_anonymous_is_sent_to_login(client, objects, page, method, url, allowed):
+    response = getattr(client, method)(url(objects))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        ("advisor", ["今日看板", "接车", "新建客户"], ["系统管理"]),
+        ("agent", ["今日看板"], ["接车</a>", "新建客户", "系统管理"]),
+        ("manager", ["今日看板", "接车", "新建客户"], ["系统管理"]),
+        ("admin", ["今日看板", "接车", "系统管理"], []),
+    ],
+)
+def test_navigation_shows_each_role_only_what_it_may_use(client, role, visible, hidden):
+    client.force_login(UserFactory(role=role, username=f"{role}-nav"))
+    body = client.get(reverse("customers:search")).content.decode()
+    nav = body.split('id="mainnav"')[1].split("</ul>")[0]
+    for label in visible:
+        assert label in nav
+    for label in hidden:
+        assert label not in nav
+
+
+def test_the_roles_exist_with_their_permissions():
+    from django.contrib.auth.models import Group
+
+    groups = {
+        g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()}
+        for g in Group.objects.prefetch_related("permissions__content_type")
+    }
+    assert set(groups) == set(ROLES)
+    assert "customers.reveal_phone" in groups["advisor"]
+    assert "customers.reveal_phone" not in groups["agent"]
+    assert "customers.merge_customer" in groups["manager"]
+    assert "customers.merge_customer" not in groups["advisor"]
+    assert groups["dms_client"] == set()

@@ -1,0 +1,238 @@
+"""The desk's visit pages through the test client."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from customers.models import Customer, Vehicle
+from tests.factories import (
+    AppointmentFactory,
+    CustomerFactory,
+    VehicleFactory,
+    VisitFactory,
+    valid_vin,
+)
+from visits.models import Appointment, Visit
+
+pytestmark = pytest.mark.django_db
+S = Visit.Status
+
+
+def promised(hours=3):
+    return (timezone.localtime() + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+
+
+def new_check_in(**overrides):
+    data = {
+        "customer_name": "赵敏",
+        "customer_phone": "137 0000 0000",
+        "customer_kind": "individual",
+        "vin": valid_vin(21),
+        "plate": "粤b 1a2b3",
+        "brand": "丰田",
+        "model": "凯美瑞",
+        "service_type": "maintenance",
+        "concern": "2 万公里保养",
+        "odometer_km": "20100",
+        "estimated_amount": "680",
+        "promised_at": promised(),
+        "by_appointment": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_check_in_form_prefills_the_searched_plate(advisor_client):
+    response = advisor_client.get(reverse("visits:check_in"), {"plate": "京a·99999"})
+    assert 'value="京A99999"' in response.content.decode()
+
+
+def test_check_in_a_new_customer_and_vehicle(advisor_client, advisor):
+    response = advisor_client.post(reverse("visits:check_in"), new_check_in())
+    visit = Visit.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("visits:detail", args=[visit.pk])
+    assert visit.customer.phone == "+8613700000000"
+    assert visit.vehicle.plate == "粤B1A2B3"
+    assert visit.advisor == advisor and visit.odometer_km == 20100
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"vin": "LSV12345678901234"}, "校验位不符"),
+        ({"vin": "LSV1234"}, "必须是 17 位"),
+        ({"customer_phone": "12345"}, "不是有效的手机号"),
+        ({"plate": "粤12345"}, "不是有效的车牌号"),
+        ({"promised_at": ""}, "请填写承诺交车时间"),
+        ({"promised_at": "tomorrow"}, "输入一个有效的日期/时间"),
+        ({"odometer_km": "-1"}, "确保该值大于或等于0"),
+        ({"customer_name": ""}, "新客户必须填写此项"),
+        ({"service_type": "spa"}, "选择一个有效的选项"),
+    ],
+)
+def test_check_in_bad_input_shows_the_error_and_saves_nothing(advisor_client, overrides, message):
+    response = advisor_client.post(reverse("visits:check_in"), new_check_in(**overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert (Customer.objects.count(), Vehicle.objects.count(), Visit.objects.count()) == (0, 0, 0)
+
+
+def test_known_phone_offers_the_customer_and_one_click_uses_it(advisor_client):
+    existing = CustomerFactory(name="赵敏", phone="+8613700000000")
+    response = advisor_client.post(reverse("visits:check_in"), new_check_in())
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "已有此客户" in body and f'name="use_customer" value="{existing.pk}"' in body
+    response = advisor_client.post(
+        reverse("visits:check_in"), new_check_in(use_customer=existing.pk)
+    )
+    assert response.status_code == 302
+    visit = Visit.objects.get()
+    assert visit.customer == existing and visit.vehicle.owner == existing
+    assert Customer.objects.count() == 1
+
+
+def test_known_vin_offers_the_vehicle_and_one_click_checks_it_in(advisor_client):
+    existing = VehicleFactory()
+    response = advisor_client.post(reverse("visits:check_in"), new_check_in(vin=existing.vin))
+    assert response.status_code == 400
+    assert f'name="use_vehicle" value="{existing.pk}"' in response.content.decode()
+    response = advisor_client.post(
+        reverse("visits:check_in"), new_check_in(vin=existing.vin, use_vehicle=existing.pk)
+    )
+    assert response.status_code == 302
+    assert Visit.objects.get().vehicle == existing
+    assert Vehicle.objects.count() == 1
+
+
+def test_lower_odometer_asks_for_confirmation(advisor_client):
+    vehicle = VehicleFactory(odometer_km=50000)
+    data = {
+        "vehicle_id": vehicle.pk,
+        "service_type": "repair",
+        "promised_at": promised(),
+        "odometer_km": "40000",
+        "by_appointment": "0",
+    }
+    response = advisor_client.post(reverse("visits:check_in"), data)
+    body = response.content.decode()
+    assert (
+        response.status_code == 400 and "低于上次记录" in body and "confirm_lower_odometer" in body
+    )
+    response = advisor_client.post(
+        reverse("visits:check_in"), {**data, "confirm_lower_odometer": "on"}
+    )
+    assert response.status_code == 302
+    assert Visit.objects.get().odometer_lower_confirmed
+
+
+def test_check_in_from_an_appointment(advisor_client):
+    appointment = AppointmentFactory(service_type="repair", notes="顺便检查轮胎")
+    response = advisor_client.get(reverse("visits:check_in"), {"appointment": appointment.pk})
+    body = response.content.decode()
+    assert "顺便检查轮胎" in body and appointment.vehicle.plate in body
+    response = advisor_client.post(
+        reverse("visits:check_in"),
+        {
+            "appointment_id": appointment.pk,
+            "vehicle_id": appointment.vehicle_id,
+            "customer_id": appointment.customer_id,
+            "service_type": "repair",
+            "promised_at": promised(),
+            "by_appointment": "1",
+        },
+    )
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.ARRIVED
+    assert Visit.objects.get().by_appointment
+
+
+def test_check_in_of_a_vanished_vehicle_is_a_clear_error(advisor_client):
+    response = advisor_client.post(
+        reverse("visits:check_in"),
+        {
+            "vehicle_id": 987654,
+            "service_type": "repair",
+            "promised_at": promised(),
+            "by_appointment": "0",
+        },
+    )
+    assert response.status_code == 400
+    assert "所选车辆不存在" in response.content.decode()
+
+
+def test_board_shows_appointments_and_the_workshop_with_late_ones_marked(advisor_client):
+    AppointmentFactory(scheduled_at=timezone.now() + timedelta(minutes=30))
+    on_time = VisitFactory(status=S.IN_PROGRESS)
+    late = VisitFactory(status=S.READY, promised_at=timezone.now() - timedelta(minutes=5))
+    VisitFactory(status=S.DELIVERED, delivered_at=timezone.now())
+    response = advisor_client.get(reverse("visits:board"))
+    board = response.context["board"]
+    assert len(board.appointments) == 1
+    by_status = {status: visits for status, _label, visits in board.columns}
+    assert by_status[S.IN_PROGRESS] == [on_time] and by_status[S.READY] == [late]
+    assert board.late_count == 1
+    assert "已超时" in response.content.decode()
+
+
+def test_move_through_the_workshop_and_deliver(advisor_client):
+    visit = VisitFactory()
+    url = reverse("visits:transition", args=[visit.pk])
+    for status in (S.IN_PROGRESS, S.QUALITY_CHECK, S.READY):
+        response = advisor_client.post(url, {"to_status": status})
+        assert response.status_code == 302
+    response = advisor_client.post(
+        reverse("visits:deliver", args=[visit.pk]), {"labour_amount": "300", "parts_amount": "200"}
+    )
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == S.DELIVERED and str(visit.total_amount) == "500.00"
+
+
+def test_an_illegal_step_is_a_message_not_an_error_page(advisor_client):
+    visit = VisitFactory()
+    response = advisor_client.post(
+        reverse("visits:transition", args=[visit.pk]), {"to_status": S.READY}, follow=True
+    )
+    assert response.status_code == 200
+    assert "不能变更为" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == S.CHECKED_IN
+
+
+def test_deliver_with_bad_amounts_shows_the_form_again(advisor_client):
+    visit = VisitFactory(status=S.READY)
+    response = advisor_client.post(
+        reverse("visits:deliver", args=[visit.pk]), {"labour_amount": "abc"}
+    )
+    assert response.status_code == 400
+    assert "输入一个数字" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == S.READY
+
+
+def test_cancel_needs_a_reason(advisor_client):
+    visit = VisitFactory()
+    response = advisor_client.post(reverse("visits:cancel", args=[visit.pk]), {"cancel_reason": ""})
+    assert response.status_code == 400
+    response = advisor_client.post(
+        reverse("visits:cancel", args=[visit.pk]), {"cancel_reason": "客户改期"}
+    )
+    assert response.status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == S.CANCELLED
+
+
+def test_printable_repair_order(advisor_client):
+    visit = VisitFactory(concern="刹车异响")
+    body = advisor_client.get(reverse("visits:print", args=[visit.pk])).content.decode()
+    assert visit.ro_number in body and "刹车异响" in body and "客户签字" in body
+    assert "window.print" in body
+
+
+def test_missing_visit_is_404(advisor_client):
+    assert advisor_client.get(reverse("visits:detail", args=[424242])).status_code == 404
