@@ -14,7 +14,6 @@ from customers.models import Customer, Vehicle
 from shopcrm.errors import DomainError, DuplicateFound
 from tests.factories import (
     AppointmentFactory,
-    CustomerFactory,
     VehicleFactory,
     VisitFactory,
     valid_vin,
@@ -61,7 +60,7 @@ def test_ro_numbers_stay_unique_under_concurrent_check_ins(advisor):
     def worker(vehicle):
         try:
             numbers.append(check_in(vehicle, advisor).ro_number)
-        except Exception as exc:  # noqa: BLE001  (collected and asserted below)
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -325,11 +324,10 @@ def test_a_rolled_back_delivery_emits_nothing(
     advisor, delivered_events, django_capture_on_commit_callbacks
 ):
     visit = VisitFactory(status=S.READY)
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(ValidationError):
-            services.visit_deliver(
-                visit=visit, labour_amount=Decimal(-1), parts_amount=Decimal(1), by=advisor
-            )
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        services.visit_deliver(
+            visit=visit, labour_amount=Decimal(-1), parts_amount=Decimal(1), by=advisor
+        )
     assert delivered_events == []
 
 
