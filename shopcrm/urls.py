@@ -13,7 +13,6 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("customers.urls")),
     path("", include("visits.urls")),

@@ -1,6 +1,4 @@
 from django.contrib.auth.decorators import login_required
-from django.db import connection
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
 from customers import access as customer_access
@@ -15,9 +13,3 @@ def home(request):
     if request.user.has_perm(customer_access.VIEW):
         return redirect("customers:search")
     return render(request, "home.html")
-
-
-def healthz(request):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
