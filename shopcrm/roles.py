@@ -51,8 +51,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_roles(apps=None) -> None:
-    """Create the groups and give each exactly its permissions (idempotent)."""
+def sync_roles(apps=None, *, only_missing: bool = False) -> None:
+    """Create the groups and give each exactly its permissions (idempotent).
+
+    ``only_missing`` creates absent groups and leaves existing ones as an administrator
+    may have adjusted them (used after every migrate, and after a test flush).
+    """
     if apps is None:
         from django.apps import apps as global_apps
 
@@ -60,7 +64,9 @@ def sync_roles(apps=None) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, codes in ROLE_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=role)
+        group, created = Group.objects.get_or_create(name=role)
+        if only_missing and not created:
+            continue
         if codes == ["*"]:
             group.permissions.set(Permission.objects.all())
             continue
@@ -77,3 +83,8 @@ def user_roles(user) -> list[str]:
     if not user.is_authenticated:
         return []
     return sorted(group.name for group in user.groups.all())
+
+
+def create_missing_roles(sender, **kwargs) -> None:
+    """post_migrate receiver: the role groups exist whenever the schema does."""
+    sync_roles(only_missing=True)
