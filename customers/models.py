@@ -77,6 +77,7 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(Right("phone", 4), name="customer_phone_last4_idx"),
+            models.Index(fields=["phone2"], name="customer_phone2_idx"),
             models.Index(fields=["name"], name="customer_name_idx"),
             models.Index(fields=["updated_at"], name="customer_updated_idx"),
         ]

@@ -85,7 +85,7 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
     if annotate_phone4:
         customers = customers.annotate(phone_last4=Right("phone", 4))
     results.customers = list(
-        customers.filter(customer_q).prefetch_related("vehicles").order_by("name", "pk")[:limit]
+        customers.filter(customer_q).prefetch_related("vehicles").order_by("-pk")[:limit]
     )
     vehicles = Vehicle.objects.all()
     if annotate_vin6:
