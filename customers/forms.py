@@ -103,6 +103,34 @@ class CustomerForm(CustomerFields):
         return cleaned
 
 
+class CustomerEditForm(CustomerForm):
+    """The same fields as creating one. The phone is left empty (unchanged) so that
+    opening the form does not reveal the number; typing a new one replaces it."""
+
+    def __init__(self, *args, masked_phone: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer_phone"].label = _("新手机号（不改请留空）")
+        self.fields["customer_phone"].widget.attrs["placeholder"] = masked_phone
+
+    def clean(self):
+        cleaned = forms.Form.clean(self)
+        if not cleaned.get("customer_name") and "customer_name" not in self.errors:
+            self.add_error("customer_name", _("请填写客户姓名。"))
+        return cleaned
+
+    @classmethod
+    def initial_for(cls, customer) -> dict:
+        return {
+            "customer_name": customer.name,
+            "customer_kind": customer.kind,
+            "marketing_consent": customer.marketing_consent,
+            "email": customer.email,
+            "preferred_channel": customer.preferred_channel,
+            "contact_window": customer.contact_window,
+            "do_not_contact": customer.do_not_contact,
+        }
+
+
 class VehicleForm(VehicleFields):
     def clean(self):
         cleaned = super().clean()

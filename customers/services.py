@@ -243,3 +243,46 @@ def vehicle_record_odometer(*, vehicle: Vehicle, odometer_km: int, by=None) -> N
         vehicle.odometer_km = odometer_km
         vehicle._history_user = by
         vehicle.save(update_fields=["odometer_km", "updated_at"])
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
+    """Change a customer's details. The phone is normalised and must stay unique among
+    live customers; consent changes record their time and source; history records who."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.is_merged:
+        raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="customer_merged")
+    errors: dict = {}
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            errors["name"] = [_("请填写客户姓名。")]
+    if "phone" in changes:
+        changes["phone"] = _collect(errors, "phone", normalize_phone, changes["phone"])
+    if changes.get("phone2"):
+        changes["phone2"] = _collect(errors, "phone2", normalize_phone, changes["phone2"])
+    if errors:
+        raise ValidationError(errors)
+    phone = changes.get("phone")
+    if phone and phone != customer.phone:
+        existing = customer_find_by_phone(phone)
+        if existing:
+            raise DuplicateFound(
+                _("手机号 %(phone)s 已属于客户 %(name)s。")
+                % {"phone": existing.masked_phone, "name": existing.name},
+                existing=existing,
+                field="phone",
+            )
+    consent_source = changes.pop("consent_source", "")
+    if (
+        "marketing_consent" in changes
+        and changes["marketing_consent"] != customer.marketing_consent
+    ):
+        customer.marketing_consent_at = timezone.now()
+        customer.marketing_consent_source = consent_source
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    customer._history_user = by
+    customer.full_clean(validate_unique=False, validate_constraints=False)
+    customer.save()
+    return customer

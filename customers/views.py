@@ -8,10 +8,11 @@ from django.views import View
 
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError, DuplicateFound
+from shopcrm.history import history_entries
 from visits import access as visit_access
 
 from . import access, selectors, services
-from .forms import CustomerForm, MergeForm, VehicleForm, apply_service_errors
+from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm, apply_service_errors
 from .models import Customer
 from .validators import display_phone
 
@@ -99,10 +100,57 @@ class CustomerDetailView(PermissionRequired, View):
                 "customer": customer,
                 "can_reveal": access.can_reveal_phone(request.user, customer),
                 "can_merge": access.can_merge(request.user),
+                "can_edit": request.user.has_perm(access.CHANGE),
+                "history": history_entries(customer, limit=10),
                 "can_add_vehicle": request.user.has_perm(access.ADD_VEHICLE),
                 "can_check_in": request.user.has_perm(visit_access.CHECK_IN),
             },
         )
+
+
+class CustomerEditView(PermissionRequired, View):
+    permission_required = access.CHANGE
+    template_name = "customers/customer_edit.html"
+
+    def get(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        form = CustomerEditForm(
+            initial=CustomerEditForm.initial_for(customer), masked_phone=customer.masked_phone
+        )
+        return render(request, self.template_name, {"form": form, "customer": customer})
+
+    def post(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        form = CustomerEditForm(request.POST, masked_phone=customer.masked_phone)
+        duplicate = None
+        if form.is_valid():
+            data = form.cleaned_data
+            changes = {
+                "name": data["customer_name"],
+                "kind": data["customer_kind"] or customer.kind,
+                "email": data["email"],
+                "preferred_channel": data["preferred_channel"],
+                "contact_window": data["contact_window"],
+                "marketing_consent": data["marketing_consent"],
+                "consent_source": "desk",
+                "do_not_contact": data["do_not_contact"],
+            }
+            if data["customer_phone"]:
+                changes["phone"] = data["customer_phone"]
+            try:
+                services.customer_update(customer=customer, by=request.user, **changes)
+            except DuplicateFound as exc:
+                duplicate = exc.existing
+                form.add_error("customer_phone", exc.message)
+            except ValidationError as exc:
+                apply_service_errors(form, exc, CUSTOMER_FIELD_MAP)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("客户资料已保存。"))
+                return redirect("customers:detail", pk=customer.pk)
+        context = {"form": form, "customer": customer, "duplicate_customer": duplicate}
+        return render(request, self.template_name, context, status=400)
 
 
 class RevealPhoneView(PermissionRequired, View):

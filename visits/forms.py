@@ -89,3 +89,34 @@ class DeliverForm(forms.Form):
 
 class CancelForm(forms.Form):
     cancel_reason = forms.CharField(label=_("取消原因"), max_length=200)
+
+
+class AppointmentForm(forms.Form):
+    scheduled_at = forms.DateTimeField(
+        label=_("预约时间"),
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        error_messages={"required": _("请填写预约时间。")},
+    )
+    service_type = forms.ChoiceField(
+        label=_("服务类型"), choices=ServiceType.choices, initial=ServiceType.MAINTENANCE
+    )
+    advisor = forms.ModelChoiceField(label=_("服务顾问"), queryset=None, required=False)
+    notes = forms.CharField(label=_("备注"), max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["advisor"].queryset = (
+            get_user_model()
+            .objects.filter(groups__name="advisor", is_active=True)
+            .order_by("last_name", "first_name")
+        )
+        self.fields["advisor"].label_from_instance = _person_label
+
+
+def _person_label(user) -> str:
+    from shopcrm.templatetags.shopcrm_tags import person
+
+    return person(user)

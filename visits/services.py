@@ -59,6 +59,12 @@ def appointment_create(
     notes: str = "",
     by=None,
 ) -> Appointment:
+    if scheduled_at is None:
+        raise ValidationError({"scheduled_at": [_("请填写预约时间。")]})
+    if scheduled_at < timezone.now() - timedelta(minutes=5):
+        raise ValidationError({"scheduled_at": [_("预约时间不能早于现在。")]})
+    if customer.is_merged:
+        raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="customer_merged")
     appointment = Appointment(
         customer=customer,
         vehicle=vehicle,
@@ -69,6 +75,18 @@ def appointment_create(
     )
     appointment._history_user = by
     appointment.full_clean(validate_unique=False, validate_constraints=False)
+    appointment.save()
+    return appointment
+
+
+@transaction.atomic
+def appointment_cancel(*, appointment: Appointment, by=None) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.status != Appointment.Status.BOOKED:
+        raise DomainError(_("该预约已不是待到店状态。"), code="appointment_not_booked")
+    appointment.status = Appointment.Status.CANCELLED
+    appointment.status_changed_at = timezone.now()
+    appointment._history_user = by
     appointment.save()
     return appointment
 

@@ -11,4 +11,14 @@ urlpatterns = [
     path("visits/<int:pk>/deliver/", views.VisitDeliverView.as_view(), name="deliver"),
     path("visits/<int:pk>/cancel/", views.VisitCancelView.as_view(), name="cancel"),
     path("visits/<int:pk>/print/", views.VisitPrintView.as_view(), name="print"),
+    path(
+        "vehicles/<int:vehicle_pk>/appointments/new/",
+        views.AppointmentCreateView.as_view(),
+        name="appointment_create",
+    ),
+    path(
+        "appointments/<int:pk>/cancel/",
+        views.AppointmentCancelView.as_view(),
+        name="appointment_cancel",
+    ),
 ]

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -12,7 +13,7 @@ from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError, DuplicateFound
 
 from . import access, selectors, services
-from .forms import CancelForm, CheckInForm, DeliverForm
+from .forms import AppointmentForm, CancelForm, CheckInForm, DeliverForm
 from .models import Appointment, Visit
 
 # Service field names -> check-in form field names.
@@ -290,3 +291,53 @@ class VisitPrintView(PermissionRequired, View):
         except Visit.DoesNotExist as exc:
             raise Http404 from exc
         return render(request, "visits/visit_print.html", {"visit": visit})
+
+
+class AppointmentCreateView(PermissionRequired, View):
+    permission_required = "visits.add_appointment"
+    template_name = "visits/appointment_form.html"
+
+    def get(self, request, vehicle_pk):
+        vehicle = get_object_or_404(Vehicle.objects.select_related("owner"), pk=vehicle_pk)
+        form = AppointmentForm(initial={"advisor": request.user.pk})
+        return render(request, self.template_name, {"form": form, "vehicle": vehicle})
+
+    def post(self, request, vehicle_pk):
+        vehicle = get_object_or_404(Vehicle.objects.select_related("owner"), pk=vehicle_pk)
+        form = AppointmentForm(request.POST)
+        if form.is_valid():
+            try:
+                appointment = services.appointment_create(
+                    customer=vehicle.owner, vehicle=vehicle, by=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("已预约：%(plate)s %(time)s。")
+                    % {
+                        "plate": vehicle,
+                        "time": timezone.localtime(appointment.scheduled_at).strftime(
+                            "%m-%d %H:%M"
+                        ),
+                    },
+                )
+                return redirect("customers:detail", pk=vehicle.owner_id)
+        return render(request, self.template_name, {"form": form, "vehicle": vehicle}, status=400)
+
+
+class AppointmentCancelView(PermissionRequired, View):
+    permission_required = "visits.change_appointment"
+
+    def post(self, request, pk):
+        appointment = get_object_or_404(Appointment, pk=pk)
+        try:
+            services.appointment_cancel(appointment=appointment, by=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("预约已取消。"))
+        return redirect("visits:board")
