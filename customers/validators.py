@@ -30,7 +30,7 @@ def normalize_phone(value: str) -> str:
         text = "+86" + text[4:]
     if not text:
         raise ValidationError(_("请填写电话号码。"), code="phone_required")
-    if not re.fullmatch(r"\+?\d{5,16}", text):
+    if not re.fullmatch(r"\+?\d+", text):
         raise ValidationError(
             _("电话号码只能包含数字（可带 +86 前缀）：%(value)s"),
             code="phone_format",
@@ -40,7 +40,9 @@ def normalize_phone(value: str) -> str:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(
-            _("无法识别的电话号码：%(value)s"), code="phone_invalid", params={"value": value}
+            _("不是有效的手机号或固定电话（固话请带区号）：%(value)s"),
+            code="phone_invalid",
+            params={"value": value},
         ) from exc
     if phonenumbers.region_code_for_number(number) != "CN":
         raise ValidationError(

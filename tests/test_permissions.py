@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import CustomerFactory, UserFactory, VisitFactory
+from tests.factories import AppointmentFactory, CustomerFactory, UserFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,9 @@ PAGES = [
 @pytest.fixture
 def objects():
     customer = CustomerFactory()
-    return {"customer": customer, "visit": VisitFactory(vehicle__owner=customer)}
+    visit = VisitFactory(vehicle__owner=customer)
+    appointment = AppointmentFactory(vehicle=visit.vehicle)
+    return {"customer": customer, "visit": visit, "appointment": appointment}
 
 
 @pytest.mark.parametrize("role", ROLES)

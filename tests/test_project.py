@@ -247,3 +247,92 @@ def test_seed_demo_makes_a_believable_shop():
     # A second run with --if-empty loads nothing more.
     call_command("seed_demo", "--customers", "150", "--if-empty", stdout=StringIO())
     assert Customer.objects.count() == 150
+
+
+RUNTIME_IMPORTS = """
+import importlib, json, pkgutil, sys
+import django
+django.setup()
+from django.conf import settings
+for app in ("shopcrm", "customers", "visits"):
+    package = importlib.import_module(app)
+    for module in pkgutil.walk_packages(package.__path__, app + "."):
+        if ".migrations." not in module.name and ".tests" not in module.name:
+            importlib.import_module(module.name)
+import kombu.transport.redis, kombu.transport.filesystem, redis, psycopg  # brokers and databases
+import gunicorn.app.wsgiapp, celery.bin.celery, whitenoise.middleware
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _requirement_closure() -> set[str]:
+    """Every distribution requirements.txt brings in, following extras and dependencies."""
+    import importlib.metadata as metadata
+    import re
+
+    from packaging.requirements import Requirement
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pending = [
+        Requirement(line.split("#")[0].strip())
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
+    seen: set[str] = set()
+    while pending:
+        requirement = pending.pop()
+        key = (canonical(requirement.name), tuple(sorted(requirement.extras)))
+        if str(key) in seen:
+            continue
+        seen.add(str(key))
+        seen.add(canonical(requirement.name))
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            child = Requirement(text)
+            environment = {"extra": ""}
+            if child.marker and not any(
+                child.marker.evaluate({**environment, "extra": extra})
+                for extra in [*requirement.extras, ""]
+            ):
+                continue
+            pending.append(child)
+    return {name for name in seen if not name.startswith("(")}
+
+
+# Imported only when present, with a fallback when absent (celery's ``try: import greenlet``,
+# prompt_toolkit's pygments styles) or loaded by the interpreter itself (setuptools' .pth).
+OPTIONAL_AT_RUNTIME = {"greenlet", "pygments", "setuptools"}
+
+
+def test_runtime_imports_come_from_requirements_txt_alone():
+    """The dev requirements must not hide a missing runtime package (packaging for the
+    Redis transport was one): everything the app imports is declared in requirements.txt."""
+    import importlib.metadata as metadata
+    import json
+    import re
+
+    result = subprocess.run(
+        [sys.executable, "-c", RUNTIME_IMPORTS],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "shopcrm.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    modules = json.loads(result.stdout.strip().splitlines()[-1])
+    providers = metadata.packages_distributions()
+    closure = _requirement_closure()
+    undeclared = set()
+    for module in modules:
+        top = module.split(".")[0]
+        for distribution in providers.get(top, []):
+            name = re.sub(r"[-_.]+", "-", distribution).lower()
+            if name not in closure and name not in OPTIONAL_AT_RUNTIME:
+                undeclared.add(f"{name} (imported as {top})")
+    assert not undeclared, f"imported at run time but not in requirements.txt: {sorted(undeclared)}"

@@ -170,3 +170,85 @@ def test_admin_merge_action(client, db):
     newer.refresh_from_db()
     assert newer.merged_into == older
     assert older.vehicles.count() == 1
+
+
+def edit_data(**overrides):
+    data = {
+        "customer_name": "张伟",
+        "customer_phone": "",
+        "customer_kind": "individual",
+        "preferred_channel": "wechat",
+        "contact_window": "evening",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_edit_form_does_not_reveal_the_phone(advisor_client):
+    customer = CustomerFactory(phone="+8613812345678")
+    body = advisor_client.get(reverse("customers:edit", args=[customer.pk])).content.decode()
+    assert "13812345678" not in body and "138****5678" in body
+    assert PhoneReveal.objects.count() == 0
+
+
+def test_edit_keeps_the_phone_when_left_empty_and_history_says_what_changed(
+    advisor_client, advisor
+):
+    customer = CustomerFactory(name="张为", phone="+8613812345678")
+    response = advisor_client.post(reverse("customers:edit", args=[customer.pk]), edit_data())
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert (customer.name, customer.phone, customer.preferred_channel) == (
+        "张伟",
+        "+8613812345678",
+        "wechat",
+    )
+    page = advisor_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    history = page.split('id="customer-history"')[1]
+    assert "张为 → <strong>张伟</strong>" in history
+    assert "微信" in history and "李娜" in history
+
+
+def test_edit_to_another_customers_phone_is_refused(advisor_client):
+    CustomerFactory(name="王芳", phone="+8613900000001")
+    customer = CustomerFactory(phone="+8613812345678")
+    response = advisor_client.post(
+        reverse("customers:edit", args=[customer.pk]), edit_data(customer_phone="13900000001")
+    )
+    assert response.status_code == 400
+    assert "已属于客户 王芳" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.phone == "+8613812345678"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [({"customer_name": ""}, "请填写客户姓名"), ({"customer_phone": "555"}, "不是有效的手机号")],
+)
+def test_edit_bad_input_changes_nothing(advisor_client, overrides, message):
+    customer = CustomerFactory(name="张为")
+    response = advisor_client.post(
+        reverse("customers:edit", args=[customer.pk]), edit_data(**overrides)
+    )
+    assert response.status_code == 400 and message in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.name == "张为" and customer.history.count() == 1
+
+
+def test_a_new_phone_in_history_stays_masked(advisor_client):
+    customer = CustomerFactory(phone="+8613812345678")
+    advisor_client.post(
+        reverse("customers:edit", args=[customer.pk]), edit_data(customer_phone="13700001111")
+    )
+    page = advisor_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert "13700001111" not in page and "137****1111" in page
+
+
+def test_consent_change_is_timestamped(advisor_client):
+    customer = CustomerFactory()
+    advisor_client.post(
+        reverse("customers:edit", args=[customer.pk]), edit_data(marketing_consent="on")
+    )
+    customer.refresh_from_db()
+    assert customer.marketing_consent and customer.marketing_consent_at is not None
+    assert customer.marketing_consent_source == "desk"

@@ -236,3 +236,66 @@ def test_printable_repair_order(advisor_client):
 
 def test_missing_visit_is_404(advisor_client):
     assert advisor_client.get(reverse("visits:detail", args=[424242])).status_code == 404
+
+
+def test_book_an_appointment_and_it_shows_on_the_board(advisor_client, advisor):
+    vehicle = VehicleFactory()
+    url = reverse("visits:appointment_create", args=[vehicle.pk])
+    assert advisor_client.get(url).status_code == 200
+    later = (timezone.localtime() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    response = advisor_client.post(
+        url,
+        {
+            "scheduled_at": later,
+            "service_type": "maintenance",
+            "advisor": advisor.pk,
+            "notes": "洗车",
+        },
+    )
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert appointment.customer == vehicle.owner and appointment.advisor == advisor
+    board = advisor_client.get(reverse("visits:board")).context["board"]
+    if timezone.localdate(appointment.scheduled_at) == timezone.localdate():
+        assert board.appointments == [appointment]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"scheduled_at": "", "service_type": "maintenance"}, "请填写预约时间"),
+        (
+            {"scheduled_at": "2020-01-01T09:00", "service_type": "maintenance"},
+            "预约时间不能早于现在",
+        ),
+        ({"scheduled_at": "not a time", "service_type": "maintenance"}, "输入一个有效的日期/时间"),
+        ({"scheduled_at": "2099-01-01T09:00", "service_type": "car wash"}, "选择一个有效的选项"),
+    ],
+)
+def test_booking_bad_input_saves_nothing(advisor_client, data, message):
+    vehicle = VehicleFactory()
+    response = advisor_client.post(reverse("visits:appointment_create", args=[vehicle.pk]), data)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert Appointment.objects.count() == 0
+
+
+def test_cancel_an_appointment_once(advisor_client):
+    appointment = AppointmentFactory()
+    url = reverse("visits:appointment_cancel", args=[appointment.pk])
+    assert advisor_client.post(url).status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    response = advisor_client.post(url, follow=True)
+    assert "该预约已不是待到店状态" in response.content.decode()
+
+
+def test_agent_cannot_book_or_cancel(client, agent):
+    client.force_login(agent)
+    appointment = AppointmentFactory()
+    assert (
+        client.get(reverse("visits:appointment_create", args=[appointment.vehicle_id])).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("visits:appointment_cancel", args=[appointment.pk])).status_code == 403
+    )
