@@ -26,6 +26,18 @@ def customer_find_by_phone(phone: str) -> Customer | None:
     return Customer.objects.filter(phone=phone, merged_into__isnull=True).first()
 
 
+def _refuse_taken_phone(phone: str) -> None:
+    """A phone belongs to one live customer: offer the one who has it."""
+    existing = customer_find_by_phone(phone)
+    if existing:
+        raise DuplicateFound(
+            _("手机号 %(phone)s 已属于客户 %(name)s。")
+            % {"phone": existing.masked_phone, "name": existing.name},
+            existing=existing,
+            field="phone",
+        )
+
+
 @transaction.atomic
 def customer_create(
     *,
@@ -51,14 +63,7 @@ def customer_create(
     phone2 = _collect(errors, "phone2", normalize_phone, phone2) if phone2 else ""
     if errors:
         raise ValidationError(errors)
-    existing = customer_find_by_phone(phone)
-    if existing:
-        raise DuplicateFound(
-            _("手机号 %(phone)s 已属于客户 %(name)s。")
-            % {"phone": existing.masked_phone, "name": existing.name},
-            existing=existing,
-            field="phone",
-        )
+    _refuse_taken_phone(phone)
     customer = Customer(
         name=name,
         phone=phone,
@@ -263,16 +268,8 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
         changes["phone2"] = _collect(errors, "phone2", normalize_phone, changes["phone2"])
     if errors:
         raise ValidationError(errors)
-    phone = changes.get("phone")
-    if phone and phone != customer.phone:
-        existing = customer_find_by_phone(phone)
-        if existing:
-            raise DuplicateFound(
-                _("手机号 %(phone)s 已属于客户 %(name)s。")
-                % {"phone": existing.masked_phone, "name": existing.name},
-                existing=existing,
-                field="phone",
-            )
+    if changes.get("phone") and changes["phone"] != customer.phone:
+        _refuse_taken_phone(changes["phone"])
     consent_source = changes.pop("consent_source", "")
     if (
         "marketing_consent" in changes
