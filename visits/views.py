@@ -16,6 +16,15 @@ from . import access, selectors, services
 from .forms import AppointmentForm, CancelForm, CheckInForm, DeliverForm
 from .models import Appointment, Visit
 
+
+def _int_or_none(value):
+    """An id from a query string or a hidden field; junk is treated as absent, not a 500."""
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 # Service field names -> check-in form field names.
 CHECK_IN_FIELD_MAP = {
     "name": "customer_name",
@@ -43,14 +52,12 @@ class CheckInView(PermissionRequired, View):
     def _context(self, form, **extra):
         data = form.data if form.is_bound else form.initial
         vehicle = customer = appointment = None
-        if data.get("vehicle_id"):
-            vehicle = Vehicle.objects.select_related("owner").filter(pk=data["vehicle_id"]).first()
-        if data.get("customer_id"):
-            customer = Customer.objects.filter(
-                pk=data["customer_id"], merged_into__isnull=True
-            ).first()
-        if data.get("appointment_id"):
-            appointment = Appointment.objects.filter(pk=data["appointment_id"]).first()
+        if vehicle_id := _int_or_none(data.get("vehicle_id")):
+            vehicle = Vehicle.objects.select_related("owner").filter(pk=vehicle_id).first()
+        if customer_id := _int_or_none(data.get("customer_id")):
+            customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
+        if appointment_id := _int_or_none(data.get("appointment_id")):
+            appointment = Appointment.objects.filter(pk=appointment_id).first()
         return {
             "form": form,
             "vehicle": vehicle,
@@ -62,7 +69,7 @@ class CheckInView(PermissionRequired, View):
 
     def get(self, request):
         initial = {"promised_at": services.default_promised_at()}
-        if appointment_id := request.GET.get("appointment"):
+        if appointment_id := _int_or_none(request.GET.get("appointment")):
             appointment = get_object_or_404(
                 Appointment, pk=appointment_id, status=Appointment.Status.BOOKED
             )
@@ -74,11 +81,11 @@ class CheckInView(PermissionRequired, View):
                 by_appointment="1",
                 concern=appointment.notes,
             )
-        elif vehicle_id := request.GET.get("vehicle"):
+        elif vehicle_id := _int_or_none(request.GET.get("vehicle")):
             vehicle = get_object_or_404(Vehicle, pk=vehicle_id)
             initial.update(vehicle_id=vehicle.pk, customer_id=vehicle.owner_id)
         else:
-            if customer_id := request.GET.get("customer"):
+            if customer_id := _int_or_none(request.GET.get("customer")):
                 customer = get_object_or_404(Customer, pk=customer_id, merged_into__isnull=True)
                 initial["customer_id"] = customer.pk
             if plate := request.GET.get("plate"):

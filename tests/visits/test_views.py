@@ -299,3 +299,22 @@ def test_agent_cannot_book_or_cancel(client, agent):
     assert (
         client.post(reverse("visits:appointment_cancel", args=[appointment.pk])).status_code == 403
     )
+
+
+@pytest.mark.parametrize(
+    "query", [{"vehicle": "abc"}, {"customer": "1; drop"}, {"appointment": "x"}, {"vehicle": ""}]
+)
+def test_junk_ids_in_the_check_in_link_are_ignored_not_a_500(advisor_client, query):
+    assert advisor_client.get(reverse("visits:check_in"), query).status_code == 200
+
+
+@pytest.mark.parametrize("field", ["use_customer", "use_vehicle", "vehicle_id", "appointment_id"])
+def test_junk_ids_posted_are_a_form_error(advisor_client, field):
+    response = advisor_client.post(reverse("visits:check_in"), new_check_in(**{field: "zzz"}))
+    assert response.status_code == 400
+    assert "输入整数" in response.content.decode()
+    assert Visit.objects.count() == 0 and Customer.objects.count() == 0
+
+
+def test_unknown_appointment_link_is_404(advisor_client):
+    assert advisor_client.get(reverse("visits:check_in"), {"appointment": 99999}).status_code == 404
