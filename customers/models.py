@@ -45,6 +45,9 @@ class Customer(models.Model):
     marketing_consent_source = models.CharField(_("同意来源"), max_length=40, blank=True)
     do_not_contact = models.BooleanField(_("请勿联系"), default=False)
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
+    )
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("已合并到"),
@@ -125,6 +128,9 @@ class Vehicle(models.Model):
     purchase_date = models.DateField(_("购车日期"), null=True, blank=True)
     odometer_km = models.PositiveIntegerField(_("最近里程（公里）"), null=True, blank=True)
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

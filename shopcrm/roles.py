@@ -46,9 +46,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     AGENT: list(_VIEW_RECORDS),
     MANAGER: _VIEW_RECORDS + _DESK + ["customers.merge_customer", "customers.view_phonereveal"],
     ADMIN: ["*"],
-    # Token clients reach only the API; their permissions come with the DMS sync issue.
-    DMS_CLIENT: [],
+    # Token clients reach only the API: the sync endpoints and the read-back.
+    DMS_CLIENT: ["api.sync_dms", "api.read_api"],
 }
+
+
+def _existing_permissions(Permission, codes: list[str]) -> list:
+    """The permissions named by ``codes`` that exist yet. An early migration runs before a
+    later app's permissions exist; that app's own migration grants them."""
+    found = []
+    for code in codes:
+        app_label, codename = code.split(".")
+        permission = Permission.objects.filter(
+            content_type__app_label=app_label, codename=codename
+        ).first()
+        if permission is not None:
+            found.append(permission)
+    return found
 
 
 def sync_roles(apps=None, *, only_missing: bool = False) -> None:
@@ -70,13 +84,36 @@ def sync_roles(apps=None, *, only_missing: bool = False) -> None:
         if codes == ["*"]:
             group.permissions.set(Permission.objects.all())
             continue
-        permissions = []
-        for code in codes:
-            app_label, codename = code.split(".")
-            permissions.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.set(permissions)
+        group.permissions.set(_existing_permissions(Permission, codes))
+
+
+def grant_role_permissions(apps=None) -> None:
+    """Add each role's listed permissions (all of them to admin) without taking any away:
+    for migrations that introduce new permissions after an administrator may have
+    adjusted the roles."""
+    if apps is None:
+        from django.apps import apps as global_apps
+
+        apps = global_apps
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        if codes == ["*"]:
+            group.permissions.add(*Permission.objects.all())
+            continue
+        group.permissions.add(*_existing_permissions(Permission, codes))
+
+
+def create_permissions_now(apps) -> None:
+    """Permissions are normally created after all migrations; data migrations that hand
+    them to roles need them at once."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
 
 
 def user_roles(user) -> list[str]:
@@ -86,5 +123,9 @@ def user_roles(user) -> list[str]:
 
 
 def create_missing_roles(sender, **kwargs) -> None:
-    """post_migrate receiver: the role groups exist whenever the schema does."""
+    """post_migrate receiver: the role groups exist whenever the schema does, and the
+    admin role holds every permission, including those of apps migrated after the roles."""
+    from django.contrib.auth.models import Group, Permission
+
     sync_roles(only_missing=True)
+    Group.objects.get(name=ADMIN).permissions.add(*Permission.objects.all())

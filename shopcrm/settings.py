@@ -62,9 +62,14 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "shopcrm",
     "customers",
     "visits",
+    "api",
 ]
 
 MIDDLEWARE = [

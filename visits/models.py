@@ -47,6 +47,9 @@ class Appointment(models.Model):
     )
     notes = models.CharField(_("备注"), max_length=200, blank=True)
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
+    )
     status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -142,6 +145,9 @@ class Visit(models.Model):
     by_appointment = models.BooleanField(_("预约到店"), default=False)
     cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

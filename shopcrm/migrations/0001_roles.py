@@ -1,17 +1,12 @@
 """Create the role groups (advisor, agent, manager, admin, dms_client) with permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from shopcrm.roles import sync_roles
+from shopcrm.roles import create_permissions_now, sync_roles
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; make them exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    create_permissions_now(apps)
     sync_roles(apps)
 
 
