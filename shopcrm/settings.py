@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # Business defaults that later become admin-editable policies.
 SHOPCRM_NO_SHOW_GRACE = timedelta(hours=2)
+# A visit synced as delivered longer ago than this starts no follow-up (API.md).
+SHOPCRM_DELIVERED_EVENT_LOOK_BACK = timedelta(
+    days=int(os.environ.get("DELIVERED_LOOK_BACK_DAYS", "7"))
+)
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
