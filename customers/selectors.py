@@ -116,3 +116,32 @@ def customer_get(*, pk: int) -> Customer:
 
 def vehicle_last_visit(*, vehicle: Vehicle) -> Visit | None:
     return vehicle.visits.order_by("-checked_in_at").first()
+
+
+def customer_list_for_api(*, filters: dict):
+    """Customers for the read-back API, filtered by the validated query parameters."""
+    queryset = Customer.objects.all()
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gt=filters["updated_since"])
+    if filters.get("external_id"):
+        queryset = queryset.filter(external_id=filters["external_id"])
+    if filters.get("kind"):
+        queryset = queryset.filter(kind=filters["kind"])
+    if filters.get("do_not_contact") is not None:
+        queryset = queryset.filter(do_not_contact=filters["do_not_contact"])
+    return queryset
+
+
+def vehicle_list_for_api(*, filters: dict):
+    queryset = Vehicle.objects.select_related("owner")
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gt=filters["updated_since"])
+    if filters.get("external_id"):
+        queryset = queryset.filter(external_id=filters["external_id"])
+    if filters.get("vin"):
+        queryset = queryset.filter(vin=clean_vin_text(filters["vin"]))
+    if filters.get("plate"):
+        queryset = queryset.filter(plate=clean_plate_text(filters["plate"]))
+    if filters.get("customer_external_id"):
+        queryset = queryset.filter(owner__external_id=filters["customer_external_id"])
+    return queryset

@@ -1,8 +1,9 @@
 """Reads for the desk: today's board and a visit with what its pages show."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Appointment, Visit
@@ -48,3 +49,32 @@ def board_for_day(*, day: date | None = None) -> Board:
 
 def visit_get(*, pk: int) -> Visit:
     return Visit.objects.select_related("vehicle", "customer", "advisor", "appointment").get(pk=pk)
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+
+
+def visit_list_for_api(*, filters: dict):
+    """Visits for the read-back API; date ranges are whole days in the shop's time zone."""
+    queryset = Visit.objects.select_related("vehicle", "customer", "advisor")
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gt=filters["updated_since"])
+    for name in ("external_id", "ro_number", "status", "service_type"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
+    if filters.get("advisor"):
+        queryset = queryset.filter(
+            Q(advisor__username=filters["advisor"]) | Q(advisor_code=filters["advisor"])
+        )
+    if filters.get("vehicle_external_id"):
+        queryset = queryset.filter(vehicle__external_id=filters["vehicle_external_id"])
+    if filters.get("customer_external_id"):
+        queryset = queryset.filter(customer__external_id=filters["customer_external_id"])
+    for prefix, column in (("checked_in", "checked_in_at"), ("delivered", "delivered_at")):
+        if filters.get(f"{prefix}_from"):
+            queryset = queryset.filter(**{f"{column}__gte": _day_start(filters[f"{prefix}_from"])})
+        if filters.get(f"{prefix}_to"):
+            end = _day_start(filters[f"{prefix}_to"] + timedelta(days=1))
+            queryset = queryset.filter(**{f"{column}__lt": end})
+    return queryset

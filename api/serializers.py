@@ -1,0 +1,217 @@
+"""API serializers: the read-back output, the query filters, and the documented shape of the
+sync requests and answers (the sync services validate records themselves, in bulk)."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from customers.models import Customer, Vehicle
+from visits.models import ServiceType, Visit
+
+# ---------------------------------------------------------------- sync: documented shapes
+
+
+class CustomerSyncRecord(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=100)
+    phone = serializers.CharField(help_text=_("中国大陆手机或固话，+86、空格、短横线均可"))
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    kind = serializers.ChoiceField(Customer.Kind.choices, required=False, allow_null=True)
+    marketing_consent = serializers.BooleanField(required=False, allow_null=True)
+    do_not_contact = serializers.BooleanField(required=False, allow_null=True)
+    source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class VehicleSyncRecord(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    customer_external_id = serializers.CharField(max_length=64)
+    vin = serializers.CharField(max_length=17, help_text=_("17 位，校验位必须正确"))
+    plate = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    brand = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    model = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    model_year = serializers.IntegerField(required=False, allow_null=True)
+    registration_date = serializers.DateField(required=False, allow_null=True)
+    odometer_km = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class VisitSyncRecord(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    ro_number = serializers.CharField(max_length=32)
+    vehicle_external_id = serializers.CharField(max_length=64)
+    customer_external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    advisor = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text=_("用户名或顾问代码")
+    )
+    service_type = serializers.ChoiceField(ServiceType.choices)
+    status = serializers.ChoiceField(Visit.Status.choices)
+    checked_in_at = serializers.DateTimeField()
+    promised_at = serializers.DateTimeField(required=False, allow_null=True)
+    delivered_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text=_("已交车时必填")
+    )
+    odometer_km = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    by_appointment = serializers.BooleanField(required=False, allow_null=True)
+    concern = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    labour_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
+    parts_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
+    total_amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
+    source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class RecordError(serializers.Serializer):
+    index = serializers.IntegerField()
+    external_id = serializers.CharField(allow_null=True, required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class SyncResult(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errors = RecordError(many=True)
+
+
+class BatchError(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = RecordError(many=True, required=False)
+
+
+class Detail(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# ---------------------------------------------------------------- read-back
+
+
+class ReadBackFilters(serializers.Serializer):
+    updated_since = serializers.DateTimeField(
+        required=False, help_text=_("只返回此时间之后更新的记录")
+    )
+    external_id = serializers.CharField(required=False, max_length=64)
+
+
+class CustomerFilters(ReadBackFilters):
+    kind = serializers.ChoiceField(Customer.Kind.choices, required=False)
+    do_not_contact = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class VehicleFilters(ReadBackFilters):
+    vin = serializers.CharField(required=False, max_length=30)
+    plate = serializers.CharField(required=False, max_length=20)
+    customer_external_id = serializers.CharField(required=False, max_length=64)
+
+
+class VisitFilters(ReadBackFilters):
+    ro_number = serializers.CharField(required=False, max_length=32)
+    status = serializers.ChoiceField(Visit.Status.choices, required=False)
+    service_type = serializers.ChoiceField(ServiceType.choices, required=False)
+    advisor = serializers.CharField(required=False, max_length=64, help_text=_("用户名或顾问代码"))
+    vehicle_external_id = serializers.CharField(required=False, max_length=64)
+    customer_external_id = serializers.CharField(required=False, max_length=64)
+    checked_in_from = serializers.DateField(required=False)
+    checked_in_to = serializers.DateField(required=False)
+    delivered_from = serializers.DateField(required=False)
+    delivered_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        for prefix in ("checked_in", "delivered"):
+            start, end = attrs.get(f"{prefix}_from"), attrs.get(f"{prefix}_to")
+            if start and end and end < start:
+                raise serializers.ValidationError(
+                    {f"{prefix}_to": [_("结束日期不能早于开始日期。")]}
+                )
+        return attrs
+
+
+class CustomerOut(serializers.ModelSerializer):
+    phone = serializers.SerializerMethodField(help_text=_("DMS 客户端看到完整号码，其他人看到掩码"))
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "external_id",
+            "name",
+            "kind",
+            "phone",
+            "email",
+            "marketing_consent",
+            "do_not_contact",
+            "merged_into",
+            "source_updated_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_phone(self, customer) -> str:
+        if self.context.get("full_phones"):
+            return customer.phone
+        return customer.masked_phone
+
+
+class VehicleOut(serializers.ModelSerializer):
+    customer_id = serializers.IntegerField(source="owner_id")
+    customer_external_id = serializers.CharField(source="owner.external_id", allow_null=True)
+
+    class Meta:
+        model = Vehicle
+        fields = [
+            "id",
+            "external_id",
+            "customer_id",
+            "customer_external_id",
+            "vin",
+            "plate",
+            "brand",
+            "model",
+            "model_year",
+            "registration_date",
+            "odometer_km",
+            "is_active",
+            "source_updated_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class VisitOut(serializers.ModelSerializer):
+    vehicle_external_id = serializers.CharField(source="vehicle.external_id", allow_null=True)
+    customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
+    advisor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = [
+            "id",
+            "external_id",
+            "ro_number",
+            "vehicle_id",
+            "vehicle_external_id",
+            "customer_id",
+            "customer_external_id",
+            "advisor",
+            "service_type",
+            "status",
+            "checked_in_at",
+            "promised_at",
+            "delivered_at",
+            "odometer_km",
+            "by_appointment",
+            "concern",
+            "labour_amount",
+            "parts_amount",
+            "total_amount",
+            "source_updated_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_advisor(self, visit) -> str:
+        return visit.advisor.username if visit.advisor_id else visit.advisor_code

@@ -1,0 +1,19 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+app_name = "api"
+urlpatterns = [
+    path("v1/sync/customers/", views.CustomerSyncView.as_view(), name="sync_customers"),
+    path("v1/sync/vehicles/", views.VehicleSyncView.as_view(), name="sync_vehicles"),
+    path("v1/sync/visits/", views.VisitSyncView.as_view(), name="sync_visits"),
+    path("v1/customers/", views.CustomerList.as_view(), name="customers"),
+    path("v1/customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer"),
+    path("v1/vehicles/", views.VehicleList.as_view(), name="vehicles"),
+    path("v1/vehicles/<int:pk>/", views.VehicleDetail.as_view(), name="vehicle"),
+    path("v1/visits/", views.VisitList.as_view(), name="visits"),
+    path("v1/visits/<int:pk>/", views.VisitDetail.as_view(), name="visit"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

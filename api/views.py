@@ -1,0 +1,282 @@
+"""The REST API of API.md: DMS sync (bulk upserts) and read-back. Views are thin: they check
+access, turn the body into records, call a sync service or a selector, and answer."""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http.request import RawPostDataException
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers import selectors as customer_selectors
+from customers.sync import customers_sync, vehicles_sync
+from shopcrm.sync import MAX_RECORDS, BatchRejected
+from visits import selectors as visit_selectors
+from visits.sync import visits_sync
+
+from . import serializers
+from .access import CanReadBack, CanSync, sees_full_phones
+from .models import IdempotencyRecord
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(serializers.BatchError, description=_("请求格式错误，整批未写入")),
+    401: OpenApiResponse(serializers.Detail, description=_("未提供或无效的令牌")),
+    403: OpenApiResponse(serializers.Detail, description=_("没有同步权限")),
+    413: OpenApiResponse(serializers.Detail, description=_("请求体过大")),
+    422: OpenApiResponse(serializers.Detail, description=_("幂等键已用于不同的请求体")),
+    429: OpenApiResponse(serializers.Detail, description=_("请求过于频繁")),
+}
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=_("重试时带上同一个键，返回第一次的应答"),
+)
+
+
+class SyncView(APIView):
+    """POST a JSON array of 1..1000 records; each is applied on its own."""
+
+    permission_classes = [CanSync]
+    parser_classes = []  # the body is read and checked here, for exact 400/413 answers
+    sync = None  # the service, set by each endpoint
+    endpoint = ""
+
+    def post(self, request):
+        too_big = self._too_big(request)
+        if too_big:
+            return too_big
+        try:
+            raw = request.body
+        except RawPostDataException:  # pragma: no cover  (nothing reads the stream first)
+            raw = b""
+        key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        digest = hashlib.sha256(raw).hexdigest()
+        if key:
+            previous = IdempotencyRecord.objects.filter(client=request.user, key=key).first()
+            if previous:
+                return self._replay(previous, digest)
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return Response(
+                {"detail": _("请求体不是有效的 JSON。")}, status=status.HTTP_400_BAD_REQUEST
+            )
+        try:
+            with transaction.atomic():
+                result = type(self).sync(payload=payload, by=request.user).as_dict()
+                if key:
+                    IdempotencyRecord.objects.create(
+                        client=request.user,
+                        key=key,
+                        endpoint=self.endpoint,
+                        request_sha256=digest,
+                        status_code=200,
+                        response=result,
+                    )
+        except BatchRejected as exc:
+            return Response(
+                {"detail": exc.detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST
+            )
+        except IntegrityError:
+            # The same key was used by a concurrent request that committed first: everything
+            # this one wrote is rolled back, and it answers with the first answer.
+            previous = IdempotencyRecord.objects.filter(client=request.user, key=key).first()
+            if key and previous:
+                return self._replay(previous, digest)
+            raise
+        return Response(result)
+
+    @staticmethod
+    def _too_big(request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            return Response(
+                {
+                    "detail": _("请求体过大（最多 %(mb)s MB），请分批发送，每批最多 %(max)s 条。")
+                    % {"mb": settings.API_MAX_BODY_BYTES // (1024 * 1024), "max": MAX_RECORDS}
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        return None
+
+    @staticmethod
+    def _replay(previous: IdempotencyRecord, digest: str):
+        if previous.request_sha256 != digest:
+            return Response(
+                {"detail": _("这个 Idempotency-Key 已用于另一个不同的请求体。")},
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        response = Response(previous.response, status=previous.status_code)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _sync_schema(record_serializer, summary):
+    return extend_schema(
+        summary=summary,
+        request=record_serializer(many=True),
+        responses={200: serializers.SyncResult, **ERROR_RESPONSES},
+        parameters=[IDEMPOTENCY_HEADER],
+        tags=["sync"],
+    )
+
+
+class CustomerSyncView(SyncView):
+    sync = staticmethod(customers_sync)
+    endpoint = "customers"
+
+    @_sync_schema(serializers.CustomerSyncRecord, _("批量同步客户"))
+    def post(self, request):
+        return super().post(request)
+
+
+class VehicleSyncView(SyncView):
+    sync = staticmethod(vehicles_sync)
+    endpoint = "vehicles"
+
+    @_sync_schema(serializers.VehicleSyncRecord, _("批量同步车辆"))
+    def post(self, request):
+        return super().post(request)
+
+
+class VisitSyncView(SyncView):
+    sync = staticmethod(visits_sync)
+    endpoint = "visits"
+
+    @_sync_schema(serializers.VisitSyncRecord, _("批量同步工单"))
+    def post(self, request):
+        return super().post(request)
+
+
+# ---------------------------------------------------------------- read-back
+
+
+class StableCursor(CursorPagination):
+    """Cursor pages in (updated_at, id) order: stable while a DMS pages through millions
+    of rows, and a natural "what changed since" feed."""
+
+    ordering = ("updated_at", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+READ_ERRORS = {
+    400: OpenApiResponse(serializers.Detail, description=_("查询参数错误")),
+    401: OpenApiResponse(serializers.Detail),
+    403: OpenApiResponse(serializers.Detail),
+    404: OpenApiResponse(serializers.Detail),
+    429: OpenApiResponse(serializers.Detail),
+}
+
+
+class ReadBackMixin:
+    permission_classes = [CanReadBack]
+    pagination_class = StableCursor
+    filter_serializer = None
+    selector = None
+
+    def filters(self) -> dict:
+        query = self.request.query_params.dict()
+        query.pop("cursor", None)
+        query.pop("page_size", None)
+        serializer = self.filter_serializer(data=query)
+        if not serializer.is_valid():
+            raise ValidationError(serializer.errors)
+        return serializer.validated_data
+
+    def get_queryset(self):
+        if self.kwargs.get("pk") is not None:
+            return type(self).selector(filters={})
+        return type(self).selector(filters=self.filters())
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "full_phones": sees_full_phones(self.request.user),
+        }
+
+
+def _list_schema(filters, output):
+    return extend_schema(
+        parameters=[filters], responses={200: output(many=True), **READ_ERRORS}, tags=["read-back"]
+    )
+
+
+def _detail_schema(output):
+    return extend_schema(responses={200: output, **READ_ERRORS}, tags=["read-back"])
+
+
+class CustomerList(ReadBackMixin, generics.ListAPIView):
+    serializer_class = serializers.CustomerOut
+    filter_serializer = serializers.CustomerFilters
+    selector = staticmethod(customer_selectors.customer_list_for_api)
+    model_permission = "customers.view_customer"
+
+    @_list_schema(serializers.CustomerFilters, serializers.CustomerOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CustomerDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.CustomerOut
+    selector = staticmethod(customer_selectors.customer_list_for_api)
+    model_permission = "customers.view_customer"
+
+    @_detail_schema(serializers.CustomerOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class VehicleList(ReadBackMixin, generics.ListAPIView):
+    serializer_class = serializers.VehicleOut
+    filter_serializer = serializers.VehicleFilters
+    selector = staticmethod(customer_selectors.vehicle_list_for_api)
+    model_permission = "customers.view_vehicle"
+
+    @_list_schema(serializers.VehicleFilters, serializers.VehicleOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class VehicleDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.VehicleOut
+    selector = staticmethod(customer_selectors.vehicle_list_for_api)
+    model_permission = "customers.view_vehicle"
+
+    @_detail_schema(serializers.VehicleOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class VisitList(ReadBackMixin, generics.ListAPIView):
+    serializer_class = serializers.VisitOut
+    filter_serializer = serializers.VisitFilters
+    selector = staticmethod(visit_selectors.visit_list_for_api)
+    model_permission = "visits.view_visit"
+
+    @_list_schema(serializers.VisitFilters, serializers.VisitOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class VisitDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.VisitOut
+    selector = staticmethod(visit_selectors.visit_list_for_api)
+    model_permission = "visits.view_visit"
+
+    @_detail_schema(serializers.VisitOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
