@@ -15,8 +15,10 @@ _rng = random.Random(7)
 
 
 def valid_vin(serial: int | None = None) -> str:
+    """A VIN with a correct check digit; the same serial always gives the same VIN."""
     serial = _rng.randrange(10**6) if serial is None else serial
-    body = "LSV" + "".join(_rng.choice(VIN_ALPHABET) for _ in range(5)) + "0PA" + f"{serial:06d}"
+    rng = random.Random(serial)
+    body = "LSV" + "".join(rng.choice(VIN_ALPHABET) for _ in range(5)) + "0PA" + f"{serial:06d}"
     return body[:8] + vin_check_digit(body) + body[9:]
 
 
