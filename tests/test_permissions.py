@@ -118,4 +118,4 @@ def test_the_roles_exist_with_their_permissions():
     assert "customers.reveal_phone" not in groups["agent"]
     assert "customers.merge_customer" in groups["manager"]
     assert "customers.merge_customer" not in groups["advisor"]
-    assert groups["dms_client"] == set()
+    assert groups["dms_client"] == {"api.sync_dms", "api.read_api"}

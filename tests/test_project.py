@@ -254,7 +254,7 @@ import importlib, json, pkgutil, sys
 import django
 django.setup()
 from django.conf import settings
-for app in ("shopcrm", "customers", "visits"):
+for app in ("shopcrm", "customers", "visits", "api"):
     package = importlib.import_module(app)
     for module in pkgutil.walk_packages(package.__path__, app + "."):
         if ".migrations." not in module.name and ".tests" not in module.name:
@@ -305,8 +305,18 @@ def _requirement_closure() -> set[str]:
 
 
 # Imported only when present, with a fallback when absent (celery's ``try: import greenlet``,
-# prompt_toolkit's pygments styles) or loaded by the interpreter itself (setuptools' .pth).
-OPTIONAL_AT_RUNTIME = {"greenlet", "pygments", "setuptools"}
+# prompt_toolkit's pygments styles, DRF's ``try: import requests`` with what requests needs)
+# or loaded by the interpreter itself (setuptools' .pth).
+OPTIONAL_AT_RUNTIME = {
+    "greenlet",
+    "pygments",
+    "setuptools",
+    "requests",
+    "urllib3",
+    "idna",
+    "certifi",
+    "charset-normalizer",
+}
 
 
 def test_runtime_imports_come_from_requirements_txt_alone():

@@ -78,7 +78,7 @@ def test_create_customer(advisor_client):
         ({"customer_name": "", "customer_phone": "13900000001"}, "新客户必须填写此项"),
         (
             {"customer_name": "王芳", "customer_phone": "13900000001", "email": "not-mail"},
-            "有效的 Email",
+            "合法的邮件地址",
         ),
     ],
 )
