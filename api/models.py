@@ -12,7 +12,7 @@ class IdempotencyRecord(models.Model):
     client = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("接口客户端"), on_delete=models.CASCADE
     )
-    key = models.CharField(_("幂等键"), max_length=200)
+    key = models.CharField(_("幂等键（SHA-256）"), max_length=200)
     endpoint = models.CharField(_("接口"), max_length=100)
     request_sha256 = models.CharField(_("请求摘要"), max_length=64)
     status_code = models.PositiveSmallIntegerField(_("状态码"))

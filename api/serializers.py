@@ -90,11 +90,21 @@ class Detail(serializers.Serializer):
 # ---------------------------------------------------------------- read-back
 
 
+class Text(serializers.CharField):
+    """A text filter taken as given: any string is a valid query; one that no record can
+    hold (too long, NUL, a lone surrogate) simply finds nothing."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+        self.validators = []
+
+
 class ReadBackFilters(serializers.Serializer):
     updated_since = serializers.DateTimeField(
         required=False, help_text=_("只返回此时间之后更新的记录")
     )
-    external_id = serializers.CharField(required=False, max_length=64)
+    external_id = Text()
 
 
 class CustomerFilters(ReadBackFilters):
@@ -103,31 +113,22 @@ class CustomerFilters(ReadBackFilters):
 
 
 class VehicleFilters(ReadBackFilters):
-    vin = serializers.CharField(required=False, max_length=30)
-    plate = serializers.CharField(required=False, max_length=20)
-    customer_external_id = serializers.CharField(required=False, max_length=64)
+    vin = Text()
+    plate = Text()
+    customer_external_id = Text()
 
 
 class VisitFilters(ReadBackFilters):
-    ro_number = serializers.CharField(required=False, max_length=32)
+    ro_number = Text()
     status = serializers.ChoiceField(Visit.Status.choices, required=False)
     service_type = serializers.ChoiceField(ServiceType.choices, required=False)
-    advisor = serializers.CharField(required=False, max_length=64, help_text=_("用户名或顾问代码"))
-    vehicle_external_id = serializers.CharField(required=False, max_length=64)
-    customer_external_id = serializers.CharField(required=False, max_length=64)
+    advisor = Text(help_text=_("用户名或顾问代码"))
+    vehicle_external_id = Text()
+    customer_external_id = Text()
     checked_in_from = serializers.DateField(required=False)
     checked_in_to = serializers.DateField(required=False)
     delivered_from = serializers.DateField(required=False)
     delivered_to = serializers.DateField(required=False)
-
-    def validate(self, attrs):
-        for prefix in ("checked_in", "delivered"):
-            start, end = attrs.get(f"{prefix}_from"), attrs.get(f"{prefix}_to")
-            if start and end and end < start:
-                raise serializers.ValidationError(
-                    {f"{prefix}_to": [_("结束日期不能早于开始日期。")]}
-                )
-        return attrs
 
 
 class CustomerOut(serializers.ModelSerializer):

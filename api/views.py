@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from customers import selectors as customer_selectors
 from customers.sync import customers_sync, vehicles_sync
-from shopcrm.sync import MAX_RECORDS, BatchRejected
+from shopcrm.sync import MAX_RECORDS, BatchRejected, storable
 from visits import selectors as visit_selectors
 from visits.sync import visits_sync
 
@@ -61,7 +61,9 @@ class SyncView(APIView):
             raw = request.body
         except RawPostDataException:  # pragma: no cover  (nothing reads the stream first)
             raw = b""
-        key = request.headers.get("Idempotency-Key", "").strip()[:200]
+        # Keys are stored as their SHA-256: any header value works, of any length.
+        header = request.headers.get("Idempotency-Key", "")
+        key = hashlib.sha256(header.encode("utf-8", "surrogatepass")).hexdigest() if header else ""
         digest = hashlib.sha256(raw).hexdigest()
         if key:
             previous = IdempotencyRecord.objects.filter(client=request.user, key=key).first()
@@ -177,7 +179,7 @@ class StableCursor(CursorPagination):
 
 
 READ_ERRORS = {
-    400: OpenApiResponse(serializers.Detail, description=_("查询参数错误")),
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description=_("查询参数错误：参数名 → 错误列表")),
     401: OpenApiResponse(serializers.Detail),
     403: OpenApiResponse(serializers.Detail),
     404: OpenApiResponse(serializers.Detail),
@@ -203,7 +205,10 @@ class ReadBackMixin:
     def get_queryset(self):
         if self.kwargs.get("pk") is not None:
             return type(self).selector(filters={})
-        return type(self).selector(filters=self.filters())
+        filters = self.filters()
+        if any(isinstance(value, str) and not storable(value) for value in filters.values()):
+            return type(self).selector(filters={}).none()  # no record holds such a value
+        return type(self).selector(filters=filters)
 
     def get_serializer_context(self):
         return {

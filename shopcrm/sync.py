@@ -39,6 +39,23 @@ _TYPE_NAMES = {
 }
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL text holds no NUL, and UTF-8 has no lone surrogates (which JSON allows)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(text) -> str:
+    """A value echoed back in an answer (and kept in jsonb for an idempotent replay), made
+    safe to encode: lone surrogates and NUL become visible escapes."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 class BatchRejected(Exception):
     """The request as a whole is malformed: answer 400 and write nothing."""
 
@@ -80,7 +97,7 @@ def check_shape(payload, specs: list[FieldSpec]) -> list[dict]:
         for key, value in record.items():
             spec = known.get(key)
             if spec is None:
-                record_errors[key] = [_("未知字段。")]
+                record_errors[printable(key)] = [_("未知字段。")]
             elif value is not None and (
                 not isinstance(value, _JSON_TYPES[spec.json_type])
                 or (spec.json_type != BOOLEAN and isinstance(value, bool))
@@ -110,8 +127,11 @@ class SyncResult:
         self.errors.append(
             {
                 "index": index,
-                "external_id": external_id if isinstance(external_id, str) else None,
-                "errors": {name: [str(m) for m in messages] for name, messages in errors.items()},
+                "external_id": printable(external_id) if isinstance(external_id, str) else None,
+                "errors": {
+                    printable(name): [printable(m) for m in messages]
+                    for name, messages in errors.items()
+                },
             }
         )
 
@@ -145,6 +165,9 @@ class Record:
     def string(self, name: str, *, max_length: int, required: bool = False) -> str:
         value = self.data.get(name)
         value = value.strip() if isinstance(value, str) else ""
+        if not storable(value):
+            self.error(name, _("含有无法保存的字符（如 NUL 或不成对的代理字符）。"))
+            return ""
         if required and not value:
             self.error(name, _("必填。"))
         elif len(value) > max_length:
@@ -227,8 +250,12 @@ class Record:
 
     def validated(self, name: str, validator, *args, **kwargs):
         """Run one of the browser's validators (phone, VIN, plate) on a field."""
+        value = self.data.get(name) or ""
+        if not storable(value):
+            self.error(name, _("含有无法保存的字符（如 NUL 或不成对的代理字符）。"))
+            return None
         try:
-            return validator(self.data.get(name) or "", *args, **kwargs)
+            return validator(value, *args, **kwargs)
         except ValidationError as exc:
             for message in exc.messages:
                 self.error(name, message)

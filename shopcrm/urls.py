@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("visits.urls")),
 ]
+
+handler404 = "shopcrm.views.not_found"
+handler500 = "shopcrm.views.server_error"

@@ -1,5 +1,9 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 
 from customers import access as customer_access
 from visits import access as visit_access
@@ -13,3 +17,16 @@ def home(request):
     if request.user.has_perm(customer_access.VIEW):
         return redirect("customers:search")
     return render(request, "home.html")
+
+
+def not_found(request, exception=None):
+    """JSON under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(_("未找到。"))}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(_("服务器出错，请稍后重试。"))}, status=500)
+    return django_server_error(request)
