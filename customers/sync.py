@@ -24,6 +24,7 @@ from .models import Customer, Vehicle
 from .validators import normalize_phone, normalize_plate, normalize_vin
 
 CHANGE_REASON = "DMS sync"
+CUSTOMER_KINDS = tuple(Customer.Kind.values)
 RACE_RETRIES = 3
 
 CUSTOMER_FIELDS = [
@@ -102,7 +103,7 @@ def _parse_customer(record: Record) -> dict:
     values = {
         "external_id": record.string("external_id", max_length=64, required=True),
         "name": record.string("name", max_length=100, required=True),
-        "kind": record.choice("kind", Customer.Kind.values, default=Customer.Kind.INDIVIDUAL),
+        "kind": record.choice("kind", CUSTOMER_KINDS, default=Customer.Kind.INDIVIDUAL),
         "marketing_consent": record.boolean("marketing_consent"),
         "do_not_contact": record.boolean("do_not_contact"),
         "source_updated_at": record.moment("source_updated_at"),
@@ -151,8 +152,8 @@ def customers_sync(*, payload, by, now=None) -> SyncResult:
 
 def _phone_taken(records: list[Record]) -> None:
     phones = {r.values["phone"]: r for r in records if r.ok}
-    taken = Customer.objects.filter(phone__in=phones, merged_into__isnull=True).values_list(
-        "phone", "external_id", "name"
+    taken = bulk.lookup(
+        Customer, "phone", phones, ["external_id", "name"], '"merged_into_id" IS NULL'
     )
     for phone, external_id, name in taken:
         record = phones[phone]
@@ -187,9 +188,12 @@ def vehicles_sync(*, payload, by, now=None) -> SyncResult:
     result = SyncResult()
     records = parse_records(payload, result, _parse_vehicle)
     owners = dict(
-        Customer.objects.filter(
-            external_id__in={r.values["customer_external_id"] for r in records if r.ok}
-        ).values_list("external_id", "id")
+        bulk.lookup(
+            Customer,
+            "external_id",
+            [r.values["customer_external_id"] for r in records if r.ok],
+            ["id"],
+        )
     )
     for record in records:
         if record.ok:
@@ -225,9 +229,7 @@ def _vin_or_plate_taken(records: list[Record]) -> None:
         if external_id != by_vin[vin].values["external_id"]:
             by_vin[vin].error("vin", _("该车架号已登记在另一辆车上。"))
     by_plate = {r.values["plate"]: r for r in live if r.values["plate"]}
-    taken = Vehicle.objects.filter(plate__in=by_plate, is_active=True).values_list(
-        "plate", "external_id"
-    )
+    taken = bulk.lookup(Vehicle, "plate", by_plate, ["external_id"], '"is_active"')
     for plate, external_id in taken:
         record = by_plate[plate]
         if record.ok and external_id != record.values["external_id"]:

@@ -253,6 +253,9 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Mounts the benchmark's naive ModelViewSets; refused in production mode.
+SHOPCRM_BENCH_NAIVE = env_bool("SHOPCRM_BENCH_NAIVE") and not PRODUCTION
+
 # Business defaults that later become admin-editable policies.
 SHOPCRM_NO_SHOW_GRACE = timedelta(hours=2)
 # A visit synced as delivered longer ago than this starts no follow-up (API.md).

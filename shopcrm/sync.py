@@ -180,9 +180,8 @@ class Record:
             if default is None:
                 self.error(name, _("必填。"))
             return default
-        allowed = [str(choice) for choice in choices]
-        if value not in allowed:
-            self.error(name, _("可选值：%(values)s。") % {"values": ", ".join(allowed)})
+        if value not in choices:
+            self.error(name, _("可选值：%(values)s。") % {"values": ", ".join(map(str, choices))})
         return value
 
     def boolean(self, name: str, *, default: bool = False) -> bool:
@@ -224,9 +223,12 @@ class Record:
                 self.error(name, _("必填。"))
             return None
         try:
-            parsed = parse_datetime(value)
+            parsed = datetime.fromisoformat(value)  # fast path; parse_datetime for the rest
         except ValueError:
-            parsed = None
+            try:
+                parsed = parse_datetime(value)
+            except ValueError:
+                parsed = None
         if parsed is None:
             self.error(
                 name, _("不是有效的时间，请用 ISO 8601 格式，如 2026-11-23T09:30:00+08:00。")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -18,6 +19,10 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("visits.urls")),
 ]
+
+if settings.SHOPCRM_BENCH_NAIVE:
+    # The usual Django way, for `manage.py bench_sync` only (SHOPCRM_BENCH_NAIVE=1).
+    urlpatterns.append(path("bench-naive/", include("api.bench_naive")))
 
 handler404 = "shopcrm.views.not_found"
 handler500 = "shopcrm.views.server_error"

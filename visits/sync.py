@@ -25,6 +25,9 @@ from shopcrm.sync import (
 from .events import emit_visit_delivered
 from .models import ServiceType, Visit
 
+SERVICE_TYPES = tuple(ServiceType.values)
+STATUSES = tuple(Visit.Status.values)
+
 VISIT_FIELDS = [
     FieldSpec("external_id", STRING, required=True),
     FieldSpec("ro_number", STRING, required=True),
@@ -77,8 +80,8 @@ def _parse_visit(record: Record) -> dict:
         "vehicle_external_id": record.string("vehicle_external_id", max_length=64, required=True),
         "customer_external_id": record.string("customer_external_id", max_length=64),
         "advisor": record.string("advisor", max_length=64),
-        "service_type": record.choice("service_type", ServiceType.values),
-        "status": record.choice("status", Visit.Status.values),
+        "service_type": record.choice("service_type", SERVICE_TYPES),
+        "status": record.choice("status", STATUSES),
         "checked_in_at": record.moment("checked_in_at", required=True),
         "promised_at": record.moment("promised_at"),
         "delivered_at": record.moment("delivered_at"),
@@ -108,16 +111,20 @@ def _resolve_references(records: list[Record]) -> None:
     live = [r for r in records if r.ok]
     vehicles = {
         external_id: (pk, owner_id)
-        for external_id, pk, owner_id in Vehicle.objects.filter(
-            external_id__in={r.values["vehicle_external_id"] for r in live}
-        ).values_list("external_id", "id", "owner_id")
+        for external_id, pk, owner_id in bulk.lookup(
+            Vehicle,
+            "external_id",
+            [r.values["vehicle_external_id"] for r in live],
+            ["id", "owner_id"],
+        )
     }
     customers = dict(
-        Customer.objects.filter(
-            external_id__in={
-                r.values["customer_external_id"] for r in live if r.values["customer_external_id"]
-            }
-        ).values_list("external_id", "id")
+        bulk.lookup(
+            Customer,
+            "external_id",
+            [r.values["customer_external_id"] for r in live if r.values["customer_external_id"]],
+            ["id"],
+        )
     )
     advisors = dict(
         get_user_model()
@@ -141,9 +148,7 @@ def _resolve_references(records: list[Record]) -> None:
 
 def _ro_number_taken(records: list[Record]) -> None:
     by_ro = {r.values["ro_number"]: r for r in records if r.ok}
-    for ro_number, external_id in Visit.objects.filter(ro_number__in=by_ro).values_list(
-        "ro_number", "external_id"
-    ):
+    for ro_number, external_id in bulk.lookup(Visit, "ro_number", by_ro, ["external_id"]):
         if external_id != by_ro[ro_number].values["external_id"]:
             by_ro[ro_number].error("ro_number", _("该工单号已属于另一张工单。"))
 
@@ -160,12 +165,16 @@ def visits_sync(*, payload, by, now=None) -> SyncResult:
     records = parse_records(payload, result, _parse_visit)
     refuse_duplicates_in_batch(records, "ro_number", _("该工单号已用于本批第 %(index)s 条记录。"))
     _resolve_references(records)
-    was_delivered = set(
-        Visit.objects.filter(
-            external_id__in=[r.values["external_id"] for r in records if r.ok],
-            status=Visit.Status.DELIVERED,
-        ).values_list("external_id", flat=True)
-    )
+    was_delivered = {
+        external_id
+        for (external_id,) in bulk.lookup(
+            Visit,
+            "external_id",
+            [r.values["external_id"] for r in records if r.ok],
+            [],
+            "\"status\" = 'delivered'",
+        )
+    }
     look_back = now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK
 
     def fire_delivered_events(valid: list[Record], outcome: bulk.UpsertOutcome) -> None:
