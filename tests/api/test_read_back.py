@@ -266,3 +266,18 @@ def test_overlapping_batches_from_two_threads_make_no_duplicates_and_no_deadlock
     assert Customer.objects.count() == 60 and Vehicle.objects.count() == 60
     assert sum(a["created"] for a in answers) == 120
     assert Visit.objects.count() == 0
+
+
+def test_tokens_are_created_and_revoked_in_the_admin(client, dms_user):
+    admin_user = UserFactory(role="admin", username="root-tokens")
+    client.force_login(admin_user)
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 200
+    response = client.post("/admin/authtoken/tokenproxy/add/", {"user": dms_user.pk})
+    assert response.status_code == 302
+    token = Token.objects.get(user=dms_user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/v1/customers/").status_code == 200
+    response = client.post(f"/admin/authtoken/tokenproxy/{dms_user.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not Token.objects.filter(user=dms_user).exists()
+    assert api.get("/api/v1/customers/").status_code == 401
