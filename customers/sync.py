@@ -3,7 +3,6 @@ write the batch with one set-based upsert (shopcrm.bulk)."""
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,6 +17,7 @@ from shopcrm.sync import (
     check_shape,
     parse_records,
     refuse_duplicates_in_batch,
+    write_batch,
 )
 
 from .models import Customer, Vehicle
@@ -128,7 +128,7 @@ def customers_sync(*, payload, by, now=None) -> SyncResult:
     check_shape(payload, CUSTOMER_FIELDS)
     now = now or timezone.now()
     result = SyncResult()
-    records = parse_records(payload, result, _parse_customer)
+    records = parse_records(payload, _parse_customer)
     refuse_duplicates_in_batch(records, "phone", _("该手机号已用于本批第 %(index)s 条记录。"))
     return write_batch(
         Customer,
@@ -186,7 +186,7 @@ def vehicles_sync(*, payload, by, now=None) -> SyncResult:
     check_shape(payload, VEHICLE_FIELDS)
     now = now or timezone.now()
     result = SyncResult()
-    records = parse_records(payload, result, _parse_vehicle)
+    records = parse_records(payload, _parse_vehicle)
     owners = dict(
         bulk.lookup(
             Customer,
@@ -234,40 +234,3 @@ def _vin_or_plate_taken(records: list[Record]) -> None:
         record = by_plate[plate]
         if record.ok and external_id != record.values["external_id"]:
             record.error("plate", _("该车牌已登记在另一辆在用车辆上。"))
-
-
-def write_batch(model, records, result, *, now, by, columns, checks, row, after_write=None):
-    """Check uniqueness against the database, upsert the valid records, count the outcome.
-
-    A concurrent batch can take a unique value between the check and the write; the
-    database's unique constraint then refuses the statement, and the batch is checked and
-    written again (its own rows stay as they were: the transaction rolls back to a
-    savepoint)."""
-    for attempt in range(RACE_RETRIES):
-        for check in checks:
-            check(records)
-        valid = [record for record in records if record.ok]
-        try:
-            with transaction.atomic():
-                outcome = bulk.upsert(
-                    model=model,
-                    rows=[row(record.values) for record in valid],
-                    columns=columns,
-                    now=now,
-                    history_user_id=getattr(by, "pk", None),
-                    change_reason=CHANGE_REASON,
-                )
-                if after_write:
-                    after_write(valid, outcome)
-        except IntegrityError:
-            if attempt == RACE_RETRIES - 1:
-                raise
-            continue
-        break
-    for record in records:
-        if not record.ok:
-            result.fail(record.index, record.external_id, record.errors)
-    result.created = len(outcome.created)
-    result.updated = len(outcome.updated)
-    result.unchanged = len(valid) - result.created - result.updated
-    return result

@@ -16,12 +16,17 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopcrm import bulk
+
 MAX_RECORDS = 1000
+CHANGE_REASON = "DMS sync"
+RACE_RETRIES = 3
 
 # JSON types a field accepts; None (null) is accepted for every optional field.
 STRING, INTEGER, BOOLEAN, NUMBER_OR_STRING = "string", "integer", "boolean", "number_or_string"
@@ -264,7 +269,7 @@ class Record:
             return None
 
 
-def parse_records(payload: list[dict], result: SyncResult, parse) -> list[Record]:
+def parse_records(payload: list[dict], parse) -> list[Record]:
     """Parse every record with ``parse(record)``; a repeated external_id keeps the last."""
     records = []
     last_index: dict[str, int] = {}
@@ -296,3 +301,40 @@ def refuse_duplicates_in_batch(records: list[Record], name: str, message) -> Non
             record.error(name, message % {"index": seen[value]})
         else:
             seen[value] = record.index
+
+
+def write_batch(model, records, result, *, now, by, columns, checks, row, after_write=None):
+    """Check uniqueness against the database, upsert the valid records, count the outcome.
+
+    A concurrent batch can take a unique value between the check and the write; the
+    database's unique constraint then refuses the statement, and the batch is checked and
+    written again (its own rows stay as they were: the transaction rolls back to a
+    savepoint)."""
+    for attempt in range(RACE_RETRIES):
+        for check in checks:
+            check(records)
+        valid = [record for record in records if record.ok]
+        try:
+            with transaction.atomic():
+                outcome = bulk.upsert(
+                    model=model,
+                    rows=[row(record.values) for record in valid],
+                    columns=columns,
+                    now=now,
+                    history_user_id=getattr(by, "pk", None),
+                    change_reason=CHANGE_REASON,
+                )
+                if after_write:
+                    after_write(valid, outcome)
+        except IntegrityError:
+            if attempt == RACE_RETRIES - 1:
+                raise
+            continue
+        break
+    for record in records:
+        if not record.ok:
+            result.fail(record.index, record.external_id, record.errors)
+    result.created = len(outcome.created)
+    result.updated = len(outcome.updated)
+    result.unchanged = len(valid) - result.created - result.updated
+    return result

@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer, Vehicle
-from customers.sync import write_batch
 from shopcrm import bulk
 from shopcrm.sync import (
     BOOLEAN,
@@ -20,6 +19,7 @@ from shopcrm.sync import (
     check_shape,
     parse_records,
     refuse_duplicates_in_batch,
+    write_batch,
 )
 
 from .events import emit_visit_delivered
@@ -162,7 +162,7 @@ def visits_sync(*, payload, by, now=None) -> SyncResult:
     check_shape(payload, VISIT_FIELDS)
     now = now or timezone.now()
     result = SyncResult()
-    records = parse_records(payload, result, _parse_visit)
+    records = parse_records(payload, _parse_visit)
     refuse_duplicates_in_batch(records, "ro_number", _("该工单号已用于本批第 %(index)s 条记录。"))
     _resolve_references(records)
     was_delivered = {
