@@ -43,8 +43,15 @@ _DESK = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADVISOR: _VIEW_RECORDS + _DESK,
     # Agents see records with masked phones; revealing comes with the call they hold.
-    AGENT: list(_VIEW_RECORDS),
-    MANAGER: _VIEW_RECORDS + _DESK + ["customers.merge_customer", "customers.view_phonereveal"],
+    AGENT: [*_VIEW_RECORDS, "followups.view_followuptask", "followups.work_queue"],
+    MANAGER: _VIEW_RECORDS
+    + _DESK
+    + [
+        "customers.merge_customer",
+        "customers.view_phonereveal",
+        "followups.view_followuptask",
+        "followups.supervise_queue",
+    ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.
     DMS_CLIENT: ["api.sync_dms", "api.read_api"],

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "shopcrm",
     "customers",
     "visits",
+    "followups",
     "api",
 ]
 
@@ -210,6 +211,14 @@ CELERY_BEAT_SCHEDULE = {
     "visits-mark-no-shows": {
         "task": "visits.tasks.sweep_no_show_appointments",
         "schedule": 300.0,
+    },
+    "followups-leases-and-expiry": {
+        "task": "followups.tasks.sweep_leases_and_expiry",
+        "schedule": 60.0,
+    },
+    "followups-reminders-and-win-backs": {
+        "task": "followups.tasks.sweep_reminders_and_win_backs",
+        "schedule": 900.0,
     },
 }
 

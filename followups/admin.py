@@ -1,0 +1,63 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import CallAttempt, FollowUpPolicy, FollowUpTask, Holiday
+
+
+@admin.register(FollowUpPolicy)
+class FollowUpPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "post_service_delay_hours",
+        "calling_start",
+        "calling_end",
+        "max_attempts",
+    )
+
+    def has_add_permission(self, request):
+        return not FollowUpPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ("day", "name")
+    search_fields = ("name",)
+    list_filter = ("day",)
+
+
+class CallAttemptInline(admin.TabularInline):
+    model = CallAttempt
+    extra = 0
+    readonly_fields = ("agent", "started_at", "ended_at", "outcome", "notes")
+    can_delete = False
+
+
+@admin.register(FollowUpTask)
+class FollowUpTaskAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "kind",
+        "customer",
+        "status",
+        "priority",
+        "next_attempt_at",
+        "assigned_to",
+        "attempts",
+        "outcome",
+    )
+    list_filter = ("kind", "status", "outcome", "assigned_to")
+    search_fields = ("customer__name", "customer__phone", "source_key", "visit__ro_number")
+    raw_id_fields = ("customer", "vehicle", "visit")
+    list_select_related = ("customer", "assigned_to")
+    inlines = [CallAttemptInline]
+    date_hierarchy = "due_at"
+
+
+@admin.register(CallAttempt)
+class CallAttemptAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "agent", "task", "outcome")
+    list_filter = ("outcome", "agent")
+    search_fields = ("task__customer__name", "notes")
+    list_select_related = ("agent", "task")

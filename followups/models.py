@@ -1,0 +1,214 @@
+from datetime import time
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class FollowUpPolicy(models.Model):
+    """The shop's follow-up rules, edited by an administrator (one row)."""
+
+    post_service_delay_hours = models.PositiveSmallIntegerField(
+        _("交车后多久回访（小时）"), default=24
+    )
+    post_service_expiry_days = models.PositiveSmallIntegerField(
+        _("回访任务有效期（交车后天数）"), default=7
+    )
+    calling_start = models.TimeField(_("每天开始拨打"), default=time(9, 0))
+    calling_end = models.TimeField(_("每天停止拨打"), default=time(20, 0))
+    first_retry_hours = models.PositiveSmallIntegerField(
+        _("未接通后首次重拨间隔（小时）"), default=2, help_text=_("之后每次改到下一个拨打日")
+    )
+    max_attempts = models.PositiveSmallIntegerField(_("最多拨打次数"), default=3)
+    lease_minutes = models.PositiveSmallIntegerField(_("领取后保留时长（分钟）"), default=15)
+    reminder_lead_days = models.PositiveSmallIntegerField(_("保养提醒提前天数"), default=7)
+    service_interval_km = models.PositiveIntegerField(_("保养间隔（公里）"), default=5000)
+    service_interval_days = models.PositiveSmallIntegerField(_("保养间隔（天）"), default=180)
+    churn_days = models.PositiveSmallIntegerField(_("流失判定（天未回厂）"), default=365)
+    win_back_cooldown_days = models.PositiveSmallIntegerField(
+        _("同一客户召回间隔（天）"), default=90
+    )
+
+    class Meta:
+        verbose_name = _("回访规则")
+        verbose_name_plural = _("回访规则")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(calling_start__lt=models.F("calling_end")),
+                name="policy_calling_hours_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=1), name="policy_at_least_one_attempt"
+            ),
+        ]
+
+    def __str__(self):
+        return str(_("回访规则"))
+
+    @classmethod
+    def current(cls) -> "FollowUpPolicy":
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+
+class Holiday(models.Model):
+    """A day the call centre does not call (shop holidays, Spring Festival …)."""
+
+    day = models.DateField(_("日期"), unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+
+    class Meta:
+        verbose_name = _("休息日")
+        verbose_name_plural = _("休息日")
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day} {self.name}"
+
+
+class FollowUpTask(models.Model):
+    class Kind(models.TextChoices):
+        POST_SERVICE = "post_service", _("三日回访")
+        SERVICE_RECOVERY = "service_recovery", _("服务补救回访")
+        MAINTENANCE_REMINDER = "maintenance_reminder", _("保养提醒")
+        WIN_BACK = "win_back", _("流失召回")
+        COMPLAINT_CALLBACK = "complaint_callback", _("投诉回访")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待拨打")
+        CLAIMED = "claimed", _("拨打中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("未成功")
+        EXPIRED = "expired", _("已过期")
+        CANCELLED = "cancelled", _("已取消")
+
+    class Outcome(models.TextChoices):
+        REACHED_SATISFIED = "reached_satisfied", _("已接通，满意")
+        REACHED_ISSUE = "reached_issue", _("已接通，有问题")
+        NO_ANSWER = "no_answer", _("无人接听")
+        BUSY = "busy", _("占线")
+        WRONG_NUMBER = "wrong_number", _("号码错误")
+        REFUSED = "refused", _("拒绝回访/勿扰")
+        CALLBACK = "callback", _("约定回拨")
+
+    OPEN = (Status.PENDING, Status.CLAIMED)
+    REACHED = (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE)
+
+    kind = models.CharField(_("类型"), max_length=24, choices=Kind)
+    source_key = models.CharField(
+        _("来源"), max_length=80, help_text=_("同一类型、同一来源只会有一个任务，如 visit:123")
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        on_delete=models.PROTECT,
+        related_name="follow_up_tasks",
+    )
+    vehicle = models.ForeignKey(
+        "customers.Vehicle",
+        verbose_name=_("车辆"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    visit = models.ForeignKey(
+        "visits.Visit",
+        verbose_name=_("工单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_up_tasks",
+    )
+    reason = models.CharField(_("回访原因"), max_length=200, blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("优先级"), default=50, help_text=_("数字越小越优先")
+    )
+    due_at = models.DateTimeField(_("应拨时间"))
+    expires_at = models.DateTimeField(_("过期时间"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("下次拨打时间"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.PENDING)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访专员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_up_tasks",
+    )
+    lease_expires_at = models.DateTimeField(_("保留到"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("已拨次数"), default=0)
+    outcome = models.CharField(_("结果"), max_length=20, choices=Outcome, blank=True)
+    outcome_note = models.TextField(_("备注"), blank=True)
+    callback_at = models.DateTimeField(_("约定回拨时间"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("回访任务")
+        verbose_name_plural = _("回访任务")
+        ordering = ["priority", "next_attempt_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "source_key"], name="followup_unique_kind_source"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="claimed")
+                | Q(assigned_to__isnull=False, lease_expires_at__isnull=False),
+                name="followup_claim_has_lease",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["priority", "next_attempt_at"],
+                condition=Q(status="pending"),
+                name="followup_queue_idx",
+            ),
+            models.Index(fields=["status", "lease_expires_at"], name="followup_lease_idx"),
+            models.Index(fields=["status", "expires_at"], name="followup_expiry_idx"),
+            models.Index(fields=["assigned_to", "status"], name="followup_agent_idx"),
+            models.Index(
+                fields=["customer", "kind", "created_at"], name="followup_customer_kind_idx"
+            ),
+        ]
+        permissions = [
+            ("work_queue", _("可领取并拨打回访任务")),
+            ("supervise_queue", _("可改派或取消回访任务")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.customer}"
+
+
+class CallAttempt(models.Model):
+    """One dial of a follow-up task."""
+
+    task = models.ForeignKey(
+        FollowUpTask,
+        verbose_name=_("回访任务"),
+        on_delete=models.CASCADE,
+        related_name="attempts_made",
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访专员"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("开始"))
+    ended_at = models.DateTimeField(_("结束"))
+    outcome = models.CharField(_("结果"), max_length=20, choices=FollowUpTask.Outcome)
+    notes = models.TextField(_("备注"), blank=True)
+
+    class Meta:
+        verbose_name = _("拨打记录")
+        verbose_name_plural = _("拨打记录")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.task_id} {self.outcome}"

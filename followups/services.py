@@ -1,0 +1,365 @@
+"""Follow-up tasks: created once per (kind, source), claimed from the queue with a lease,
+closed by the outcome of the call. Sweeps are conditional UPDATEs or inserts guarded by
+the unique constraint, so running any of them twice changes nothing the second time."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from shopcrm.errors import DomainError
+from visits.models import Visit
+
+from . import policies
+from .models import CallAttempt, FollowUpPolicy, FollowUpTask
+
+Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
+
+PRIORITY = {
+    Kind.SERVICE_RECOVERY: 10,
+    Kind.COMPLAINT_CALLBACK: 10,
+    Kind.POST_SERVICE: 20,
+    Kind.MAINTENANCE_REMINDER: 40,
+    Kind.WIN_BACK: 60,
+}
+
+
+def task_create(
+    *,
+    kind: str,
+    source_key: str,
+    customer: Customer,
+    due_at: datetime,
+    expires_at: datetime | None = None,
+    vehicle=None,
+    visit=None,
+    reason: str = "",
+) -> tuple[FollowUpTask | None, bool]:
+    """Create the task for (kind, source) unless it exists: (task, created). Nothing for
+    do-not-contact customers. Safe to call twice or from two processes at once: the unique
+    constraint on (kind, source_key) decides."""
+    if customer.do_not_contact:
+        return None, False
+    try:
+        with transaction.atomic():
+            return FollowUpTask.objects.get_or_create(
+                kind=kind,
+                source_key=source_key,
+                defaults={
+                    "customer": customer,
+                    "vehicle": vehicle,
+                    "visit": visit,
+                    "reason": reason[:200],
+                    "priority": PRIORITY.get(kind, 50),
+                    "due_at": due_at,
+                    "next_attempt_at": due_at,
+                    "expires_at": expires_at,
+                },
+            )
+    except IntegrityError:
+        return FollowUpTask.objects.get(kind=kind, source_key=source_key), False
+
+
+def post_service_task_for_visit(*, visit_id: int) -> FollowUpTask | None:
+    """The three-day call (三日回访) for a delivered visit, due after the policy's delay."""
+    visit = Visit.objects.select_related("customer", "vehicle").get(pk=visit_id)
+    if visit.status != Visit.Status.DELIVERED or visit.delivered_at is None:
+        return None
+    policy = FollowUpPolicy.current()
+    task, _created = task_create(
+        kind=Kind.POST_SERVICE,
+        source_key=f"visit:{visit.pk}",
+        customer=visit.customer,
+        vehicle=visit.vehicle,
+        visit=visit,
+        due_at=visit.delivered_at + timedelta(hours=policy.post_service_delay_hours),
+        expires_at=visit.delivered_at + timedelta(days=policy.post_service_expiry_days),
+        reason=_("%(date)s 交车（%(type)s，工单 %(ro)s）")
+        % {
+            "date": timezone.localtime(visit.delivered_at).strftime("%Y-%m-%d"),
+            "type": visit.get_service_type_display(),
+            "ro": visit.ro_number,
+        },
+    )
+    return task
+
+
+# ---------------------------------------------------------------- the queue
+
+
+def _held_by(agent, now) -> FollowUpTask | None:
+    return (
+        FollowUpTask.objects.filter(
+            assigned_to=agent, status=Status.CLAIMED, lease_expires_at__gt=now
+        )
+        .order_by("lease_expires_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def claim_next(*, agent, now: datetime | None = None) -> FollowUpTask | None:
+    """ "Next call": the agent's held call if any, else the most urgent due task, claimed with
+    SELECT … FOR UPDATE SKIP LOCKED and a lease. None outside calling hours or when nothing
+    is due. Twenty agents pressing at once never get the same task."""
+    now = now or timezone.now()
+    held = _held_by(agent, now)
+    if held is not None:
+        return held
+    policy = FollowUpPolicy.current()
+    if not policies.is_calling_time(now, policy):
+        raise DomainError(
+            _("现在不是拨打时间（%(start)s–%(end)s，休息日不拨打）。")
+            % {
+                "start": policy.calling_start.strftime("%H:%M"),
+                "end": policy.calling_end.strftime("%H:%M"),
+            },
+            code="outside_calling_hours",
+        )
+    task = (
+        FollowUpTask.objects.select_for_update(skip_locked=True)
+        .filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+            status=Status.PENDING,
+            next_attempt_at__lte=now,
+        )
+        .order_by("priority", "next_attempt_at", "pk")
+        .first()
+    )
+    if task is None:
+        return None
+    task.status = Status.CLAIMED
+    task.assigned_to = agent
+    task.lease_expires_at = now + timedelta(minutes=policy.lease_minutes)
+    task._history_user = agent
+    task.save(update_fields=["status", "assigned_to", "lease_expires_at", "updated_at"])
+    return task
+
+
+@transaction.atomic
+def record_outcome(
+    *,
+    task: FollowUpTask,
+    agent,
+    outcome: str,
+    note: str = "",
+    callback_at: datetime | None = None,
+    now: datetime | None = None,
+) -> FollowUpTask:
+    """Close or reschedule the call the agent holds, and record the dial."""
+    now = now or timezone.now()
+    task = FollowUpTask.objects.select_for_update().select_related("customer").get(pk=task.pk)
+    if task.status != Status.CLAIMED or task.assigned_to_id != agent.pk:
+        raise DomainError(
+            _("这个回访任务不在您手上（可能已超时释放或被改派），请点“下一个”。"), code="not_held"
+        )
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": [_("请选择通话结果。")]})
+    if outcome == Outcome.REACHED_ISSUE and not note.strip():
+        raise ValidationError({"note": [_("请记下客户反映的问题。")]})
+    if outcome == Outcome.CALLBACK and (callback_at is None or callback_at <= now):
+        raise ValidationError({"callback_at": [_("请填写一个将来的回拨时间。")]})
+
+    policy = FollowUpPolicy.current()
+    CallAttempt.objects.create(
+        task=task,
+        agent=agent,
+        started_at=task.lease_expires_at - timedelta(minutes=policy.lease_minutes),
+        ended_at=now,
+        outcome=outcome,
+        notes=note,
+    )
+    task.attempts += 1
+    task.outcome = outcome
+    task.outcome_note = note
+    task.lease_expires_at = None
+    if outcome in FollowUpTask.REACHED:
+        task.status, task.completed_at = Status.DONE, now
+    elif outcome == Outcome.WRONG_NUMBER:
+        task.status, task.completed_at = Status.FAILED, now
+    elif outcome == Outcome.REFUSED:
+        task.status, task.completed_at = Status.DONE, now
+        _set_do_not_contact(task.customer, agent, now)
+    elif outcome == Outcome.CALLBACK:
+        task.status, task.callback_at, task.next_attempt_at = (
+            Status.PENDING,
+            callback_at,
+            callback_at,
+        )
+        if task.expires_at and task.expires_at < callback_at:
+            task.expires_at = callback_at + timedelta(days=1)  # the customer asked for that time
+    elif task.attempts >= policy.max_attempts:  # no answer or busy, the last try
+        task.status, task.completed_at = Status.FAILED, now
+    else:
+        task.status = Status.PENDING
+        task.next_attempt_at = policies.next_retry(now, task.attempts, policy)
+    if task.status == Status.PENDING:
+        task.assigned_to = None
+    task._history_user = agent
+    task.save()
+    return task
+
+
+def _set_do_not_contact(customer: Customer, agent, now) -> None:
+    customer.do_not_contact = True
+    customer._history_user = agent
+    customer._change_reason = "refused on a follow-up call"
+    customer.save(update_fields=["do_not_contact", "updated_at"])
+    FollowUpTask.objects.filter(customer=customer, status=Status.PENDING).update(
+        status=Status.CANCELLED, outcome_note=_("客户要求勿扰"), updated_at=now
+    )
+
+
+@transaction.atomic
+def task_reassign(*, task: FollowUpTask, to_agent, by) -> FollowUpTask:
+    task = FollowUpTask.objects.select_for_update().get(pk=task.pk)
+    if task.status not in FollowUpTask.OPEN:
+        raise DomainError(_("已结束的任务不能改派。"), code="closed")
+    task.status = Status.CLAIMED
+    task.assigned_to = to_agent
+    task.lease_expires_at = timezone.now() + timedelta(
+        minutes=FollowUpPolicy.current().lease_minutes
+    )
+    task._history_user = by
+    task.save()
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, task: FollowUpTask, by, reason: str) -> FollowUpTask:
+    task = FollowUpTask.objects.select_for_update().get(pk=task.pk)
+    if task.status not in FollowUpTask.OPEN:
+        raise DomainError(_("已结束的任务不能取消。"), code="closed")
+    if not reason.strip():
+        raise ValidationError({"reason": [_("请填写取消原因。")]})
+    task.status, task.outcome_note = Status.CANCELLED, reason.strip()
+    task.assigned_to, task.lease_expires_at = None, None
+    task._history_user = by
+    task.save()
+    return task
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def release_expired_leases(*, now: datetime | None = None) -> int:
+    """An agent who walked away loses the call: it goes back to the queue."""
+    now = now or timezone.now()
+    return FollowUpTask.objects.filter(status=Status.CLAIMED, lease_expires_at__lte=now).update(
+        status=Status.PENDING, assigned_to=None, lease_expires_at=None, updated_at=now
+    )
+
+
+def expire_stale(*, now: datetime | None = None) -> int:
+    """Open tasks past their latest useful time are expired (a 3-day call on day 8 is useless)."""
+    now = now or timezone.now()
+    return FollowUpTask.objects.filter(status__in=FollowUpTask.OPEN, expires_at__lte=now).update(
+        status=Status.EXPIRED, assigned_to=None, lease_expires_at=None, updated_at=now
+    )
+
+
+def _last_delivered_visits(*, since: datetime, until: datetime):
+    """(vehicle_id, customer_id, last delivered_at, odometer) of vehicles whose latest delivered
+    visit falls between ``since`` and ``until``."""
+    latest = (
+        Visit.objects.filter(status=Visit.Status.DELIVERED)
+        .values("vehicle_id")
+        .annotate(last=Max("delivered_at"))
+        .filter(last__gte=since, last__lt=until)
+    )
+    last_by_vehicle = {row["vehicle_id"]: row["last"] for row in latest}
+    visits = Visit.objects.filter(
+        vehicle_id__in=last_by_vehicle, status=Visit.Status.DELIVERED
+    ).select_related("vehicle", "customer")
+    for visit in visits.iterator():
+        if visit.delivered_at == last_by_vehicle[visit.vehicle_id]:
+            yield visit
+
+
+def predicted_next_service(*, visit: Visit, policy: FollowUpPolicy):
+    """METRICS.md: last visit date plus the interval in days, or sooner, the days needed to
+    cover the interval in km at the vehicle's average daily mileage."""
+    last_day = timezone.localtime(visit.delivered_at).date()
+    days = policy.service_interval_days
+    registered = visit.vehicle.registration_date
+    if registered and visit.odometer_km and (last_day - registered).days > 0:
+        daily_km = visit.odometer_km / (last_day - registered).days
+        if daily_km > 0:
+            days = min(days, int(policy.service_interval_km / daily_km))
+    return last_day + timedelta(days=days)
+
+
+def create_maintenance_reminders(*, today=None) -> int:
+    """Reminder calls for vehicles whose next service is due within the lead time."""
+    today = today or timezone.localdate()
+    policy = FollowUpPolicy.current()
+    now = timezone.now()
+    window_start = now - timedelta(days=policy.service_interval_days + 30)
+    created = 0
+    for visit in _last_delivered_visits(since=window_start, until=now):
+        due = predicted_next_service(visit=visit, policy=policy)
+        if not (
+            today <= due + timedelta(days=30)
+            and due - timedelta(days=policy.reminder_lead_days) <= today
+        ):
+            continue
+        _task, was_created = task_create(
+            kind=Kind.MAINTENANCE_REMINDER,
+            source_key=f"vehicle:{visit.vehicle_id}:{due}",
+            customer=visit.customer,
+            vehicle=visit.vehicle,
+            visit=visit,
+            due_at=policies.next_calling_moment(now, policy),
+            expires_at=policies.start_of(due + timedelta(days=30)),
+            reason=_("预计 %(date)s 需要保养") % {"date": due.isoformat()},
+        )
+        created += was_created
+    return created
+
+
+def create_win_backs(*, today=None) -> int:
+    """Win-back calls for lapsed customers, at most one per customer per cool-down."""
+    today = today or timezone.localdate()
+    policy = FollowUpPolicy.current()
+    now = timezone.now()
+    lapsed_before = now - timedelta(days=policy.churn_days)
+    cooldown_since = now - timedelta(days=policy.win_back_cooldown_days)
+    recent = set(
+        FollowUpTask.objects.filter(kind=Kind.WIN_BACK, created_at__gte=cooldown_since).values_list(
+            "customer_id", flat=True
+        )
+    )
+    last_visits = (
+        Visit.objects.filter(
+            status=Visit.Status.DELIVERED,
+            customer__do_not_contact=False,
+            customer__merged_into__isnull=True,
+        )
+        .values("customer_id")
+        .annotate(last=Max("delivered_at"))
+        .filter(last__lt=lapsed_before, last__gte=lapsed_before - timedelta(days=365))
+    )
+    created = 0
+    customers = {
+        c.pk: c for c in Customer.objects.filter(pk__in=[row["customer_id"] for row in last_visits])
+    }
+    for row in last_visits:
+        if row["customer_id"] in recent:
+            continue
+        last_day = timezone.localtime(row["last"]).date()
+        source_key = f"customer:{row['customer_id']}:{last_day}"
+        _task, was_created = task_create(
+            kind=Kind.WIN_BACK,
+            source_key=source_key,
+            customer=customers[row["customer_id"]],
+            due_at=policies.next_calling_moment(now, policy),
+            expires_at=now + timedelta(days=30),
+            reason=_("上次回厂 %(date)s，已超过 %(days)s 天")
+            % {"date": last_day.isoformat(), "days": policy.churn_days},
+        )
+        created += was_created
+    return created

@@ -1,0 +1,35 @@
+"""Thin Celery tasks: load by id, call one service. Each is safe to run twice."""
+
+from celery import shared_task
+
+from . import services
+
+SWEEP = {"time_limit": 120, "soft_time_limit": 100}
+
+
+@shared_task(
+    name="followups.tasks.create_post_service_task",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+    **SWEEP,
+)
+def create_post_service_task(visit_id: int) -> int | None:
+    task = services.post_service_task_for_visit(visit_id=visit_id)
+    return task.pk if task else None
+
+
+@shared_task(name="followups.tasks.sweep_leases_and_expiry", **SWEEP)
+def sweep_leases_and_expiry() -> dict:
+    return {
+        "released": services.release_expired_leases(),
+        "expired": services.expire_stale(),
+    }
+
+
+@shared_task(name="followups.tasks.sweep_reminders_and_win_backs", **SWEEP)
+def sweep_reminders_and_win_backs() -> dict:
+    return {
+        "reminders": services.create_maintenance_reminders(),
+        "win_backs": services.create_win_backs(),
+    }
