@@ -9,6 +9,8 @@ NAVIGATION = [
     (_("今日看板"), "visits:board", "visits.view_visit"),
     (_("接车"), "visits:check_in", "visits.add_visit"),
     (_("新建客户"), "customers:create", "customers.add_customer"),
+    (_("回访队列"), "followups:queue", "followups.work_queue"),
+    (_("团队回访"), "followups:team", "followups.view_followuptask"),
 ]
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("customers.urls")),
     path("", include("visits.urls")),
+    path("", include("followups.urls")),
 ]
 
 if settings.SHOPCRM_BENCH_NAIVE:

@@ -14,6 +14,8 @@ def home(request):
     """Each role lands where its day starts: the desk on the board, others on search."""
     if request.user.has_perm(visit_access.CHECK_IN):
         return redirect("visits:board")
+    if request.user.has_perm("followups.work_queue"):
+        return redirect("followups:queue")
     if request.user.has_perm(customer_access.VIEW):
         return redirect("customers:search")
     return render(request, "home.html")

@@ -52,6 +52,9 @@ PAGES = [
     ),
     ("visit_deliver", "post", lambda o: reverse("visits:deliver", args=[o["visit"].pk]), DESK),
     ("visit_cancel", "post", lambda o: reverse("visits:cancel", args=[o["visit"].pk]), DESK),
+    ("queue", "get", lambda o: reverse("followups:queue"), {"agent", "admin"}),
+    ("next_call", "post", lambda o: reverse("followups:next"), {"agent", "admin"}),
+    ("team_queue", "get", lambda o: reverse("followups:team"), {"agent", "manager", "admin"}),
     ("admin", "get", lambda o: reverse("admin:index"), {"admin"}),
     ("admin_customers", "get", lambda o: reverse("admin:customers_customer_changelist"), {"admin"}),
 ]
@@ -90,9 +93,9 @@ def test_anonymous_is_sent_to_login(client, objects, page, method, url, allowed)
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        ("advisor", ["今日看板", "接车", "新建客户"], ["系统管理"]),
-        ("agent", ["今日看板"], ["接车</a>", "新建客户", "系统管理"]),
-        ("manager", ["今日看板", "接车", "新建客户"], ["系统管理"]),
+        ("advisor", ["今日看板", "接车", "新建客户"], ["系统管理", "回访队列", "团队回访"]),
+        ("agent", ["今日看板", "回访队列", "团队回访"], ["接车</a>", "新建客户", "系统管理"]),
+        ("manager", ["今日看板", "接车", "新建客户", "团队回访"], ["系统管理", "回访队列"]),
         ("admin", ["今日看板", "接车", "系统管理"], []),
     ],
 )

@@ -1,0 +1,62 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from visits.forms import DateTimeLocalInput
+
+from .models import FollowUpTask
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("通话结果"),
+        choices=FollowUpTask.Outcome.choices,
+        error_messages={"required": _("请选择通话结果。")},
+    )
+    note = forms.CharField(
+        label=_("备注"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    callback_at = forms.DateTimeField(
+        label=_("约定回拨时间"),
+        required=False,
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+    )
+
+
+class TeamFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("类型"), required=False, choices=[("", _("全部")), *FollowUpTask.Kind.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("open", _("未结束")), ("", _("全部")), *FollowUpTask.Status.choices],
+    )
+    due = forms.ChoiceField(
+        label=_("应拨"),
+        required=False,
+        choices=[
+            ("", _("不限")),
+            ("now", _("现在可拨")),
+            ("today", _("今天")),
+            ("overdue", _("逾期超过一天")),
+        ],
+    )
+    agent = forms.CharField(label=_("回访专员（用户名）"), required=False, max_length=150)
+
+
+class ReassignForm(forms.Form):
+    agent = forms.ModelChoiceField(label=_("改派给"), queryset=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = (
+            get_user_model()
+            .objects.filter(groups__name="agent", is_active=True)
+            .order_by("username")
+        )
+
+
+class CancelTaskForm(forms.Form):
+    reason = forms.CharField(label=_("取消原因"), max_length=200)

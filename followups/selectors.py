@@ -1,0 +1,86 @@
+"""Reads for the call centre: the agent's calls, the team's queue, who holds a call."""
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .models import FollowUpTask
+
+Status = FollowUpTask.Status
+
+
+def agent_holds_call_for(*, user, customer) -> bool:
+    """An agent may see a customer's full phone only during the call they hold."""
+    return FollowUpTask.objects.filter(
+        customer=customer,
+        assigned_to=user,
+        status=Status.CLAIMED,
+        lease_expires_at__gt=timezone.now(),
+    ).exists()
+
+
+def held_call(*, agent) -> FollowUpTask | None:
+    return (
+        FollowUpTask.objects.filter(
+            assigned_to=agent, status=Status.CLAIMED, lease_expires_at__gt=timezone.now()
+        )
+        .select_related("customer", "vehicle", "visit")
+        .first()
+    )
+
+
+def task_for_call_page(*, pk: int) -> FollowUpTask:
+    return FollowUpTask.objects.select_related(
+        "customer", "vehicle", "visit", "visit__advisor", "assigned_to"
+    ).get(pk=pk)
+
+
+def queue_counts(*, now: datetime | None = None) -> dict:
+    """Due now, by kind, for the queue page."""
+    now = now or timezone.now()
+    rows = (
+        FollowUpTask.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values("kind")
+        .annotate(n=Count("id"))
+    )
+    return {row["kind"]: row["n"] for row in rows}
+
+
+def my_calls_today(*, agent):
+    start = timezone.make_aware(
+        datetime.combine(timezone.localdate(), time.min), timezone.get_default_timezone()
+    )
+    return (
+        FollowUpTask.objects.filter(attempts_made__agent=agent, attempts_made__ended_at__gte=start)
+        .select_related("customer")
+        .distinct()
+        .order_by("-updated_at")[:50]
+    )
+
+
+def team_queue(*, filters: dict, now: datetime | None = None):
+    now = now or timezone.now()
+    queryset = FollowUpTask.objects.select_related("customer", "assigned_to", "visit")
+    status = filters.get("status") or "open"
+    if status == "open":
+        queryset = queryset.filter(status__in=FollowUpTask.OPEN)
+    elif status in Status.values:
+        queryset = queryset.filter(status=status)
+    if filters.get("kind") in FollowUpTask.Kind.values:
+        queryset = queryset.filter(kind=filters["kind"])
+    if filters.get("agent"):
+        queryset = queryset.filter(assigned_to__username=filters["agent"])
+    due = filters.get("due")
+    if due == "now":
+        queryset = queryset.filter(next_attempt_at__lte=now)
+    elif due == "today":
+        end = timezone.make_aware(
+            datetime.combine(timezone.localdate() + timedelta(days=1), time.min),
+            timezone.get_default_timezone(),
+        )
+        queryset = queryset.filter(next_attempt_at__lt=end)
+    elif due == "overdue":
+        queryset = queryset.filter(next_attempt_at__lt=now - timedelta(hours=24))
+    return queryset.order_by("priority", "next_attempt_at", "pk")

@@ -1,0 +1,176 @@
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+
+from customers import access as customer_access
+from customers.forms import apply_service_errors
+from shopcrm.access import PermissionRequired, has_perm
+from shopcrm.errors import DomainError
+
+from . import selectors, services
+from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
+from .models import FollowUpTask
+from .scripts import OPENING, script_for
+
+WORK = "followups.work_queue"
+VIEW = "followups.view_followuptask"
+SUPERVISE = "followups.supervise_queue"
+
+
+class QueueView(PermissionRequired, View):
+    permission_required = WORK
+
+    def get(self, request):
+        held = selectors.held_call(agent=request.user)
+        return render(
+            request,
+            "followups/queue.html",
+            {
+                "held": held,
+                "counts": [
+                    (label, selectors.queue_counts().get(kind, 0))
+                    for kind, label in FollowUpTask.Kind.choices
+                ],
+                "my_calls": selectors.my_calls_today(agent=request.user),
+            },
+        )
+
+
+class NextCallView(PermissionRequired, View):
+    permission_required = WORK
+
+    def post(self, request):
+        try:
+            task = services.claim_next(agent=request.user)
+        except DomainError as exc:
+            messages.warning(request, exc.message)
+            return redirect("followups:queue")
+        if task is None:
+            messages.info(request, _("现在没有要拨打的回访，稍后再来。"))
+            return redirect("followups:queue")
+        return redirect("followups:call", pk=task.pk)
+
+
+class CallView(PermissionRequired, View):
+    permission_required = VIEW
+
+    def get(self, request, pk, form=None, status=200):
+        try:
+            task = selectors.task_for_call_page(pk=pk)
+        except FollowUpTask.DoesNotExist as exc:
+            raise Http404 from exc
+        holds = (
+            task.status == FollowUpTask.Status.CLAIMED and task.assigned_to_id == request.user.pk
+        )
+        if not holds and not has_perm(request.user, SUPERVISE):
+            raise PermissionDenied
+        return render(
+            request,
+            "followups/call.html",
+            {
+                "task": task,
+                "holds": holds,
+                "customer": task.customer,
+                "can_reveal": customer_access.can_reveal_phone(request.user, task.customer),
+                "opening": OPENING % {"shop": settings.SHOP_NAME},
+                "script": script_for(task.kind),
+                "form": form or OutcomeForm(),
+                "outcomes": FollowUpTask.Outcome.choices,
+                "previous": task.attempts_made.select_related("agent")[:10],
+            },
+            status=status,
+        )
+
+
+class OutcomeView(PermissionRequired, View):
+    permission_required = WORK
+
+    def post(self, request, pk):
+        task = get_object_or_404(FollowUpTask, pk=pk)
+        form = OutcomeForm(request.POST)
+        if form.is_valid():
+            try:
+                task = services.record_outcome(
+                    task=task,
+                    agent=request.user,
+                    outcome=form.cleaned_data["outcome"],
+                    note=form.cleaned_data["note"],
+                    callback_at=form.cleaned_data["callback_at"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return redirect("followups:queue")
+            else:
+                messages.success(
+                    request,
+                    _("已记录：%(customer)s — %(outcome)s。")
+                    % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
+                )
+                return redirect("followups:queue")
+        return CallView().get(request, pk, form=form, status=400)
+
+
+class TeamQueueView(PermissionRequired, View):
+    permission_required = VIEW
+
+    def get(self, request):
+        form = TeamFilterForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
+        page = Paginator(selectors.team_queue(filters=filters), 50).get_page(
+            request.GET.get("page")
+        )
+        return render(
+            request,
+            "followups/team.html",
+            {
+                "form": form,
+                "page": page,
+                "can_supervise": has_perm(request.user, SUPERVISE),
+                "reassign_form": ReassignForm(),
+                "cancel_form": CancelTaskForm(),
+            },
+        )
+
+
+class ReassignView(PermissionRequired, View):
+    permission_required = SUPERVISE
+
+    def post(self, request, pk):
+        task = get_object_or_404(FollowUpTask, pk=pk)
+        form = ReassignForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("请选择要改派的回访专员。"))
+        else:
+            try:
+                services.task_reassign(
+                    task=task, to_agent=form.cleaned_data["agent"], by=request.user
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, _("已改派。"))
+        return redirect("followups:team")
+
+
+class CancelView(PermissionRequired, View):
+    permission_required = SUPERVISE
+
+    def post(self, request, pk):
+        task = get_object_or_404(FollowUpTask, pk=pk)
+        form = CancelTaskForm(request.POST)
+        try:
+            if not form.is_valid():
+                raise ValidationError({"reason": [_("请填写取消原因。")]})
+            services.task_cancel(task=task, by=request.user, reason=form.cleaned_data["reason"])
+        except (DomainError, ValidationError) as exc:
+            messages.error(request, getattr(exc, "message", None) or "; ".join(exc.messages))
+        else:
+            messages.success(request, _("任务已取消。"))
+        return redirect("followups:team")
