@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, Vehicle
+from followups import services as followup_services
 from customers.validators import VIN_ALPHABET, vin_check_digit
 from shopcrm import roles
 from visits.models import Appointment, RoNumberSequence, ServiceType, Visit
@@ -328,6 +329,15 @@ class Command(BaseCommand):
                 )
             )
         Appointment.objects.bulk_create(appointments)
+
+        # The call centre's queue: three-day calls for recent deliveries, reminders, win-backs.
+        recent = Visit.objects.filter(
+            status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
+        ).values_list("pk", flat=True)
+        for visit_id in recent:
+            followup_services.post_service_task_for_visit(visit_id=visit_id)
+        followup_services.create_maintenance_reminders()
+        followup_services.create_win_backs()
         return {
             "customers": len(customers),
             "vehicles": len(vehicles),
