@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer, Vehicle
-from followups import services as followup_services
 from customers.validators import VIN_ALPHABET, vin_check_digit
+from followups import services as followup_services
 from shopcrm import roles
 from visits.models import Appointment, RoNumberSequence, ServiceType, Visit
 
