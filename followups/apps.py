@@ -7,8 +7,18 @@ class FollowupsConfig(AppConfig):
     verbose_name = _("回访")
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
         from visits.events import visit_delivered
 
-        from . import receivers
+        from . import policies, receivers
+        from .models import FollowUpPolicy, Holiday
 
         visit_delivered.connect(receivers.schedule_post_service_call, dispatch_uid="post_service")
+        for model in (FollowUpPolicy, Holiday):
+            post_save.connect(
+                policies.clear_cache, sender=model, dispatch_uid=f"clear_{model.__name__}"
+            )
+            post_delete.connect(
+                policies.clear_cache, sender=model, dispatch_uid=f"del_{model.__name__}"
+            )

@@ -1,10 +1,36 @@
-"""Calling-hours arithmetic: when may the call centre dial, and when is the next chance."""
+"""Calling-hours arithmetic: when may the call centre dial, and when is the next chance.
 
+The policy and the holidays are read on every "next call"; they are cached in the process
+for a short while (and dropped at once when this process saves either), so an
+administrator's change reaches every web process within CACHE_SECONDS.
+"""
+
+import time as monotonic_clock
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
 from .models import FollowUpPolicy, Holiday
+
+CACHE_SECONDS = 30
+_cache: dict = {}
+
+
+def clear_cache(*args, **kwargs) -> None:
+    _cache.clear()
+
+
+def _cached(key, load):
+    hit = _cache.get(key)
+    if hit and hit[0] > monotonic_clock.monotonic():
+        return hit[1]
+    value = load()
+    _cache[key] = (monotonic_clock.monotonic() + CACHE_SECONDS, value)
+    return value
+
+
+def current_policy() -> FollowUpPolicy:
+    return _cached("policy", FollowUpPolicy.current)
 
 
 def _at(day: date, moment: time) -> datetime:
@@ -16,7 +42,10 @@ def start_of(day: date) -> datetime:
 
 
 def holidays_between(start: date, end: date) -> set[date]:
-    return set(Holiday.objects.filter(day__range=(start, end)).values_list("day", flat=True))
+    return _cached(
+        ("holidays", start, end),
+        lambda: set(Holiday.objects.filter(day__range=(start, end)).values_list("day", flat=True)),
+    )
 
 
 def is_calling_time(

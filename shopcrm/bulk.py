@@ -151,12 +151,12 @@ def upsert(
         inserted = record[2] if len(record) > 2 else external_id not in existing
         (outcome.created if inserted else outcome.updated)[external_id] = pk
 
-    _write_history(model, outcome.created.values(), "+", now, history_user_id, change_reason)
-    _write_history(model, outcome.updated.values(), "~", now, history_user_id, change_reason)
+    write_history(model, outcome.created.values(), "+", now, history_user_id, change_reason)
+    write_history(model, outcome.updated.values(), "~", now, history_user_id, change_reason)
     return outcome
 
 
-def _write_history(model, ids, history_type: str, now, user_id, reason: str) -> None:
+def write_history(model, ids, history_type: str, now, user_id, reason: str) -> None:
     ids = sorted(ids)
     if not ids:
         return

@@ -68,3 +68,13 @@ def advisor_client(client, advisor):
 def manager_client(client, manager):
     client.force_login(manager)
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_follow_up_policy_cache():
+    """Each test starts from the database's policy, not one cached by an earlier test."""
+    from followups import policies
+
+    policies.clear_cache()
+    yield
+    policies.clear_cache()

@@ -9,9 +9,9 @@ the follow-up tables, so it wants a database whose name ends in "_bench" (or --f
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py bench_queue
 """
 
+import multiprocessing
 import os
 import statistics
-import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -54,46 +54,16 @@ class Command(BaseCommand):
         self._load(tasks, now)
         users = self._agents(agents)
 
-        latencies: list[float] = []
-        claimed: list[int] = []
-        errors: list[Exception] = []
-        lock = threading.Lock()
-        barrier = threading.Barrier(len(users))
-
-        def agent_loop(agent):
-            mine_latency, mine_claimed = [], []
-            try:
-                barrier.wait()
-                while True:
-                    started = time.perf_counter()
-                    task = services.claim_next(agent=agent, now=now)
-                    mine_latency.append((time.perf_counter() - started) * 1000)
-                    if task is None:
-                        break
-                    mine_claimed.append(task.pk)
-                    services.record_outcome(
-                        task=task,
-                        agent=agent,
-                        outcome=FollowUpTask.Outcome.REACHED_SATISFIED,
-                        now=now,
-                    )
-            except Exception as exc:
-                errors.append(exc)
-            finally:
-                connection.close()
-                with lock:
-                    latencies.extend(mine_latency)
-                    claimed.extend(mine_claimed)
-
+        # One process per agent, each with its own connection: what 20 agents' browsers
+        # sending requests to the web processes amount to (and no GIL between them).
+        connection.close()
+        context = multiprocessing.get_context("fork")
         started = time.perf_counter()
-        threads = [threading.Thread(target=agent_loop, args=(user,)) for user in users]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with context.Pool(len(users)) as pool:
+            results = pool.map(_agent_loop, [(user.pk, now, len(users)) for user in users])
         elapsed = time.perf_counter() - started
-        if errors:
-            raise CommandError(f"{len(errors)} agents failed: {errors[:3]}")
+        latencies = [ms for mine, _ in results for ms in mine]
+        claimed = [pk for _, mine in results for pk in mine]
 
         doubles = sum(count - 1 for count in Counter(claimed).values() if count > 1)
         attempts_per_task = Counter(CallAttempt.objects.values_list("task_id", flat=True))
@@ -151,3 +121,23 @@ class Command(BaseCommand):
             user.groups.set([group])
             users.append(user)
         return users
+
+
+def _agent_loop(args) -> tuple[list[float], list[int]]:
+    """One agent: press "next call", record an outcome, until the queue is empty."""
+    user_id, now, _agents = args
+    connection.close()  # a fresh connection of this process's own
+    agent = get_user_model().objects.get(pk=user_id)
+    latencies, claimed = [], []
+    while True:
+        started = time.perf_counter()
+        task = services.claim_next(agent=agent, now=now)
+        latencies.append((time.perf_counter() - started) * 1000)
+        if task is None:
+            break
+        claimed.append(task.pk)
+        services.record_outcome(
+            task=task, agent=agent, outcome=FollowUpTask.Outcome.REACHED_SATISFIED, now=now
+        )
+    connection.close()
+    return latencies, claimed
