@@ -4,6 +4,7 @@ the unique constraint, so running any of them twice changes nothing the second t
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from messaging.services import message_enqueue
 from shopcrm import bulk
 from shopcrm.errors import DomainError
 from visits.models import Visit
@@ -325,6 +327,23 @@ def create_maintenance_reminders(*, today=None) -> int:
             reason=_("预计 %(date)s 需要保养") % {"date": due.isoformat()},
         )
         created += was_created
+        if was_created:
+            # The reminder also goes out by SMS, with the customer's consent only.
+            message_enqueue(
+                purpose="maintenance_reminder",
+                customer=visit.customer,
+                object_key=f"vehicle:{visit.vehicle_id}:{due}",
+                body=_(
+                    "【%(shop)s】您的爱车 %(plate)s 预计 %(date)s 需要保养，欢迎预约。回复 T 退订"
+                )
+                % {
+                    "shop": settings.SHOP_NAME,
+                    "plate": visit.vehicle.plate or visit.vehicle.vin,
+                    "date": due.isoformat(),
+                },
+                template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
+                params={"plate": visit.vehicle.plate or visit.vehicle.vin, "date": due.isoformat()},
+            )
     return created
 
 

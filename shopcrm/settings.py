@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "customers",
     "visits",
     "followups",
+    "messaging",
     "api",
 ]
 
@@ -216,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followups.tasks.sweep_leases_and_expiry",
         "schedule": 60.0,
     },
+    "messaging-send-due": {
+        "task": "messaging.tasks.send_due_messages",
+        "schedule": 60.0,
+    },
     "followups-reminders-and-win-backs": {
         "task": "followups.tasks.sweep_reminders_and_win_backs",
         "schedule": 900.0,
@@ -261,6 +266,16 @@ SPECTACULAR_SETTINGS = {
         "api.schema.sync_contract",
     ],
 }
+
+# One sender per channel: console/file in development, locmem in tests, Aliyun or Tencent
+# Cloud SMS in production (credentials from their environment variables, see README).
+MESSAGING_BACKENDS = {
+    "sms": os.environ.get("SMS_BACKEND", "messaging.backends.ConsoleBackend"),
+    "wechat": os.environ.get("WECHAT_BACKEND", "messaging.backends.ConsoleBackend"),
+    "email": os.environ.get("EMAIL_MESSAGE_BACKEND", "messaging.backends.ConsoleBackend"),
+}
+
+SMS_TEMPLATE_MAINTENANCE_REMINDER = os.environ.get("SMS_TEMPLATE_MAINTENANCE_REMINDER", "")
 
 # Mounts the benchmark's naive ModelViewSets; refused in production mode.
 SHOPCRM_BENCH_NAIVE = env_bool("SHOPCRM_BENCH_NAIVE") and not PRODUCTION

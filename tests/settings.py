@@ -16,3 +16,4 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 LANGUAGE_CODE = "zh-hans"
+MESSAGING_BACKENDS = dict.fromkeys(("sms", "wechat", "email"), "messaging.backends.LocmemBackend")

@@ -1,0 +1,20 @@
+from django.contrib import admin
+
+from .models import Message
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "purpose",
+        "channel",
+        "recipient",
+        "status",
+        "attempts",
+        "sent_at",
+    )
+    list_filter = ("status", "channel", "purpose")
+    search_fields = ("recipient", "object_key", "customer__name")
+    raw_id_fields = ("customer",)
+    readonly_fields = ("provider_message_id", "last_error", "sent_at", "created_at")

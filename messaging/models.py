@@ -1,0 +1,57 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Message(models.Model):
+    """The outbox: one row per message, unique per (purpose, recipient, object), so a sweep
+    or a retry can never send the same reminder twice."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("短信")
+        WECHAT = "wechat", _("微信")
+        EMAIL = "email", _("电子邮件")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("待发送")
+        SENDING = "sending", _("发送中")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败，将重试")
+        GAVE_UP = "gave_up", _("已放弃")
+
+    purpose = models.CharField(_("用途"), max_length=40)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel)
+    recipient = models.CharField(_("接收方"), max_length=254)
+    object_key = models.CharField(_("关联对象"), max_length=80)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    body = models.TextField(_("内容"))
+    template_code = models.CharField(_("短信模板"), max_length=40, blank=True)
+    params = models.JSONField(_("模板参数"), default=dict, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次发送时间"))
+    last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
+    provider_message_id = models.CharField(_("服务商消息编号"), max_length=100, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "recipient", "object_key"],
+                name="message_unique_purpose_recipient_object",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+
+    def __str__(self):
+        return f"{self.purpose} → {self.recipient}"

@@ -1,0 +1,121 @@
+"""The outbox: enqueue once per (purpose, recipient, object), send with bounded retries,
+never in quiet hours, never without consent for marketing, never to do-not-contact."""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import Customer
+from followups import policies
+
+from .backends import SendError, backend_for
+from .models import Message
+
+MAX_ATTEMPTS = 5
+# Purposes that are marketing: sent only with the customer's consent.
+MARKETING = {"maintenance_reminder", "win_back"}
+
+
+def message_enqueue(
+    *,
+    purpose: str,
+    customer: Customer,
+    object_key: str,
+    body: str,
+    channel: str = Message.Channel.SMS,
+    template_code: str = "",
+    params: dict | None = None,
+) -> tuple[Message | None, bool]:
+    """(message, created). Nothing for do-not-contact customers, nor marketing without
+    consent. A second call for the same purpose, recipient and object creates nothing."""
+    if customer.do_not_contact or (purpose in MARKETING and not customer.marketing_consent):
+        return None, False
+    recipient = (
+        customer.email
+        if channel == Message.Channel.EMAIL
+        else (customer.wechat_openid if channel == Message.Channel.WECHAT else customer.phone)
+    )
+    if not recipient:
+        return None, False
+    try:
+        with transaction.atomic():
+            message, created = Message.objects.get_or_create(
+                purpose=purpose,
+                recipient=recipient,
+                object_key=object_key,
+                defaults={
+                    "channel": channel,
+                    "customer": customer,
+                    "body": body,
+                    "template_code": template_code,
+                    "params": params or {},
+                    "next_attempt_at": timezone.now(),
+                },
+            )
+    except IntegrityError:
+        return Message.objects.get(
+            purpose=purpose, recipient=recipient, object_key=object_key
+        ), False
+    if created:
+        from .tasks import send_message
+
+        transaction.on_commit(lambda: send_message.delay(message.pk))
+    return message, created
+
+
+def message_send(*, message_id: int, now: datetime | None = None) -> str:
+    """Send one due message. The row is taken with a conditional UPDATE, so two workers
+    (or a retry racing a sweep) cannot both send it."""
+    now = now or timezone.now()
+    policy = policies.current_policy()
+    if not policies.is_calling_time(now, policy):  # quiet hours: the calling hours' complement
+        Message.objects.filter(
+            pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.FAILED]
+        ).update(next_attempt_at=policies.next_calling_moment(now, policy))
+        return "deferred"
+    taken = Message.objects.filter(
+        pk=message_id,
+        status__in=[Message.Status.QUEUED, Message.Status.FAILED],
+        next_attempt_at__lte=now,
+    ).update(status=Message.Status.SENDING)
+    if not taken:
+        return "skipped"
+    message = Message.objects.select_related("customer").get(pk=message_id)
+    if message.customer and message.customer.do_not_contact:
+        message.status, message.last_error = Message.Status.GAVE_UP, "do not contact"
+        message.save(update_fields=["status", "last_error"])
+        return "gave_up"
+    try:
+        provider_id = backend_for(message.channel).send(message)
+    except SendError as exc:
+        message.attempts += 1
+        message.last_error = str(exc)[:500]
+        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
+            message.status = Message.Status.GAVE_UP
+        else:
+            message.status = Message.Status.FAILED
+            message.next_attempt_at = now + timedelta(minutes=2**message.attempts)
+        message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+        return message.status
+    message.attempts += 1
+    message.status, message.sent_at, message.provider_message_id = (
+        Message.Status.SENT,
+        now,
+        provider_id[:100],
+    )
+    message.save(update_fields=["attempts", "status", "sent_at", "provider_message_id"])
+    return "sent"
+
+
+def send_due_messages(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat sweep: send what is due (retries, and anything a lost task left behind)."""
+    now = now or timezone.now()
+    stale_sending = now - timedelta(minutes=10)
+    Message.objects.filter(status=Message.Status.SENDING, next_attempt_at__lt=stale_sending).update(
+        status=Message.Status.FAILED
+    )
+    due = Message.objects.filter(
+        status__in=[Message.Status.QUEUED, Message.Status.FAILED], next_attempt_at__lte=now
+    ).values_list("pk", flat=True)[:limit]
+    return sum(message_send(message_id=pk, now=now) == "sent" for pk in list(due))
