@@ -254,7 +254,7 @@ import importlib, json, pkgutil, sys
 import django
 django.setup()
 from django.conf import settings
-for app in ("shopcrm", "customers", "visits", "api"):
+for app in ("shopcrm", "customers", "visits", "followups", "messaging", "api"):
     package = importlib.import_module(app)
     for module in pkgutil.walk_packages(package.__path__, app + "."):
         if ".migrations." not in module.name and ".tests" not in module.name:
