@@ -13,6 +13,8 @@ root = Path(__file__).resolve().parent.parent
 table = runpy.run_path(str(root / "locale" / "en_table.py"))
 po = polib.pofile(str(root / "locale" / "en" / "LC_MESSAGES" / "django.po"))
 missing = []
+for entry in [e for e in po if e.obsolete]:
+    po.remove(entry)  # strings no longer in the code
 for entry in po:
     if entry.msgid_plural:
         pair = table["PLURALS"].get(entry.msgid)
