@@ -135,18 +135,48 @@ def claim_next(*, agent, now: datetime | None = None) -> FollowUpTask | None:
             },
             code="outside_calling_hours",
         )
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
     lease = now + timedelta(minutes=policy.lease_minutes)
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(agent=agent, now=now, lease=lease)
     field = FollowUpTask._meta.get_field("updated_at")
     moments = [field.get_db_prep_save(value, connection) for value in (lease, now, now, now)]
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(CLAIM_SQL.format(lock=lock), [agent.pk, *moments])
+            cursor.execute(CLAIM_SQL.format(lock=""), [agent.pk, *moments])
             row = cursor.fetchone()
         if row is None:
             return None
         bulk.write_history(FollowUpTask, [row[0]], "~", now, agent.pk, "claimed")
     return FollowUpTask.objects.get(pk=row[0])
+
+
+def _claim_postgresql(*, agent, now: datetime, lease: datetime) -> FollowUpTask | None:
+    """One round trip: claim with SKIP LOCKED, write the history row, return the task."""
+    columns = [f.column for f in FollowUpTask._meta.concrete_fields]
+    history = FollowUpTask.history.model
+    history_columns = [
+        f.column for f in history._meta.concrete_fields if not f.name.startswith("history_")
+    ]
+    quoted = ", ".join(f'"{c}"' for c in history_columns)
+    sql = (
+        "WITH claimed AS ("
+        + CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED").replace("RETURNING id", "RETURNING *")
+        + f"), logged AS (INSERT INTO {history._meta.db_table} ({quoted}, history_date, "
+        "history_change_reason, history_type, history_user_id) "
+        f"SELECT {quoted}, %s, 'claimed', '~', %s FROM claimed) "
+        f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)} FROM claimed"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A lease is ephemeral: losing one in a crash only returns the call to the queue,
+        # so the claim need not wait for its WAL flush.
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(sql, [agent.pk, lease, now, now, now, now, agent.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return FollowUpTask.from_db(
+        connection.alias, [f.attname for f in FollowUpTask._meta.concrete_fields], row
+    )
 
 
 @transaction.atomic
