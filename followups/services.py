@@ -198,40 +198,33 @@ def record_outcome(
     callback_at: datetime | None = None,
     now: datetime | None = None,
 ) -> FollowUpTask:
-    """Close or reschedule the call the agent holds, and record the dial."""
+    """Close or reschedule the call the agent holds, and record the dial.
+
+    The task is read, the new state worked out here, and then written with a conditional
+    UPDATE (still claimed by this agent, same lease): if the lease ran out or the task was
+    reassigned meanwhile, nothing is written and the agent is told."""
     now = now or timezone.now()
-    task = FollowUpTask.objects.select_for_update().select_related("customer").get(pk=task.pk)
-    if task.status != Status.CLAIMED or task.assigned_to_id != agent.pk:
-        raise DomainError(
-            _("这个回访任务不在您手上（可能已超时释放或被改派），请点“下一个”。"), code="not_held"
-        )
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": [_("请选择通话结果。")]})
     if outcome == Outcome.REACHED_ISSUE and not note.strip():
         raise ValidationError({"note": [_("请记下客户反映的问题。")]})
     if outcome == Outcome.CALLBACK and (callback_at is None or callback_at <= now):
         raise ValidationError({"callback_at": [_("请填写一个将来的回拨时间。")]})
-
+    task = FollowUpTask.objects.get(pk=task.pk)
+    if task.status != Status.CLAIMED or task.assigned_to_id != agent.pk:
+        raise _not_held()
     policy = policies.current_policy()
-    CallAttempt.objects.create(
-        task=task,
-        agent=agent,
-        started_at=task.lease_expires_at - timedelta(minutes=policy.lease_minutes),
-        ended_at=now,
-        outcome=outcome,
-        notes=note,
-    )
+    lease = task.lease_expires_at
+    started_at = lease - timedelta(minutes=policy.lease_minutes)
     task.attempts += 1
     task.outcome = outcome
     task.outcome_note = note
     task.lease_expires_at = None
-    if outcome in FollowUpTask.REACHED:
+    task.updated_at = now
+    if outcome in (*FollowUpTask.REACHED, Outcome.REFUSED):
         task.status, task.completed_at = Status.DONE, now
     elif outcome == Outcome.WRONG_NUMBER:
         task.status, task.completed_at = Status.FAILED, now
-    elif outcome == Outcome.REFUSED:
-        task.status, task.completed_at = Status.DONE, now
-        _set_do_not_contact(task.customer, agent, now)
     elif outcome == Outcome.CALLBACK:
         task.status, task.callback_at, task.next_attempt_at = (
             Status.PENDING,
@@ -247,13 +240,79 @@ def record_outcome(
         task.next_attempt_at = policies.next_retry(now, task.attempts, policy)
     if task.status == Status.PENDING:
         task.assigned_to = None
-    # One UPDATE of the changed columns and one INSERT … SELECT for the history row: the
-    # queue's hot path (the ORM's full save plus the history signal cost twice as much).
-    task.skip_history_when_saving = True
-    task.save(update_fields=OUTCOME_FIELDS)
-    del task.skip_history_when_saving
-    bulk.write_history(FollowUpTask, [task.pk], "~", now, agent.pk, f"outcome {outcome}")
+
+    with transaction.atomic():
+        if not _write_outcome(task, agent=agent, lease=lease, started_at=started_at, now=now):
+            raise _not_held()
+        if outcome == Outcome.REFUSED:
+            _set_do_not_contact(task.customer, agent, now)
     return task
+
+
+def _not_held() -> DomainError:
+    return DomainError(
+        _("这个回访任务不在您手上（可能已超时释放或被改派），请点“下一个”。"), code="not_held"
+    )
+
+
+def _write_outcome(task, *, agent, lease, started_at, now) -> bool:
+    """One statement: update the task if the agent still holds it, record the dial, write
+    the history row (the queue's hot path; the ORM's save and history signal cost 3×).
+    SQLite has no data-modifying WITH, so there it is three statements in the transaction."""
+    if connection.vendor != "postgresql":
+        updated = FollowUpTask.objects.filter(
+            pk=task.pk, status=Status.CLAIMED, assigned_to=agent, lease_expires_at=lease
+        ).update(**{name: getattr(task, name) for name in OUTCOME_FIELDS})
+        if updated:
+            CallAttempt.objects.create(
+                task=task,
+                agent=agent,
+                started_at=started_at,
+                ended_at=now,
+                outcome=task.outcome,
+                notes=task.outcome_note,
+            )
+            bulk.write_history(
+                FollowUpTask, [task.pk], "~", now, agent.pk, f"outcome {task.outcome}"
+            )
+        return bool(updated)
+    fields = [FollowUpTask._meta.get_field(name) for name in OUTCOME_FIELDS]
+    assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
+    values = [f.get_db_prep_save(getattr(task, f.attname), connection) for f in fields]
+    history = FollowUpTask.history.model
+    columns = ", ".join(
+        f'"{f.column}"' for f in history._meta.concrete_fields if not f.name.startswith("history_")
+    )
+    moment = FollowUpTask._meta.get_field("updated_at")
+    sql = (
+        f"WITH updated AS (UPDATE followups_followuptask SET {assignments} "
+        "WHERE id = %s AND status = 'claimed' AND assigned_to_id = %s AND lease_expires_at = %s "
+        "RETURNING *), "
+        "attempt AS (INSERT INTO followups_callattempt "
+        "(task_id, agent_id, started_at, ended_at, outcome, notes) "
+        "SELECT id, %s, %s, %s, %s, %s FROM updated), "
+        f"logged AS (INSERT INTO {history._meta.db_table} ({columns}, history_date, "
+        "history_change_reason, history_type, history_user_id) "
+        f"SELECT {columns}, %s, %s, '~', %s FROM updated) "
+        "SELECT id FROM updated"
+    )
+    params = [
+        *values,
+        task.pk,
+        agent.pk,
+        moment.get_db_prep_save(lease, connection),
+        agent.pk,
+        moment.get_db_prep_save(started_at, connection),
+        moment.get_db_prep_save(now, connection),
+        task.outcome,
+        task.outcome_note,
+        moment.get_db_prep_save(now, connection),
+        f"outcome {task.outcome}",
+        agent.pk,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 OUTCOME_FIELDS = [
