@@ -147,7 +147,11 @@ class FollowUpTask(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The queue rewrites a task at every claim and outcome: its history table keeps only the
+    # indexes its lookups need (by task, by date, by user), not one per foreign key.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"], no_db_index=["customer", "vehicle", "visit", "assigned_to"]
+    )
 
     class Meta:
         verbose_name = _("回访任务")
@@ -163,17 +167,33 @@ class FollowUpTask(models.Model):
                 name="followup_claim_has_lease",
             ),
         ]
+        # Partial indexes: a claim or an outcome moves a row in and out of them, and an index
+        # whose condition the row does not meet is not written at all (the queue's hot path).
         indexes = [
             models.Index(
                 fields=["priority", "next_attempt_at"],
                 condition=Q(status="pending"),
                 name="followup_queue_idx",
             ),
-            models.Index(fields=["status", "lease_expires_at"], name="followup_lease_idx"),
-            models.Index(fields=["status", "expires_at"], name="followup_expiry_idx"),
-            models.Index(fields=["assigned_to", "status"], name="followup_agent_idx"),
             models.Index(
-                fields=["customer", "kind", "created_at"], name="followup_customer_kind_idx"
+                fields=["assigned_to", "lease_expires_at"],
+                condition=Q(status="claimed"),
+                name="followup_held_idx",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status="claimed"),
+                name="followup_lease_idx",
+            ),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status__in=["pending", "claimed"]),
+                name="followup_expiry_idx",
+            ),
+            models.Index(
+                fields=["customer", "created_at"],
+                condition=Q(kind="win_back"),
+                name="followup_win_back_idx",
             ),
         ]
         permissions = [
