@@ -210,8 +210,13 @@ def record_outcome(
         raise ValidationError({"note": [_("请记下客户反映的问题。")]})
     if outcome == Outcome.CALLBACK and (callback_at is None or callback_at <= now):
         raise ValidationError({"callback_at": [_("请填写一个将来的回拨时间。")]})
-    task = FollowUpTask.objects.get(pk=task.pk)
-    if task.status != Status.CLAIMED or task.assigned_to_id != agent.pk:
+    # ``task`` as the caller read it: the write below is conditional on the claim still being
+    # this agent's, with the same lease, so a stale copy writes nothing and is refused.
+    if (
+        task.status != Status.CLAIMED
+        or task.assigned_to_id != agent.pk
+        or task.lease_expires_at is None
+    ):
         raise _not_held()
     policy = policies.current_policy()
     lease = task.lease_expires_at
@@ -241,6 +246,11 @@ def record_outcome(
     if task.status == Status.PENDING:
         task.assigned_to = None
 
+    if outcome != Outcome.REFUSED and connection.vendor == "postgresql":
+        # One statement: its own transaction.
+        if not _write_outcome(task, agent=agent, lease=lease, started_at=started_at, now=now):
+            raise _not_held()
+        return task
     with transaction.atomic():
         if not _write_outcome(task, agent=agent, lease=lease, started_at=started_at, now=now):
             raise _not_held()

@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from datetime import time as clock
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
@@ -40,6 +41,8 @@ class Command(BaseCommand):
     def handle(self, *args, tasks, agents, force, **options):
         if connection.vendor != "postgresql":
             raise CommandError("bench_queue needs PostgreSQL: set DATABASE_URL.")
+        # Measure what production runs: no DEBUG query log on every statement.
+        settings.DEBUG = False
         name = connection.settings_dict["NAME"]
         if not name.endswith("_bench") and not force:
             raise CommandError(
