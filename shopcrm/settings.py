@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followups.tasks.sweep_leases_and_expiry",
         "schedule": 60.0,
     },
+    "api-prune-idempotency-records": {
+        "task": "api.tasks.prune_idempotency_records",
+        "schedule": 3600.0,
+    },
     "messaging-send-due": {
         "task": "messaging.tasks.send_due_messages",
         "schedule": 60.0,

@@ -281,3 +281,31 @@ def test_tokens_are_created_and_revoked_in_the_admin(client, dms_user):
     response = client.post(f"/admin/authtoken/tokenproxy/{dms_user.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302 and not Token.objects.filter(user=dms_user).exists()
     assert api.get("/api/v1/customers/").status_code == 401
+
+
+def test_idempotency_records_are_kept_a_week(dms):
+    from datetime import timedelta
+
+    from api.models import IdempotencyRecord
+    from api.tasks import prune_idempotency_records
+    from tests.api.conftest import post
+
+    post(
+        dms,
+        "customers",
+        [{"external_id": "C1", "name": "张三", "phone": "13900000001"}],
+        HTTP_IDEMPOTENCY_KEY="a",
+    )
+    post(
+        dms,
+        "customers",
+        [{"external_id": "C2", "name": "李四", "phone": "13900000002"}],
+        HTTP_IDEMPOTENCY_KEY="b",
+    )
+    old = IdempotencyRecord.objects.order_by("pk").first()
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    assert prune_idempotency_records.apply().get() == 1
+    assert prune_idempotency_records.apply().get() == 0
+    assert IdempotencyRecord.objects.count() == 1
