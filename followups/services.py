@@ -2,6 +2,7 @@
 closed by the outcome of the call. Sweeps are conditional UPDATEs or inserts guarded by
 the unique constraint, so running any of them twice changes nothing the second time."""
 
+import functools
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -154,8 +155,8 @@ def claim_next(*, agent, now: datetime | None = None) -> FollowUpTask | None:
     return FollowUpTask.objects.get(pk=row[0])
 
 
-def _claim_postgresql(*, agent, now: datetime, lease: datetime) -> FollowUpTask | None:
-    """One round trip: claim with SKIP LOCKED, write the history row, return the task."""
+@functools.cache
+def _claim_postgresql_sql() -> str:
     columns = [f.column for f in FollowUpTask._meta.concrete_fields]
     history = FollowUpTask.history.model
     history_columns = [
@@ -166,7 +167,7 @@ def _claim_postgresql(*, agent, now: datetime, lease: datetime) -> FollowUpTask 
     claim = CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED").replace("RETURNING id", "RETURNING *")
     # The call the agent already holds comes first; only without one is a new task claimed.
     claim = claim.replace(" WHERE id = (", " WHERE NOT EXISTS (SELECT 1 FROM held) AND id = (", 1)
-    sql = (
+    return (
         f"WITH held AS (SELECT {selected} FROM followups_followuptask WHERE assigned_to_id = %s "
         "AND status = 'claimed' AND lease_expires_at > %s ORDER BY lease_expires_at LIMIT 1), "
         f"claimed AS ({claim}), "
@@ -175,6 +176,11 @@ def _claim_postgresql(*, agent, now: datetime, lease: datetime) -> FollowUpTask 
         f"SELECT {quoted}, %s, 'claimed', '~', %s FROM claimed) "
         f"SELECT {selected} FROM held UNION ALL SELECT {selected} FROM claimed"
     )
+
+
+def _claim_postgresql(*, agent, now: datetime, lease: datetime) -> FollowUpTask | None:
+    """One round trip: the held call, or a claim with SKIP LOCKED and its history row."""
+    sql = _claim_postgresql_sql()
     with transaction.atomic(), connection.cursor() as cursor:
         # A lease is ephemeral: losing one in a crash only returns the call to the queue,
         # so the claim need not wait for its WAL flush.
@@ -188,7 +194,6 @@ def _claim_postgresql(*, agent, now: datetime, lease: datetime) -> FollowUpTask 
     )
 
 
-@transaction.atomic
 def record_outcome(
     *,
     task: FollowUpTask,
