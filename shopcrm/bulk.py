@@ -9,9 +9,11 @@ one INSERT … SELECT, so "who changed what and when" holds for synced data too.
 Works on PostgreSQL (the production database) and SQLite (the embedded default).
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psycopg
 from django.db import connection
 
 
@@ -206,3 +208,14 @@ def lookup(model, key: str, keys, columns: list[str], where: str = "") -> list[t
     if where:
         sql += f" AND {where}"
     return _execute(sql, _in_params(keys), fetch=True)
+
+
+@contextmanager
+def prepared_cursor():
+    """A server-side-binding psycopg cursor on Django's PostgreSQL connection, for a hot
+    statement: psycopg prepares a statement from its fifth execution on a connection, so
+    PostgreSQL parses and plans it once instead of on every call (Django's own cursors bind
+    on the client, which never prepares). Errors come out as Django's database errors."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
