@@ -171,7 +171,7 @@ class FollowUpTask(models.Model):
         # whose condition the row does not meet is not written at all (the queue's hot path).
         indexes = [
             models.Index(
-                fields=["priority", "next_attempt_at"],
+                fields=["priority", "next_attempt_at", "id"],
                 condition=Q(status="pending"),
                 name="followup_queue_idx",
             ),
