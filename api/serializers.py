@@ -34,6 +34,18 @@ class VehicleSyncRecord(serializers.Serializer):
     source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
+class SurveyResponseSyncRecord(serializers.Serializer):
+    external_id = serializers.CharField(max_length=64)
+    visit_external_id = serializers.CharField(max_length=64)
+    submitted_at = serializers.DateTimeField()
+    channel = serializers.ChoiceField(
+        ["sms", "wechat", "email", "phone", "web", "import"], required=False, default="import"
+    )
+    answers = serializers.DictField(
+        help_text=_('题目代码 → 答案，如 {"rel_fixed_right": 5, "nps": 9, "comment": "..."}')
+    )
+
+
 class VisitSyncRecord(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     ro_number = serializers.CharField(max_length=32)

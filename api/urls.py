@@ -8,6 +8,11 @@ urlpatterns = [
     path("v1/sync/customers/", views.CustomerSyncView.as_view(), name="sync_customers"),
     path("v1/sync/vehicles/", views.VehicleSyncView.as_view(), name="sync_vehicles"),
     path("v1/sync/visits/", views.VisitSyncView.as_view(), name="sync_visits"),
+    path(
+        "v1/sync/survey-responses/",
+        views.SurveyResponseSyncView.as_view(),
+        name="sync_survey_responses",
+    ),
     path("v1/customers/", views.CustomerList.as_view(), name="customers"),
     path("v1/customers/<int:pk>/", views.CustomerDetail.as_view(), name="customer"),
     path("v1/vehicles/", views.VehicleList.as_view(), name="vehicles"),

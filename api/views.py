@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from customers import selectors as customer_selectors
 from customers.sync import customers_sync, vehicles_sync
 from shopcrm.sync import MAX_RECORDS, BatchRejected, storable
+from surveys.sync import survey_responses_sync
 from visits import selectors as visit_selectors
 from visits.sync import visits_sync
 
@@ -161,6 +162,15 @@ class VisitSyncView(SyncView):
     endpoint = "visits"
 
     @_sync_schema(serializers.VisitSyncRecord, _("批量同步工单"))
+    def post(self, request):
+        return super().post(request)
+
+
+class SurveyResponseSyncView(SyncView):
+    sync = staticmethod(survey_responses_sync)
+    endpoint = "survey-responses"
+
+    @_sync_schema(serializers.SurveyResponseSyncRecord, _("导入调查答卷"))
     def post(self, request):
         return super().post(request)
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -11,6 +12,9 @@ from customers import access as customer_access
 from customers.forms import apply_service_errors
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.errors import DomainError
+from surveys import selectors as survey_selectors
+from surveys import services as survey_services
+from surveys.forms import answers_from_post
 
 from . import selectors, services
 from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
@@ -59,7 +63,7 @@ class NextCallView(PermissionRequired, View):
 class CallView(PermissionRequired, View):
     permission_required = VIEW
 
-    def get(self, request, pk, form=None, status=200):
+    def get(self, request, pk, form=None, status=200, survey_errors=None):
         try:
             task = selectors.task_for_call_page(pk=pk)
         except FollowUpTask.DoesNotExist as exc:
@@ -82,9 +86,24 @@ class CallView(PermissionRequired, View):
                 "form": form or OutcomeForm(),
                 "outcomes": FollowUpTask.Outcome.choices,
                 "previous": task.attempts_made.select_related("agent")[:10],
+                # The three-day call asks the default CSI template's short form; the answers
+                # become a survey response with channel "phone".
+                "survey_rows": [
+                    (q, request.POST.get(f"q_{q.code}", ""), (survey_errors or {}).get(q.code))
+                    for q in _phone_questions(task)
+                ],
+                "survey_errors": survey_errors,
+                "nps_values": [str(n) for n in range(11)],
+                "alert_response": survey_selectors.response_for_task(task=task),
             },
             status=status,
         )
+
+
+def _phone_questions(task: FollowUpTask) -> list:
+    if task.kind != FollowUpTask.Kind.POST_SERVICE or task.visit_id is None:
+        return []
+    return survey_selectors.short_form_questions()
 
 
 class OutcomeView(PermissionRequired, View):
@@ -93,17 +112,42 @@ class OutcomeView(PermissionRequired, View):
     def post(self, request, pk):
         task = get_object_or_404(FollowUpTask, pk=pk)
         form = OutcomeForm(request.POST)
+        survey_errors = None
         if form.is_valid():
+            outcome = form.cleaned_data["outcome"]
+            answers = {}
+            if outcome in FollowUpTask.REACHED:
+                answers = {
+                    code: value
+                    for code, value in answers_from_post(
+                        request.POST, _phone_questions(task)
+                    ).items()
+                    if value
+                }
             try:
-                task = services.record_outcome(
-                    task=task,
-                    agent=request.user,
-                    outcome=form.cleaned_data["outcome"],
-                    note=form.cleaned_data["note"],
-                    callback_at=form.cleaned_data["callback_at"],
-                )
+                # Outcome and phone answers together, or neither.
+                with transaction.atomic():
+                    task = services.record_outcome(
+                        task=task,
+                        agent=request.user,
+                        outcome=outcome,
+                        note=form.cleaned_data["note"],
+                        callback_at=form.cleaned_data["callback_at"],
+                    )
+                    if answers:
+                        survey_services.phone_response_record(
+                            task=task, agent=request.user, answers=answers
+                        )
             except ValidationError as exc:
-                apply_service_errors(form, exc)
+                if (
+                    answers
+                    and hasattr(exc, "error_dict")
+                    and not set(exc.error_dict) & set(form.fields)
+                ):
+                    survey_errors = exc.message_dict
+                    form.add_error(None, _("电话问卷的回答有误，请检查标红的题目。"))
+                else:
+                    apply_service_errors(form, exc)
             except DomainError as exc:
                 messages.error(request, exc.message)
                 return redirect("followups:queue")
@@ -114,7 +158,7 @@ class OutcomeView(PermissionRequired, View):
                     % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
                 )
                 return redirect("followups:queue")
-        return CallView().get(request, pk, form=form, status=400)
+        return CallView().get(request, pk, form=form, status=400, survey_errors=survey_errors)
 
 
 class TeamQueueView(PermissionRequired, View):

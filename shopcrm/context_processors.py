@@ -11,6 +11,7 @@ NAVIGATION = [
     (_("新建客户"), "customers:create", "customers.add_customer"),
     (_("回访队列"), "followups:queue", "followups.work_queue"),
     (_("团队回访"), "followups:team", "followups.view_followuptask"),
+    (_("满意度"), "surveys:list", "surveys.view_surveyresponse"),
 ]
 
 

@@ -51,6 +51,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_phonereveal",
         "followups.view_followuptask",
         "followups.supervise_queue",
+        "surveys.view_surveyresponse",
+        "surveys.export_surveyresponse",
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "visits",
     "followups",
     "messaging",
+    "surveys",
     "api",
 ]
 
@@ -225,6 +226,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.send_due_messages",
         "schedule": 60.0,
     },
+    "surveys-invitations": {
+        "task": "surveys.tasks.sweep_invitations",
+        "schedule": 60.0,
+    },
     "followups-reminders-and-win-backs": {
         "task": "followups.tasks.sweep_reminders_and_win_backs",
         "schedule": 900.0,
@@ -280,6 +285,9 @@ MESSAGING_BACKENDS = {
 }
 
 SMS_TEMPLATE_MAINTENANCE_REMINDER = os.environ.get("SMS_TEMPLATE_MAINTENANCE_REMINDER", "")
+SMS_TEMPLATE_SURVEY_INVITATION = os.environ.get("SMS_TEMPLATE_SURVEY_INVITATION", "")
+# The address customers reach the public survey page at (the link in the invitation).
+SHOPCRM_PUBLIC_URL = os.environ.get("SHOPCRM_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # Mounts the benchmark's naive ModelViewSets; refused in production mode.
 SHOPCRM_BENCH_NAIVE = env_bool("SHOPCRM_BENCH_NAIVE") and not PRODUCTION

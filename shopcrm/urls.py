@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("visits.urls")),
     path("", include("followups.urls")),
+    path("", include("surveys.urls")),
 ]
 
 if settings.SHOPCRM_BENCH_NAIVE:

@@ -1,0 +1,120 @@
+"""Reads for the manager: responses by filter, the filter's CSI and NPS (METRICS.md), the
+integrity flags, and the rows of an export."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Avg, Count, Q, QuerySet
+from django.utils import timezone
+
+from followups.models import FollowUpTask
+
+from . import scoring
+from .models import Question, SurveyPolicy, SurveyResponse, SurveyTemplate
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
+
+
+def response_list(*, filters: dict) -> QuerySet:
+    """Responses whose visit was delivered in the period (METRICS.md: the visit's delivery
+    date, not the answer's), by advisor, service type, channel, alerts only."""
+    responses = SurveyResponse.objects.select_related(
+        "visit", "visit__advisor", "customer", "template"
+    ).order_by("-submitted_at", "-pk")
+    if filters.get("start"):
+        responses = responses.filter(visit__delivered_at__gte=_start_of(filters["start"]))
+    if filters.get("end"):
+        responses = responses.filter(
+            visit__delivered_at__lt=_start_of(filters["end"] + timedelta(days=1))
+        )
+    if filters.get("advisor"):
+        responses = responses.filter(visit__advisor=filters["advisor"])
+    if filters.get("service_type"):
+        responses = responses.filter(visit__service_type=filters["service_type"])
+    if filters.get("channel"):
+        responses = responses.filter(channel=filters["channel"])
+    if filters.get("alerts_only"):
+        responses = responses.filter(is_alert=True)
+    if filters.get("flagged_only"):
+        flagged = advisors_with_suspicious_top_marks(responses=responses)
+        responses = responses.filter(
+            Q(completed_quickly=True) | Q(visit__advisor__in=[row["advisor_id"] for row in flagged])
+        )
+    return responses
+
+
+def summary(*, responses: QuerySet) -> dict:
+    """CSI (mean of response CSIs, nulls left out), NPS over responses with an nps answer,
+    the count and the alerts — one aggregate query, no joins that multiply rows."""
+    figures = responses.order_by().aggregate(
+        count=Count("pk"),
+        csi=Avg("csi"),
+        promoters=Count("pk", filter=Q(nps_class="promoter")),
+        detractors=Count("pk", filter=Q(nps_class="detractor")),
+        nps_answered=Count("pk", filter=~Q(nps_class="")),
+        alerts=Count("pk", filter=Q(is_alert=True)),
+    )
+    figures["nps"] = scoring.nps_of(
+        figures["promoters"], figures["detractors"], figures["nps_answered"]
+    )
+    return figures
+
+
+def advisors_with_suspicious_top_marks(*, responses: QuerySet) -> list[dict]:
+    """Advisors whose share of all-top-marks responses is far above the shop's (policy:
+    margin and minimum count) — shown to the manager, never hidden or dropped."""
+    policy = SurveyPolicy.current()
+    scored = responses.order_by().exclude(csi__isnull=True)
+    shop = scored.aggregate(n=Count("pk"), top=Count("pk", filter=Q(all_top_marks=True)))
+    if not shop["n"]:
+        return []
+    shop_rate = shop["top"] / shop["n"]
+    rows = (
+        scored.filter(visit__advisor__isnull=False)
+        .values("visit__advisor", "visit__advisor__username")
+        .annotate(n=Count("pk"), top=Count("pk", filter=Q(all_top_marks=True)))
+        .filter(n__gte=policy.top_marks_min_responses)
+    )
+    flagged = []
+    for row in rows:
+        rate = row["top"] / row["n"]
+        if rate >= shop_rate + float(policy.top_marks_margin):
+            flagged.append(
+                {
+                    "advisor_id": row["visit__advisor"],
+                    "username": row["visit__advisor__username"],
+                    "responses": row["n"],
+                    "top_rate": rate,
+                    "shop_rate": shop_rate,
+                }
+            )
+    return flagged
+
+
+def response_detail(*, pk: int) -> SurveyResponse:
+    return (
+        SurveyResponse.objects.select_related(
+            "visit", "visit__advisor", "visit__vehicle", "customer", "template", "recorded_by"
+        )
+        .prefetch_related("answers__question")
+        .get(pk=pk)
+    )
+
+
+def response_for_task(*, task: FollowUpTask) -> SurveyResponse | None:
+    """The response behind a service-recovery call (its answers on the agent's screen)."""
+    if not task.source_key.startswith("survey_response:"):
+        return None
+    pk = task.source_key.split(":", 1)[1]
+    if not pk.isdigit():
+        return None
+    return SurveyResponse.objects.prefetch_related("answers__question").filter(pk=pk).first()
+
+
+def short_form_questions() -> list[Question]:
+    """The default template's short form: what the agent asks on the three-day call."""
+    template = SurveyTemplate.objects.filter(is_default=True).first()
+    if template is None:
+        return []
+    return list(template.questions.filter(in_short_form=True).order_by("order", "pk"))
