@@ -2,7 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from surveys import services as survey_services
 from tests.factories import AppointmentFactory, CustomerFactory, UserFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +57,14 @@ PAGES = [
     ("queue", "get", lambda o: reverse("followups:queue"), {"agent", "admin"}),
     ("next_call", "post", lambda o: reverse("followups:next"), {"agent", "admin"}),
     ("team_queue", "get", lambda o: reverse("followups:team"), {"agent", "manager", "admin"}),
+    ("survey_responses", "get", lambda o: reverse("surveys:list"), {"manager", "admin"}),
+    (
+        "survey_response",
+        "get",
+        lambda o: reverse("surveys:detail", args=[o["response"].pk]),
+        {"manager", "admin"},
+    ),
+    ("survey_export", "get", lambda o: reverse("surveys:export_csv"), {"manager", "admin"}),
     ("admin", "get", lambda o: reverse("admin:index"), {"admin"}),
     ("admin_customers", "get", lambda o: reverse("admin:customers_customer_changelist"), {"admin"}),
 ]
@@ -65,7 +75,15 @@ def objects():
     customer = CustomerFactory()
     visit = VisitFactory(vehicle__owner=customer)
     appointment = AppointmentFactory(vehicle=visit.vehicle)
-    return {"customer": customer, "visit": visit, "appointment": appointment}
+    response = survey_services.response_create(
+        template=survey_services.default_template(),
+        visit=visit,
+        channel="web",
+        answers={"rel_fixed_right": 5},
+        submitted_at=timezone.now(),
+        require_required=False,
+    )
+    return {"customer": customer, "visit": visit, "appointment": appointment, "response": response}
 
 
 @pytest.mark.parametrize("role", ROLES)

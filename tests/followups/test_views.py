@@ -49,9 +49,7 @@ def test_next_call_opens_the_call_with_reason_script_and_masked_phone(agent_clie
     )
     body = agent_client.get(response["Location"]).content.decode()
     assert task.customer.masked_phone in body and task.customer.phone[3:] not in body
-    assert (
-        "车辆问题是否一次修好" in body and "刹车异响" in body and task.visit.ro_number in body
-    )
+    assert "车辆问题是否一次修好" in body and "刹车异响" in body and task.visit.ro_number in body
     assert "显示号码" in body
 
 

@@ -67,7 +67,14 @@ def test_no_scale_answer_means_no_csi():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, "detractor"), (6, "detractor"), (7, "passive"), (8, "passive"), (9, "promoter"), (10, "promoter")],
+    [
+        (0, "detractor"),
+        (6, "detractor"),
+        (7, "passive"),
+        (8, "passive"),
+        (9, "promoter"),
+        (10, "promoter"),
+    ],
 )
 def test_nps_classes(value, expected):
     assert nps_class(value) == expected

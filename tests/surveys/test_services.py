@@ -195,9 +195,7 @@ def test_preferred_channel_is_used_when_the_customer_has_that_address():
 
 def sent_tokens() -> list[str]:
     """The links in the outbox: the only place the raw token exists."""
-    return [
-        m.params["link"].rstrip("/").rsplit("/", 1)[1] for m in Message.objects.order_by("pk")
-    ]
+    return [m.params["link"].rstrip("/").rsplit("/", 1)[1] for m in Message.objects.order_by("pk")]
 
 
 def test_sweep_sends_once_with_a_hashed_unguessable_token():
@@ -325,7 +323,7 @@ def test_one_submission_only():
 
 
 def test_a_bad_submission_writes_nothing_and_leaves_the_link_open():
-    invitation, token = sent_invitation()
+    invitation, _token = sent_invitation()
     with pytest.raises(ValidationError):
         services.public_submit(invitation=invitation, answers={"rel_fixed_right": 9})
     invitation.refresh_from_db()
@@ -333,7 +331,7 @@ def test_a_bad_submission_writes_nothing_and_leaves_the_link_open():
 
 
 def test_quick_completion_is_flagged_not_hidden():
-    invitation, token = sent_invitation()
+    invitation, _token = sent_invitation()
     opened = timezone.now()
     services.invitation_opened(invitation=invitation, now=opened)
     invitation.refresh_from_db()
@@ -341,3 +339,37 @@ def test_quick_completion_is_flagged_not_hidden():
         invitation=invitation, answers=GOOD, now=opened + timedelta(seconds=6)
     )
     assert response.duration_seconds == 6 and response.completed_quickly
+
+
+def test_an_advisor_with_top_marks_far_above_the_shop_is_flagged():
+    from surveys import selectors
+    from surveys.models import SurveyPolicy
+    from tests.factories import UserFactory
+
+    policy = SurveyPolicy.current()
+    policy.top_marks_min_responses = 3
+    policy.save()
+    perfect = UserFactory(role="advisor", username="perfect")
+    honest = UserFactory(role="advisor", username="honest")
+    all_five = {code: 5 for code in GOOD if code != "nps"}
+    for advisor, answers in [(perfect, all_five)] * 3 + [(honest, GOOD)] * 3:
+        visit = make_delivered_visit()
+        visit.advisor = advisor
+        visit.save()
+        services.response_create(
+            template=template(),
+            visit=visit,
+            channel="web",
+            answers=answers,
+            submitted_at=timezone.now(),
+            require_required=False,
+        )
+    flagged = selectors.advisors_with_suspicious_top_marks(
+        responses=selectors.response_list(filters={})
+    )
+    # shop: 3 of 6 all top marks (50 %); "perfect": 100 % ≥ 50 % + 25 points
+    assert [(row["username"], row["top_rate"], row["shop_rate"]) for row in flagged] == [
+        ("perfect", 1.0, 0.5)
+    ]
+    listed = selectors.response_list(filters={"flagged_only": True})
+    assert {r.visit.advisor.username for r in listed} == {"perfect"}

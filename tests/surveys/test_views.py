@@ -220,7 +220,7 @@ def test_export_csv_and_xlsx(manager_client, answered):
 
 
 def test_integrity_flags_for_too_fast_and_top_marks(manager_client, answered):
-    advisor, rows = answered
+    _advisor, rows = answered
     SurveyResponse.objects.filter(pk=rows[1].pk).update(completed_quickly=True)
     body = manager_client.get(reverse("surveys:list")).content.decode()
     assert "作答过快" in body
