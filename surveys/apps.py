@@ -7,8 +7,11 @@ class SurveysConfig(AppConfig):
     verbose_name = _("满意度调查")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from visits.events import visit_delivered
 
-        from . import receivers
+        from . import defaults, receivers
 
         visit_delivered.connect(receivers.schedule_invitation, dispatch_uid="survey_invitation")
+        post_migrate.connect(defaults.after_migrate, sender=self, dispatch_uid="survey_default")

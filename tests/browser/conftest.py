@@ -54,3 +54,9 @@ def screenshot(page):
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def screenshot_dir():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
