@@ -373,3 +373,50 @@ def test_an_advisor_with_top_marks_far_above_the_shop_is_flagged():
     ]
     listed = selectors.response_list(filters={"flagged_only": True})
     assert {r.visit.advisor.username for r in listed} == {"perfect"}
+
+
+def test_delivering_a_visit_schedules_its_invitation(advisor, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    from tests.factories import CustomerFactory, VisitFactory
+    from visits import services as visit_services
+    from visits.models import Visit
+
+    visit = VisitFactory(
+        status=Visit.Status.READY, vehicle__owner=CustomerFactory(marketing_consent=True)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        visit_services.visit_deliver(
+            visit=visit, labour_amount=Decimal(1), parts_amount=Decimal(1), by=advisor
+        )
+    invitation = SurveyInvitation.objects.get()
+    visit.refresh_from_db()
+    assert (invitation.visit, invitation.status) == (visit, S.SCHEDULED)
+    assert invitation.due_at == visit.delivered_at + timedelta(hours=24)
+
+
+def test_admin_makes_a_new_version_and_cannot_edit_one_in_use(client):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(role="admin", username="root-survey"))
+    csi = template()
+    change = reverse("admin:surveys_surveytemplate_change", args=[csi.pk])
+    assert 'name="name"' in client.get(change).content.decode()  # not in use yet: editable
+    services.response_create(
+        template=csi,
+        visit=make_delivered_visit(),
+        channel="web",
+        answers={"nps": 9},
+        submitted_at=timezone.now(),
+        require_required=False,
+    )
+    body = client.get(change).content.decode()
+    assert 'name="name"' not in body  # in use: read-only
+    response = client.post(
+        reverse("admin:surveys_surveytemplate_changelist"),
+        {"action": "make_new_version", "_selected_action": [csi.pk]},
+    )
+    assert response.status_code == 302
+    assert template().version == 2 and template().questions.count() == 12
