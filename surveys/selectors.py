@@ -72,7 +72,12 @@ def advisors_with_suspicious_top_marks(*, responses: QuerySet) -> list[dict]:
     shop_rate = shop["top"] / shop["n"]
     rows = (
         scored.filter(visit__advisor__isnull=False)
-        .values("visit__advisor", "visit__advisor__username")
+        .values(
+            "visit__advisor",
+            "visit__advisor__username",
+            "visit__advisor__last_name",
+            "visit__advisor__first_name",
+        )
         .annotate(n=Count("pk"), top=Count("pk", filter=Q(all_top_marks=True)))
         .filter(n__gte=policy.top_marks_min_responses)
     )
@@ -84,6 +89,8 @@ def advisors_with_suspicious_top_marks(*, responses: QuerySet) -> list[dict]:
                 {
                     "advisor_id": row["visit__advisor"],
                     "username": row["visit__advisor__username"],
+                    "name": (row["visit__advisor__last_name"] + row["visit__advisor__first_name"])
+                    or row["visit__advisor__username"],
                     "responses": row["n"],
                     "top_rate": rate,
                     "shop_rate": shop_rate,

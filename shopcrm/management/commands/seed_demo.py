@@ -19,6 +19,9 @@ from customers.models import Customer, Vehicle
 from customers.validators import VIN_ALPHABET, vin_check_digit
 from followups import services as followup_services
 from shopcrm import roles
+from surveys import scoring
+from surveys import services as survey_services
+from surveys.models import Answer, SurveyResponse
 from visits.models import Appointment, RoNumberSequence, ServiceType, Visit
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -192,7 +195,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data: {customers} customers, {vehicles} vehicles, {visits} visits, "
-                "{appointments} appointments in {seconds:.1f} s".format(
+                "{appointments} appointments, {responses} survey responses in {seconds:.1f} s".format(
                     seconds=time.monotonic() - started, **counts
                 )
             )
@@ -338,12 +341,98 @@ class Command(BaseCommand):
             followup_services.post_service_task_for_visit(visit_id=visit_id)
         followup_services.create_maintenance_reminders()
         followup_services.create_win_backs()
+        responses = self._survey_responses(rng, advisors, now)
+        for visit_id in recent:
+            survey_services.invitation_for_visit(visit_id=visit_id)
         return {
+            "responses": responses,
             "customers": len(customers),
             "vehicles": len(vehicles),
             "visits": len(visits),
             "appointments": len(appointments),
         }
+
+    @staticmethod
+    def _survey_responses(rng: random.Random, advisors: list, now) -> int:
+        """A year of CSI answers for about a quarter of the delivered visits, scored by the
+        same rules as live answers; each advisor has a tendency, and one of them gets
+        suspiciously many top marks (the integrity flag has something to show)."""
+        template = survey_services.default_template()
+        questions = list(template.questions.all())
+        quality = {advisor.pk: rng.uniform(0.45, 0.8) for advisor in advisors}
+        if advisors:
+            quality[advisors[-1].pk] = 0.995
+        visits = list(
+            Visit.objects.filter(
+                status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=365)
+            ).values_list("pk", "customer_id", "advisor_id", "delivered_at")
+        )
+        chosen = [v for v in visits if rng.random() < 0.25]
+        channels = ["sms"] * 6 + ["wechat"] * 2 + ["phone"] * 2 + ["import"]
+        comments = ["", "", "", "服务很好", "等待时间有点长", "师傅很专业", "休息区可以再舒适些"]
+        responses, answer_rows = [], []
+        for visit_id, customer_id, advisor_id, delivered_at in chosen:
+            q = quality.get(advisor_id, 0.6)
+            values = {}
+            for question in questions:
+                if question.kind == "scale" and rng.random() < 0.95:
+                    roll = rng.random()
+                    values[question] = (
+                        5 if roll < q else 4 if roll < q + (1 - q) * 0.6 else rng.choice([1, 2, 3])
+                    )
+                elif question.kind == "nps" and rng.random() < 0.9:
+                    values[question] = min(10, max(0, round(rng.gauss(6 + 4 * q, 1.6))))
+                elif question.kind == "text":
+                    values[question] = rng.choice(comments)
+            result = scoring.score(
+                [
+                    (scoring.ScoredQuestion(k.code, k.kind, k.dimension), v)
+                    for k, v in values.items()
+                ]
+            )
+            submitted = delivered_at + timedelta(hours=rng.uniform(20, 96))
+            responses.append(
+                SurveyResponse(
+                    template=template,
+                    visit_id=visit_id,
+                    customer_id=customer_id,
+                    channel=rng.choice(channels),
+                    submitted_at=min(submitted, now),
+                    duration_seconds=rng.choice([8, *range(40, 200, 10)]),
+                    csi=result.csi,
+                    dimension_scores=result.dimensions,
+                    nps_score=result.nps_score,
+                    nps_class=result.nps_class,
+                    is_alert=result.is_alert,
+                    all_top_marks=result.all_top_marks,
+                )
+            )
+            answer_rows.append((values, result.points))
+        for response in responses:
+            response.completed_quickly = response.duration_seconds < 20
+            if response.channel == "phone":
+                response.duration_seconds = None
+                response.completed_quickly = False
+        SurveyResponse.objects.bulk_create(responses, batch_size=2000)
+        Answer.objects.bulk_create(
+            [
+                Answer(
+                    response=response,
+                    question=question,
+                    value=value if isinstance(value, int) else None,
+                    text=value if isinstance(value, str) else "",
+                    points=points.get(question.code),
+                )
+                for response, (values, points) in zip(responses, answer_rows, strict=True)
+                for question, value in values.items()
+            ],
+            batch_size=5000,
+        )
+        # The last week's alerts are waiting in the call queue as service-recovery calls.
+        for response in responses:
+            if response.is_alert and response.submitted_at >= now - timedelta(days=7):
+                survey_services.alert_create_recovery_call(response=response)
+        return len(responses)
 
     @staticmethod
     def _plate(rng: random.Random, nev: bool, plates: set) -> str:
