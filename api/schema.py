@@ -2,7 +2,12 @@
 
 from shopcrm.sync import MAX_RECORDS
 
-SYNC_RECORDS = ("CustomerSyncRecordRequest", "VehicleSyncRecordRequest", "VisitSyncRecordRequest")
+SYNC_RECORDS = (
+    "CustomerSyncRecordRequest",
+    "VehicleSyncRecordRequest",
+    "VisitSyncRecordRequest",
+    "SurveyResponseSyncRecordRequest",
+)
 
 
 def sync_contract(result, generator, request, public):
