@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.models import Customer, Vehicle
+from surveys.models import Channel as SurveyChannel
+from surveys.models import SurveyResponse
 from visits.models import ServiceType, Visit
 
 # ---------------------------------------------------------------- sync: documented shapes
@@ -228,3 +230,44 @@ class VisitOut(serializers.ModelSerializer):
 
     def get_advisor(self, visit) -> str:
         return visit.advisor.username if visit.advisor_id else visit.advisor_code
+
+
+class SurveyResponseFilters(ReadBackFilters):
+    channel = serializers.ChoiceField(SurveyChannel.choices, required=False)
+    is_alert = serializers.BooleanField(required=False, allow_null=True, default=None)
+    visit_external_id = Text()
+    advisor = Text(help_text=_("用户名或顾问代码"))
+    submitted_from = serializers.DateField(required=False)
+    submitted_to = serializers.DateField(required=False)
+
+
+class SurveyResponseOut(serializers.ModelSerializer):
+    visit_external_id = serializers.CharField(source="visit.external_id", allow_null=True)
+    csi_dimensions = serializers.JSONField(source="dimension_scores")
+    answers = serializers.SerializerMethodField(help_text=_("题目代码 → 答案"))
+
+    class Meta:
+        model = SurveyResponse
+        fields = [
+            "id",
+            "external_id",
+            "visit_id",
+            "visit_external_id",
+            "channel",
+            "submitted_at",
+            "csi",
+            "csi_dimensions",
+            "nps_score",
+            "nps_class",
+            "is_alert",
+            "completed_quickly",
+            "answers",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_answers(self, response) -> dict:
+        return {
+            answer.question.code: answer.value if answer.value is not None else answer.text
+            for answer in response.answers.all()
+        }

@@ -19,6 +19,12 @@ urlpatterns = [
     path("v1/vehicles/<int:pk>/", views.VehicleDetail.as_view(), name="vehicle"),
     path("v1/visits/", views.VisitList.as_view(), name="visits"),
     path("v1/visits/<int:pk>/", views.VisitDetail.as_view(), name="visit"),
+    path("v1/survey-responses/", views.SurveyResponseList.as_view(), name="survey_responses"),
+    path(
+        "v1/survey-responses/<int:pk>/",
+        views.SurveyResponseDetail.as_view(),
+        name="survey_response",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

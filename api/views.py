@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from customers import selectors as customer_selectors
 from customers.sync import customers_sync, vehicles_sync
 from shopcrm.sync import MAX_RECORDS, BatchRejected, storable
+from surveys import selectors as survey_selectors
 from surveys.sync import survey_responses_sync
 from visits import selectors as visit_selectors
 from visits.sync import visits_sync
@@ -296,5 +297,26 @@ class VisitDetail(ReadBackMixin, generics.RetrieveAPIView):
     model_permission = "visits.view_visit"
 
     @_detail_schema(serializers.VisitOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SurveyResponseList(ReadBackMixin, generics.ListAPIView):
+    serializer_class = serializers.SurveyResponseOut
+    filter_serializer = serializers.SurveyResponseFilters
+    selector = staticmethod(survey_selectors.response_list_for_api)
+    model_permission = "surveys.view_surveyresponse"
+
+    @_list_schema(serializers.SurveyResponseFilters, serializers.SurveyResponseOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SurveyResponseDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.SurveyResponseOut
+    selector = staticmethod(survey_selectors.response_list_for_api)
+    model_permission = "surveys.view_surveyresponse"
+
+    @_detail_schema(serializers.SurveyResponseOut)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -594,5 +594,6 @@ EN = {
     "非常满意": "Very satisfied",
     "NPS": "NPS",
     "筛选条件有误，未导出。": "The filters are invalid; nothing was exported.",
+    "题目代码 → 答案": "Question code → answer",
 }
 PLURALS = {"%(n)s 辆超时": ("%(n)s late vehicle", "%(n)s late vehicles")}

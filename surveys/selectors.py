@@ -125,3 +125,29 @@ def short_form_questions() -> list[Question]:
     if template is None:
         return []
     return list(template.questions.filter(in_short_form=True).order_by("order", "pk"))
+
+
+def response_list_for_api(*, filters: dict) -> QuerySet:
+    """Survey responses for the read-back API (API.md "Reading back")."""
+    queryset = SurveyResponse.objects.select_related("visit").prefetch_related("answers__question")
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gt=filters["updated_since"])
+    for name in ("external_id", "channel"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
+    if filters.get("is_alert") is not None:
+        queryset = queryset.filter(is_alert=filters["is_alert"])
+    if filters.get("visit_external_id"):
+        queryset = queryset.filter(visit__external_id=filters["visit_external_id"])
+    if filters.get("advisor"):
+        queryset = queryset.filter(
+            Q(visit__advisor__username=filters["advisor"])
+            | Q(visit__advisor_code=filters["advisor"])
+        )
+    if filters.get("submitted_from"):
+        queryset = queryset.filter(submitted_at__gte=_start_of(filters["submitted_from"]))
+    if filters.get("submitted_to"):
+        queryset = queryset.filter(
+            submitted_at__lt=_start_of(filters["submitted_to"] + timedelta(days=1))
+        )
+    return queryset

@@ -100,3 +100,27 @@ def test_only_sync_clients_may_import(client, visits):
     assert post(agent, ENDPOINT, [record(0)]).status_code == 403
     assert post(APIClient(), ENDPOINT, [record(0)]).status_code in (401, 403)
     assert not SurveyResponse.objects.exists()
+
+
+def test_responses_read_back_with_filters(dms, visits, manager):
+    from rest_framework.test import APIClient
+
+    post(dms, ENDPOINT, [record(0, 0), record(1, 1, answers={"nps": 2})])
+    listed = dms.get("/api/v1/survey-responses/").json()["results"]
+    assert [r["external_id"] for r in listed] == ["S0", "S1"]
+    first = listed[0]
+    assert first["answers"] == {"rel_fixed_right": 5, "rel_on_time": 4, "nps": 9, "comment": "好"}
+    assert first["csi"] == 80 and first["csi_dimensions"] == {"reliability": 80}
+    alerts = dms.get("/api/v1/survey-responses/", {"is_alert": "true"}).json()["results"]
+    assert [r["external_id"] for r in alerts] == ["S1"]
+    by_visit = dms.get("/api/v1/survey-responses/", {"visit_external_id": "R1"}).json()
+    assert [r["external_id"] for r in by_visit["results"]] == ["S1"]
+    assert dms.get("/api/v1/survey-responses/", {"submitted_from": "soon"}).status_code == 400
+    detail = dms.get(f"/api/v1/survey-responses/{first['id']}/")
+    assert detail.status_code == 200 and detail.json()["visit_external_id"] == "R0"
+
+    staff = APIClient()
+    staff.force_authenticate(manager)
+    assert staff.get("/api/v1/survey-responses/").status_code == 200
+    staff.force_authenticate(UserFactory(role="advisor", username="advisor-api"))
+    assert staff.get("/api/v1/survey-responses/").status_code == 403
