@@ -19,6 +19,11 @@ class CanReadBack(BasePermission):
         return has_perm(request.user, READ) or has_perm(request.user, view.model_permission)
 
 
+class CanCreateComplaint(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return has_perm(request.user, "complaints.add_complaint")
+
+
 def sees_full_phones(user) -> bool:
     """The DMS sent the numbers and gets them back; everyone else sees them masked."""
     return has_perm(user, READ)

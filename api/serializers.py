@@ -4,6 +4,7 @@ sync requests and answers (the sync services validate records themselves, in bul
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from complaints.models import Complaint, Severity
 from customers.models import Customer, Vehicle
 from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
@@ -271,3 +272,63 @@ class SurveyResponseOut(serializers.ModelSerializer):
             answer.question.code: answer.value if answer.value is not None else answer.text
             for answer in response.answers.all()
         }
+
+
+class ComplaintFilters(ReadBackFilters):
+    status = serializers.ChoiceField(Complaint.Status.choices, required=False)
+    category = serializers.ChoiceField(Complaint.Category.choices, required=False)
+    severity = serializers.ChoiceField(Severity.choices, required=False)
+    received_from = serializers.DateField(required=False)
+    received_to = serializers.DateField(required=False)
+
+
+class ComplaintOut(serializers.ModelSerializer):
+    customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
+    visit_external_id = serializers.CharField(
+        source="visit.external_id", allow_null=True, default=None
+    )
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "id",
+            "number",
+            "external_id",
+            "customer_id",
+            "customer_external_id",
+            "visit_id",
+            "visit_external_id",
+            "channel",
+            "category",
+            "severity",
+            "status",
+            "description",
+            "owner",
+            "received_at",
+            "first_response_due_at",
+            "resolution_due_at",
+            "acknowledged_at",
+            "resolved_at",
+            "closed_at",
+            "root_cause",
+            "customer_accepted",
+            "escalation_level",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class ComplaintIn(serializers.Serializer):
+    """A complaint from the OEM hotline (or another system): the customer by the DMS's
+    external_id, or by mobile phone."""
+
+    external_id = serializers.CharField(max_length=64)
+    customer_external_id = serializers.CharField(max_length=64, required=False)
+    customer_phone = serializers.CharField(max_length=30, required=False)
+    visit_external_id = serializers.CharField(max_length=64, required=False)
+    channel = serializers.ChoiceField(Complaint.Channel.choices, default="oem_hotline")
+    category = serializers.ChoiceField(Complaint.Category.choices)
+    severity = serializers.ChoiceField(Severity.choices, default="medium")
+    description = serializers.CharField(max_length=4000)
+    received_at = serializers.DateTimeField(required=False)

@@ -25,6 +25,8 @@ urlpatterns = [
         views.SurveyResponseDetail.as_view(),
         name="survey_response",
     ),
+    path("v1/complaints/", views.ComplaintList.as_view(), name="complaints"),
+    path("v1/complaints/<int:pk>/", views.ComplaintDetail.as_view(), name="complaint"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

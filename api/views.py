@@ -5,6 +5,7 @@ import hashlib
 import json
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
@@ -17,6 +18,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from complaints import api as complaint_api
+from complaints import selectors as complaint_selectors
 from customers import selectors as customer_selectors
 from customers.sync import customers_sync, vehicles_sync
 from shopcrm.sync import MAX_RECORDS, BatchRejected, storable
@@ -26,7 +29,7 @@ from visits import selectors as visit_selectors
 from visits.sync import visits_sync
 
 from . import serializers
-from .access import CanReadBack, CanSync, sees_full_phones
+from .access import CanCreateComplaint, CanReadBack, CanSync, sees_full_phones
 from .models import IdempotencyRecord
 
 ERROR_RESPONSES = {
@@ -318,5 +321,60 @@ class SurveyResponseDetail(ReadBackMixin, generics.RetrieveAPIView):
     model_permission = "surveys.view_surveyresponse"
 
     @_detail_schema(serializers.SurveyResponseOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ComplaintList(ReadBackMixin, generics.ListAPIView):
+    """GET: read-back. POST: create one complaint (the OEM hotline integration); a repeated
+    external_id answers 200 with the complaint made the first time."""
+
+    serializer_class = serializers.ComplaintOut
+    filter_serializer = serializers.ComplaintFilters
+    selector = staticmethod(complaint_selectors.complaint_list_for_api)
+    model_permission = "complaints.view_complaint"
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [CanCreateComplaint()]
+        return super().get_permissions()
+
+    @_list_schema(serializers.ComplaintFilters, serializers.ComplaintOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=serializers.ComplaintIn,
+        responses={
+            201: serializers.ComplaintOut,
+            200: serializers.ComplaintOut,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description=_("字段错误")),
+            401: OpenApiResponse(serializers.Detail),
+            403: OpenApiResponse(serializers.Detail),
+        },
+        tags=["complaints"],
+        summary=_("创建投诉（厂家热线）"),
+    )
+    def post(self, request):
+        body = serializers.ComplaintIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            complaint, created = complaint_api.complaint_create_from_api(
+                data=body.validated_data, by=request.user
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(
+            serializers.ComplaintOut(complaint).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ComplaintDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.ComplaintOut
+    selector = staticmethod(complaint_selectors.complaint_list_for_api)
+    model_permission = "complaints.view_complaint"
+
+    @_detail_schema(serializers.ComplaintOut)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

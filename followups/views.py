@@ -5,9 +5,11 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from complaints import services as complaint_services
 from customers import access as customer_access
 from customers.forms import apply_service_errors
 from shopcrm.access import PermissionRequired, has_perm
@@ -84,7 +86,8 @@ class CallView(PermissionRequired, View):
                 "opening": OPENING % {"shop": settings.SHOP_NAME},
                 "script": script_for(task.kind),
                 "form": form or OutcomeForm(),
-                "outcomes": FollowUpTask.Outcome.choices,
+                "outcomes": _outcomes(task),
+                "complaint": complaint_services.complaint_for_callback(task),
                 "previous": task.attempts_made.select_related("agent")[:10],
                 # The three-day call asks the default CSI template's short form; the answers
                 # become a survey response with channel "phone".
@@ -98,6 +101,17 @@ class CallView(PermissionRequired, View):
             },
             status=status,
         )
+
+
+def _outcomes(task: FollowUpTask) -> list:
+    """A complaint callback asks one thing: does the customer accept the resolution."""
+    if task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK:
+        return FollowUpTask.Outcome.choices
+    labels = {
+        FollowUpTask.Outcome.REACHED_SATISFIED: _("已接通，客户接受处理结果"),
+        FollowUpTask.Outcome.REACHED_ISSUE: _("已接通，客户不接受"),
+    }
+    return [(value, labels.get(value, label)) for value, label in FollowUpTask.Outcome.choices]
 
 
 def _phone_questions(task: FollowUpTask) -> list:
@@ -138,6 +152,13 @@ class OutcomeView(PermissionRequired, View):
                         survey_services.phone_response_record(
                             task=task, agent=request.user, answers=answers
                         )
+                    if outcome in FollowUpTask.REACHED:
+                        complaint_services.complaint_record_callback(
+                            task=task,
+                            by=request.user,
+                            accepted=outcome == FollowUpTask.Outcome.REACHED_SATISFIED,
+                            note=form.cleaned_data["note"],
+                        )
             except ValidationError as exc:
                 if (
                     answers
@@ -157,6 +178,14 @@ class OutcomeView(PermissionRequired, View):
                     _("已记录：%(customer)s — %(outcome)s。")
                     % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
                 )
+                if (
+                    outcome == FollowUpTask.Outcome.REACHED_ISSUE
+                    and task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK
+                    and has_perm(request.user, "complaints.add_complaint")
+                ):
+                    # The issue becomes a complaint, prefilled from the call.
+                    messages.info(request, _("请把客户反映的问题登记为投诉。"))
+                    return redirect(f"{reverse('complaints:create')}?task={task.pk}")
                 return redirect("followups:queue")
         return CallView().get(request, pk, form=form, status=400, survey_errors=survey_errors)
 

@@ -64,6 +64,32 @@ def message_enqueue(
     return message, created
 
 
+def staff_message_enqueue(
+    *, purpose: str, email: str, object_key: str, body: str
+) -> tuple[Message | None, bool]:
+    """An e-mail to a member of staff (an escalation, a reopened complaint): no customer,
+    no consent rules, the same outbox and the same once-per-key guarantee."""
+    try:
+        with transaction.atomic():
+            message, created = Message.objects.get_or_create(
+                purpose=purpose,
+                recipient=email,
+                object_key=object_key,
+                defaults={
+                    "channel": Message.Channel.EMAIL,
+                    "body": body,
+                    "next_attempt_at": timezone.now(),
+                },
+            )
+    except IntegrityError:
+        return Message.objects.get(purpose=purpose, recipient=email, object_key=object_key), False
+    if created:
+        from .tasks import send_message
+
+        transaction.on_commit(lambda: send_message.delay(message.pk))
+    return message, created
+
+
 def message_send(*, message_id: int, now: datetime | None = None) -> str:
     """Send one due message. The row is taken with a conditional UPDATE, so two workers
     (or a retry racing a sweep) cannot both send it."""

@@ -12,6 +12,7 @@ NAVIGATION = [
     (_("回访队列"), "followups:queue", "followups.work_queue"),
     (_("团队回访"), "followups:team", "followups.view_followuptask"),
     (_("满意度"), "surveys:list", "surveys.view_surveyresponse"),
+    (_("投诉"), "complaints:list", "complaints.view_complaint"),
 ]
 
 
@@ -30,5 +31,6 @@ def navigation(request):
         "can_search": user.has_perm("customers.view_customer"),
         "can_admin": user.is_staff,
         "user_roles": roles,
+        "unread_notifications": user.notifications.filter(read_at__isnull=True).count(),
         "shop_name": settings.SHOP_NAME,
     }

@@ -40,10 +40,17 @@ _DESK = [
     "visits.change_appointment",
 ]
 
+_COMPLAINTS = ["complaints.view_complaint", "complaints.add_complaint"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    ADVISOR: _VIEW_RECORDS + _DESK,
+    ADVISOR: _VIEW_RECORDS + _DESK + _COMPLAINTS,
     # Agents see records with masked phones; revealing comes with the call they hold.
-    AGENT: [*_VIEW_RECORDS, "followups.view_followuptask", "followups.work_queue"],
+    AGENT: [
+        *_VIEW_RECORDS,
+        "followups.view_followuptask",
+        "followups.work_queue",
+        *_COMPLAINTS,
+    ],
     MANAGER: _VIEW_RECORDS
     + _DESK
     + [
@@ -53,10 +60,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "followups.supervise_queue",
         "surveys.view_surveyresponse",
         "surveys.export_surveyresponse",
+        *_COMPLAINTS,
+        "complaints.manage_complaint",
+        "complaints.export_complaint",
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.
-    DMS_CLIENT: ["api.sync_dms", "api.read_api"],
+    # …and the OEM hotline integration creates complaints through the API.
+    DMS_CLIENT: ["api.sync_dms", "api.read_api", "complaints.add_complaint"],
 }
 
 

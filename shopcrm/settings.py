@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "followups",
     "messaging",
     "surveys",
+    "complaints",
     "api",
 ]
 
@@ -224,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "messaging-send-due": {
         "task": "messaging.tasks.send_due_messages",
+        "schedule": 60.0,
+    },
+    "complaints-escalate": {
+        "task": "complaints.tasks.escalate_breaches",
         "schedule": 60.0,
     },
     "surveys-invitations": {

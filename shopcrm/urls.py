@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("visits.urls")),
     path("", include("followups.urls")),
     path("", include("surveys.urls")),
+    path("", include("complaints.urls")),
 ]
 
 if settings.SHOPCRM_BENCH_NAIVE:

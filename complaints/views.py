@@ -1,0 +1,341 @@
+import csv
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from customers import selectors as customer_selectors
+from customers.forms import apply_service_errors
+from customers.models import Customer
+from followups.models import FollowUpTask
+from shopcrm.access import PermissionRequired
+from shopcrm.errors import DomainError
+from surveys.models import SurveyResponse
+from visits.models import Visit
+
+from . import access, selectors, services
+from .forms import (
+    AcknowledgeForm,
+    AssignForm,
+    ComplaintForm,
+    FilterForm,
+    NoteForm,
+    ReopenForm,
+    ResolveForm,
+)
+from .models import Complaint, Notification
+
+
+def _source(request):
+    """Where the complaint comes from: a follow-up call, a survey alert, a visit, a customer."""
+    task = response = visit = customer = None
+    initial = {}
+    if request.GET.get("task", "").isdigit():
+        task = get_object_or_404(
+            FollowUpTask.objects.select_related("customer", "visit"), pk=request.GET["task"]
+        )
+        customer, visit = task.customer, task.visit
+        initial = {"channel": Complaint.Channel.FOLLOW_UP, "description": task.outcome_note}
+        if task.source_key.startswith("survey_response:"):
+            response = SurveyResponse.objects.filter(pk=task.source_key.split(":")[1]).first()
+    elif request.GET.get("response", "").isdigit():
+        response = get_object_or_404(
+            SurveyResponse.objects.select_related("customer", "visit"), pk=request.GET["response"]
+        )
+        customer, visit = response.customer, response.visit
+        low = [
+            f"{a.question.label}：{a.value}"
+            for a in response.answers.select_related("question")
+            if a.value is not None and a.question.kind == "scale" and a.value <= 2
+        ]
+        initial = {
+            "channel": Complaint.Channel.SURVEY_ALERT,
+            "description": "；".join(low) or "",
+        }
+    elif request.GET.get("visit", "").isdigit():
+        visit = get_object_or_404(Visit.objects.select_related("customer"), pk=request.GET["visit"])
+        customer = visit.customer
+        initial = {"channel": Complaint.Channel.WALK_IN}
+    elif request.GET.get("customer", "").isdigit():
+        customer = get_object_or_404(Customer, pk=request.GET["customer"])
+        initial = {"channel": Complaint.Channel.WALK_IN}
+    if visit is not None:
+        initial["visit"] = visit.pk
+    return customer, visit, task, response, initial
+
+
+class ComplaintCreateView(PermissionRequired, View):
+    permission_required = access.ADD
+
+    def get(self, request, form=None, status=200):
+        customer, _visit, task, response, initial = _source(request)
+        if customer is None:
+            query = request.GET.get("q", "")
+            results = customer_selectors.search(query=query) if query else None
+            return render(
+                request, "complaints/pick_customer.html", {"query": query, "results": results}
+            )
+        visits = customer.visits.order_by("-checked_in_at")[:20]
+        form = form or ComplaintForm(initial=initial, visits=visits)
+        return render(
+            request,
+            "complaints/form.html",
+            {"form": form, "customer": customer, "task": task, "response": response},
+            status=status,
+        )
+
+    def post(self, request):
+        customer, _visit, task, response, _initial = _source(request)
+        if customer is None:
+            raise Http404
+        visits = list(customer.visits.order_by("-checked_in_at")[:20])
+        form = ComplaintForm(request.POST, visits=visits)
+        if form.is_valid():
+            data = form.cleaned_data
+            visit = next((v for v in visits if v.pk == data["visit"]), None)
+            try:
+                complaint = services.complaint_create(
+                    customer=customer,
+                    by=request.user,
+                    category=data["category"],
+                    severity=data["severity"],
+                    channel=data["channel"],
+                    description=data["description"],
+                    visit=visit,
+                    follow_up_task=task,
+                    survey_response=response,
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("已登记投诉 %(number)s，您是首问负责人。") % {"number": complaint.number},
+                )
+                return redirect("complaints:detail", pk=complaint.pk)
+        return self.get(request, form=form, status=400)
+
+
+class ComplaintListView(PermissionRequired, View):
+    permission_required = access.VIEW
+    mine = False
+
+    def get(self, request):
+        form = FilterForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {"status": "open"}
+        if not request.GET:
+            filters = {"status": "open"}
+        if self.mine:
+            filters = {**filters, "mine": request.user}
+        page = Paginator(selectors.complaint_list(filters=filters), 50).get_page(
+            request.GET.get("page")
+        )
+        now = timezone.now()
+        return render(
+            request,
+            "complaints/list.html",
+            {
+                "form": form,
+                "rows": [(c, selectors.sla_state(c, now)) for c in page],
+                "page": page,
+                "mine": self.mine,
+                "query": request.GET.urlencode(),
+                "can_export": request.user.has_perm(access.EXPORT),
+            },
+            status=400 if request.GET and not form.is_valid() else 200,
+        )
+
+
+class ComplaintDetailView(PermissionRequired, View):
+    permission_required = access.VIEW
+
+    def get(self, request, pk, forms=None, status=200):
+        try:
+            complaint = selectors.complaint_detail(pk=pk)
+        except Complaint.DoesNotExist as exc:
+            raise Http404 from exc
+        forms = forms or {}
+        return render(
+            request,
+            "complaints/detail.html",
+            {
+                "complaint": complaint,
+                "sla": selectors.sla_state(complaint),
+                "can_work": access.can_work(request.user, complaint),
+                "can_manage": access.can_manage(request.user),
+                "next": services.allowed_transitions(complaint.status),
+                "acknowledge_form": forms.get("acknowledge") or AcknowledgeForm(),
+                "note_form": forms.get("note") or NoteForm(),
+                "assign_form": forms.get("assign") or AssignForm(),
+                "resolve_form": forms.get("resolve") or ResolveForm(),
+                "reopen_form": forms.get("reopen") or ReopenForm(),
+            },
+            status=status,
+        )
+
+
+ACTIONS = {
+    "acknowledge": (
+        AcknowledgeForm,
+        lambda c, u, d: services.complaint_acknowledge(complaint=c, by=u, note=d["note"]),
+    ),
+    "start": (None, lambda c, u, d: services.complaint_start(complaint=c, by=u)),
+    "note": (
+        NoteForm,
+        lambda c, u, d: services.complaint_add_note(
+            complaint=c, by=u, text=d["text"], contact=d["contact"]
+        ),
+    ),
+    "assign": (
+        AssignForm,
+        lambda c, u, d: services.complaint_assign(complaint=c, to=d["to"], by=u),
+    ),
+    "resolve": (
+        ResolveForm,
+        lambda c, u, d: services.complaint_resolve(
+            complaint=c,
+            by=u,
+            resolution=d["resolution"],
+            root_cause=d["root_cause"],
+            corrective_action=d["corrective_action"],
+        ),
+    ),
+    "close": (None, lambda c, u, d: services.complaint_close(complaint=c, by=u)),
+    "reopen": (
+        ReopenForm,
+        lambda c, u, d: services.complaint_reopen(complaint=c, by=u, reason=d["reason"]),
+    ),
+}
+MANAGER_ONLY = {"assign", "close", "reopen"}
+
+
+class ComplaintActionView(PermissionRequired, View):
+    permission_required = access.VIEW
+
+    def post(self, request, pk, action):
+        if action not in ACTIONS:
+            raise Http404
+        complaint = get_object_or_404(Complaint, pk=pk)
+        allowed = (
+            access.can_manage(request.user)
+            if action in MANAGER_ONLY
+            else access.can_work(request.user, complaint)
+        )
+        if not allowed:
+            raise PermissionDenied
+        form_class, run = ACTIONS[action]
+        form = form_class(request.POST) if form_class else None
+        if form is not None and not form.is_valid():
+            return ComplaintDetailView().get(request, pk, forms={action: form}, status=400)
+        try:
+            run(complaint, request.user, form.cleaned_data if form else {})
+        except ValidationError as exc:
+            if form is None:
+                messages.error(request, "; ".join(exc.messages))
+            else:
+                apply_service_errors(form, exc)
+                return ComplaintDetailView().get(request, pk, forms={action: form}, status=400)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("已保存。"))
+        return redirect("complaints:detail", pk=pk)
+
+
+EXPORT_COLUMNS = [
+    gettext_lazy("投诉编号"),
+    gettext_lazy("受理时间"),
+    gettext_lazy("客户"),
+    gettext_lazy("来源渠道"),
+    gettext_lazy("投诉类别"),
+    gettext_lazy("严重程度"),
+    gettext_lazy("状态"),
+    gettext_lazy("首问负责人"),
+    gettext_lazy("首次响应时限"),
+    gettext_lazy("解决时限"),
+    gettext_lazy("根本原因"),
+    gettext_lazy("客户接受处理结果"),
+]
+
+
+class ComplaintExportView(PermissionRequired, View):
+    permission_required = access.EXPORT
+
+    def get(self, request, fmt):
+        form = FilterForm(request.GET or None)
+        if request.GET and not form.is_valid():
+            messages.error(request, _("筛选条件有误，未导出。"))
+            return redirect("complaints:list")
+        filters = form.cleaned_data if form.is_valid() else {}
+        rows = [_row(c) for c in selectors.complaint_list(filters=filters)]
+        header = [str(label) for label in EXPORT_COLUMNS]
+        stamp = timezone.localdate().isoformat()
+        if fmt == "xlsx":
+            from openpyxl import Workbook
+
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet(_("投诉"))
+            sheet.append(header)
+            for row in rows:
+                sheet.append(row)
+            buffer = io.BytesIO()
+            book.save(buffer)
+            response = HttpResponse(
+                buffer.getvalue(),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = f'attachment; filename="complaints-{stamp}.xlsx"'
+            return response
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="complaints-{stamp}.csv"'
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return response
+
+
+def _when(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _row(c: Complaint) -> list:
+    owner = (c.owner.get_full_name() or c.owner.username) if c.owner else ""
+    accepted = {True: _("是"), False: _("否"), None: ""}[c.customer_accepted]
+    return [
+        c.number,
+        _when(c.received_at),
+        c.customer.name,
+        c.get_channel_display(),
+        c.get_category_display(),
+        c.get_severity_display(),
+        c.get_status_display(),
+        owner,
+        _when(c.first_response_due_at),
+        _when(c.resolution_due_at),
+        c.get_root_cause_display(),
+        accepted,
+    ]
+
+
+class NotificationsView(View):
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return redirect("login")
+        notifications = Notification.objects.filter(user=request.user)[:100]
+        return render(request, "complaints/notifications.html", {"notifications": notifications})
+
+    def post(self, request):
+        if not request.user.is_authenticated:
+            return redirect("login")
+        Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        return redirect("complaints:notifications")
