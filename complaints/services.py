@@ -157,8 +157,12 @@ def _lock(complaint: Complaint) -> Complaint:
     return Complaint.objects.select_for_update().get(pk=complaint.pk)
 
 
-def _move(complaint: Complaint, to: str, by, now, kind, text="") -> Complaint:
-    if to not in allowed_transitions(complaint.status):
+def _move(complaint: Complaint, to: str, by, now, kind, text="", only_from=None) -> Complaint:
+    """Move along the lifecycle; ``only_from`` narrows it for an action that shares its
+    target with another (start and reopen both lead to in_progress)."""
+    if to not in allowed_transitions(complaint.status) or (
+        only_from is not None and complaint.status not in only_from
+    ):
         raise DomainError(
             _("投诉 %(number)s 当前为“%(status)s”，不能改为“%(to)s”。")
             % {
@@ -193,7 +197,7 @@ def complaint_acknowledge(*, complaint: Complaint, by, note: str = "") -> Compla
 def complaint_start(*, complaint: Complaint, by) -> Complaint:
     now = timezone.now()
     complaint = _lock(complaint)
-    _move(complaint, S.IN_PROGRESS, by, now, Kind.STARTED)
+    _move(complaint, S.IN_PROGRESS, by, now, Kind.STARTED, only_from=(S.ACKNOWLEDGED,))
     complaint.save()
     return complaint
 
@@ -284,7 +288,9 @@ def complaint_reopen(*, complaint: Complaint, by, reason: str) -> Complaint:
     reason = _text(reason, "reason")
     now = timezone.now()
     complaint = _lock(complaint)
-    _move(complaint, S.IN_PROGRESS, by, now, Kind.REOPENED, reason)
+    _move(
+        complaint, S.IN_PROGRESS, by, now, Kind.REOPENED, reason, only_from=(S.RESOLVED, S.CLOSED)
+    )
     complaint.closed_at = None
     complaint.resolved_at = None
     complaint.save()
