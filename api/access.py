@@ -19,9 +19,19 @@ class CanReadBack(BasePermission):
         return has_perm(request.user, READ) or has_perm(request.user, view.model_permission)
 
 
+HOTLINE = "complaints.create_via_api"
+
+
 class CanCreateComplaint(BasePermission):
+    """Token clients of the hotline role, and staff who take complaints."""
+
     def has_permission(self, request, view) -> bool:
-        return has_perm(request.user, "complaints.add_complaint")
+        return has_perm(request.user, HOTLINE) or has_perm(request.user, "complaints.add_complaint")
+
+
+class CanReadComplaints(CanReadBack):
+    def has_permission(self, request, view) -> bool:
+        return has_perm(request.user, HOTLINE) or super().has_permission(request, view)
 
 
 def sees_full_phones(user) -> bool:

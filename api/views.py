@@ -29,7 +29,13 @@ from visits import selectors as visit_selectors
 from visits.sync import visits_sync
 
 from . import serializers
-from .access import CanCreateComplaint, CanReadBack, CanSync, sees_full_phones
+from .access import (
+    CanCreateComplaint,
+    CanReadBack,
+    CanReadComplaints,
+    CanSync,
+    sees_full_phones,
+)
 from .models import IdempotencyRecord
 
 ERROR_RESPONSES = {
@@ -333,6 +339,7 @@ class ComplaintList(ReadBackMixin, generics.ListAPIView):
     filter_serializer = serializers.ComplaintFilters
     selector = staticmethod(complaint_selectors.complaint_list_for_api)
     model_permission = "complaints.view_complaint"
+    permission_classes = [CanReadComplaints]
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -371,6 +378,7 @@ class ComplaintList(ReadBackMixin, generics.ListAPIView):
 
 
 class ComplaintDetail(ReadBackMixin, generics.RetrieveAPIView):
+    permission_classes = [CanReadComplaints]
     serializer_class = serializers.ComplaintOut
     selector = staticmethod(complaint_selectors.complaint_list_for_api)
     model_permission = "complaints.view_complaint"

@@ -226,6 +226,7 @@ class Complaint(models.Model):
         permissions = [
             ("manage_complaint", _("可分派、解决、关闭任何投诉")),
             ("export_complaint", _("可导出投诉")),
+            ("create_via_api", _("可通过接口创建和读取投诉（厂家热线）")),
         ]
 
     def __str__(self):

@@ -13,6 +13,7 @@ AGENT = "agent"
 MANAGER = "manager"
 ADMIN = "admin"
 DMS_CLIENT = "dms_client"
+HOTLINE_CLIENT = "hotline_client"
 
 ROLE_LABELS = {
     ADVISOR: _("服务顾问"),
@@ -20,6 +21,7 @@ ROLE_LABELS = {
     MANAGER: _("售后经理"),
     ADMIN: _("系统管理员"),
     DMS_CLIENT: _("DMS 接口"),
+    HOTLINE_CLIENT: _("厂家热线接口"),
 }
 
 _VIEW_RECORDS = [
@@ -66,8 +68,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.
-    # …and the OEM hotline integration creates complaints through the API.
-    DMS_CLIENT: ["api.sync_dms", "api.read_api", "complaints.add_complaint"],
+    DMS_CLIENT: ["api.sync_dms", "api.read_api"],
+    # The OEM hotline integration creates complaints through the API and reads them back.
+    HOTLINE_CLIENT: ["complaints.create_via_api"],
 }
 
 

@@ -4,12 +4,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from complaints import services as complaint_services
 from surveys import services as survey_services
 from tests.factories import AppointmentFactory, CustomerFactory, UserFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["advisor", "agent", "manager", "admin", "dms_client"]
+ROLES = ["advisor", "agent", "manager", "admin", "dms_client", "hotline_client"]
 STAFF = {"advisor", "agent", "manager", "admin"}
 DESK = {"advisor", "manager", "admin"}
 
@@ -65,6 +66,28 @@ PAGES = [
         {"manager", "admin"},
     ),
     ("survey_export", "get", lambda o: reverse("surveys:export_csv"), {"manager", "admin"}),
+    ("complaints", "get", lambda o: reverse("complaints:list"), STAFF),
+    ("my_complaints", "get", lambda o: reverse("complaints:mine"), STAFF),
+    (
+        "complaint_create",
+        "get",
+        lambda o: reverse("complaints:create") + f"?customer={o['customer'].pk}",
+        STAFF,
+    ),
+    (
+        "complaint_detail",
+        "get",
+        lambda o: reverse("complaints:detail", args=[o["complaint"].pk]),
+        STAFF,
+    ),
+    (
+        "complaint_assign",
+        "post",
+        lambda o: reverse("complaints:action", args=[o["complaint"].pk, "assign"]),
+        {"manager", "admin"},
+    ),
+    ("complaint_export", "get", lambda o: reverse("complaints:export_csv"), {"manager", "admin"}),
+    ("notifications", "get", lambda o: reverse("complaints:notifications"), set(ROLES)),
     ("admin", "get", lambda o: reverse("admin:index"), {"admin"}),
     ("admin_customers", "get", lambda o: reverse("admin:customers_customer_changelist"), {"admin"}),
 ]
@@ -83,7 +106,21 @@ def objects():
         submitted_at=timezone.now(),
         require_required=False,
     )
-    return {"customer": customer, "visit": visit, "appointment": appointment, "response": response}
+    complaint = complaint_services.complaint_create(
+        customer=customer,
+        by=UserFactory(role="advisor", username="complaint-owner"),
+        category="attitude",
+        severity="low",
+        channel="walk_in",
+        description="态度不好",
+    )
+    return {
+        "customer": customer,
+        "visit": visit,
+        "appointment": appointment,
+        "response": response,
+        "complaint": complaint,
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -140,3 +177,4 @@ def test_the_roles_exist_with_their_permissions():
     assert "customers.merge_customer" in groups["manager"]
     assert "customers.merge_customer" not in groups["advisor"]
     assert groups["dms_client"] == {"api.sync_dms", "api.read_api"}
+    assert groups["hotline_client"] == {"complaints.create_via_api"}

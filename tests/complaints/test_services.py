@@ -152,7 +152,7 @@ def test_numbering_without_gaps_or_duplicates_under_concurrent_creation():
                         description="并发",
                     ).number
                 )
-        except Exception as exc:  # noqa: BLE001 (reported below)
+        except Exception as exc:
             errors.append(exc)
         finally:
             connection.close()

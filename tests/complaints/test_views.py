@@ -1,0 +1,275 @@
+"""Complaint pages through the test client: intake from each source, the list's urgency
+order and colours, actions by role, exports, notifications; and the API."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from complaints import services
+from complaints.models import Complaint, Notification
+from followups import services as followup_services
+from followups.models import FollowUpPolicy, FollowUpTask
+from surveys import services as survey_services
+from tests.factories import CustomerFactory, UserFactory
+from tests.surveys.conftest import make_delivered_visit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def calls_all_day():
+    policy = FollowUpPolicy.current()
+    policy.calling_start = policy.calling_start.replace(hour=0, minute=0)
+    policy.calling_end = policy.calling_end.replace(hour=23, minute=59)
+    policy.save()
+
+
+def take(owner, **extra):
+    fields = {
+        "customer": CustomerFactory(),
+        "by": owner,
+        "category": "overcharging",
+        "severity": "medium",
+        "channel": "phone",
+        "description": "收费比报价高",
+    }
+    fields.update(extra)
+    return services.complaint_create(**fields)
+
+
+def test_reached_with_an_issue_leads_to_a_prefilled_complaint(client, agent):
+    visit = make_delivered_visit()
+    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    client.force_login(agent)
+    client.post(reverse("followups:next"))
+    task = FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)
+    response = client.post(
+        reverse("followups:outcome", args=[task.pk]),
+        {"outcome": "reached_issue", "note": "刹车还是有异响"},
+    )
+    assert response["Location"] == f"{reverse('complaints:create')}?task={task.pk}"
+    form = client.get(response["Location"]).content.decode()
+    assert "刹车还是有异响" in form and 'value="follow_up" selected' in form
+    assert f'value="{visit.pk}" selected' in form
+    created = client.post(
+        response["Location"],
+        {
+            "channel": "follow_up",
+            "category": "not_fixed_first_time",
+            "severity": "high",
+            "visit": visit.pk,
+            "description": "刹车还是有异响",
+        },
+    )
+    complaint = Complaint.objects.get()
+    assert created["Location"] == reverse("complaints:detail", args=[complaint.pk])
+    assert (complaint.owner, complaint.follow_up_task, complaint.visit) == (agent, task, visit)
+
+
+def test_bad_intake_gets_clear_errors_and_writes_nothing(client, advisor):
+    customer = CustomerFactory()
+    client.force_login(advisor)
+    url = f"{reverse('complaints:create')}?customer={customer.pk}"
+    response = client.post(url, {"channel": "walk_in", "severity": "low", "description": ""})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "请选择投诉类别" in body and "请填写投诉内容" in body
+    assert not Complaint.objects.exists()
+
+
+def test_a_survey_alert_brings_its_answers(client, manager):
+    visit = make_delivered_visit()
+    survey = survey_services.response_create(
+        template=survey_services.default_template(),
+        visit=visit,
+        channel="sms",
+        answers={"rel_fixed_right": 1, "nps": 2},
+        submitted_at=timezone.now(),
+        require_required=False,
+    )
+    client.force_login(manager)
+    url = f"{reverse('complaints:create')}?response={survey.pk}"
+    form = client.get(url).content.decode()
+    assert 'id="attached-answers"' in form and "车辆问题是否一次修好：1" in form
+    client.post(
+        url,
+        {
+            "channel": "survey_alert",
+            "category": "not_fixed_first_time",
+            "severity": "high",
+            "description": "调查预警",
+        },
+    )
+    assert Complaint.objects.get().survey_response == survey
+
+
+def test_without_a_customer_the_form_asks_for_one(client, advisor):
+    customer = CustomerFactory(name="韩梅梅")
+    client.force_login(advisor)
+    body = client.get(reverse("complaints:create"), {"q": "韩梅梅"}).content.decode()
+    assert f"?customer={customer.pk}" in body
+
+
+def test_list_is_sorted_by_urgency_with_overdue_in_red(client, manager, advisor):
+    calm = take(advisor, severity="low")
+    late = take(advisor, severity="medium")
+    soon = take(advisor, severity="high")
+    Complaint.objects.filter(pk=late.pk).update(
+        first_response_due_at=timezone.now() - timedelta(hours=1)
+    )
+    Complaint.objects.filter(pk=soon.pk).update(
+        first_response_due_at=timezone.now() + timedelta(minutes=20)
+    )
+    client.force_login(manager)
+    body = client.get(reverse("complaints:list")).content.decode()
+    assert body.index(late.number) < body.index(soon.number) < body.index(calm.number)
+    assert 'data-sla="overdue"' in body and 'data-sla="due_soon"' in body
+    overdue = client.get(reverse("complaints:list"), {"overdue": "on", "status": "open"})
+    assert late.number in overdue.content.decode() and calm.number not in overdue.content.decode()
+    bad = client.get(reverse("complaints:list"), {"start": "2026-11-20", "end": "2026-11-01"})
+    assert bad.status_code == 400 and "结束日期不能早于开始日期" in bad.content.decode()
+
+
+def test_my_complaints(client, advisor, agent):
+    mine = take(advisor)
+    theirs = take(agent)
+    client.force_login(advisor)
+    body = client.get(reverse("complaints:mine")).content.decode()
+    assert mine.number in body and theirs.number not in body
+
+
+def test_only_the_owner_assignee_or_a_manager_works_a_complaint(client, advisor, agent, manager):
+    complaint = take(advisor)
+    client.force_login(agent)  # not the owner
+    ack = reverse("complaints:action", args=[complaint.pk, "acknowledge"])
+    assert client.post(ack).status_code == 403
+    client.force_login(advisor)
+    assert client.post(ack).status_code == 302
+    complaint.refresh_from_db()
+    assert complaint.status == "acknowledged"
+    assign = reverse("complaints:action", args=[complaint.pk, "assign"])
+    assert client.post(assign, {"to": agent.pk}).status_code == 403  # managers assign
+    client.force_login(manager)
+    client.post(assign, {"to": agent.pk})
+    client.force_login(agent)  # now it is assigned to them
+    resolve = reverse("complaints:action", args=[complaint.pk, "resolve"])
+    response = client.post(resolve, {"resolution": "", "root_cause": ""})
+    assert response.status_code == 400
+    complaint.refresh_from_db()
+    assert complaint.status == "acknowledged"
+    client.post(
+        resolve,
+        {"resolution": "退还差价", "root_cause": "value", "corrective_action": "报价单加确认"},
+    )
+    complaint.refresh_from_db()
+    assert complaint.status == "resolved"
+    illegal = client.post(reverse("complaints:action", args=[complaint.pk, "start"]), follow=True)
+    assert "不能改为" in illegal.content.decode()
+    assert client.post(reverse("complaints:action", args=[complaint.pk, "fly"])).status_code == 404
+
+
+def test_detail_shows_the_timeline(client, manager, advisor):
+    complaint = take(advisor)
+    services.complaint_add_note(complaint=complaint, by=advisor, text="客户已到店", contact=True)
+    client.force_login(manager)
+    body = client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
+    assert "客户已到店" in body and "联系客户" in body and complaint.number in body
+
+
+def test_exports(client, manager, advisor):
+    take(advisor)
+    take(advisor, category="attitude")
+    client.force_login(manager)
+    text = client.get(reverse("complaints:export_csv")).content.decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][0] == "投诉编号" and len(table) == 3
+    xlsx = client.get(reverse("complaints:export_xlsx"), {"category": "attitude", "status": ""})
+    assert load_workbook(io.BytesIO(xlsx.content)).active.max_row == 2
+    client.force_login(advisor)
+    assert client.get(reverse("complaints:export_csv")).status_code == 403
+
+
+def test_notifications_page_and_badge(client, advisor):
+    complaint = take(advisor)
+    services.notify(users=[advisor], text="测试通知", url="/complaints/", key="t:1")
+    client.force_login(advisor)
+    home = client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
+    assert 'id="unread-count">1<' in home
+    assert "测试通知" in client.get(reverse("complaints:notifications")).content.decode()
+    client.post(reverse("complaints:notifications"))
+    assert not Notification.objects.filter(read_at__isnull=True).exists()
+
+
+# ---------------------------------------------------------------- the API
+
+
+@pytest.fixture
+def hotline(db):
+    user = UserFactory(role="hotline_client", username="oem-hotline")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return api
+
+
+def test_the_hotline_creates_a_complaint_once(hotline, advisor):
+    customer = CustomerFactory(external_id="C9", phone="+8613912345678")
+    body = {
+        "external_id": "OEM-77",
+        "customer_phone": "139 1234 5678",
+        "category": "warranty_dispute",
+        "severity": "high",
+        "description": "厂家热线转来：保修被拒",
+    }
+    first = hotline.post("/api/v1/complaints/", body, format="json")
+    assert first.status_code == 201, first.json()
+    data = first.json()
+    assert data["channel"] == "oem_hotline" and data["owner"] is None
+    assert data["number"].startswith("C-")
+    again = hotline.post("/api/v1/complaints/", body, format="json")
+    assert again.status_code == 200 and again.json()["id"] == data["id"]
+    complaint = Complaint.objects.get()
+    assert complaint.customer == customer
+    services.complaint_acknowledge(complaint=complaint, by=advisor)
+    complaint.refresh_from_db()
+    assert complaint.owner == advisor  # whoever responds first owns it
+    listed = hotline.get("/api/v1/complaints/", {"status": "acknowledged"}).json()["results"]
+    assert [c["external_id"] for c in listed] == ["OEM-77"]
+    since = (timezone.now() + timedelta(minutes=1)).isoformat()
+    assert hotline.get("/api/v1/complaints/", {"updated_since": since}).json()["results"] == []
+    assert hotline.get(f"/api/v1/complaints/{complaint.pk}/").json()["status"] == "acknowledged"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"customer_external_id": "nobody"}, "customer_external_id"),
+        ({"customer_phone": "12"}, "customer_phone"),
+        ({}, "customer_external_id"),
+        ({"customer_external_id": "C9", "category": "bad"}, "category"),
+        ({"customer_external_id": "C9", "description": ""}, "description"),
+        ({"customer_external_id": "C9", "visit_external_id": "R404"}, "visit_external_id"),
+    ],
+)
+def test_bad_api_complaints_are_refused_with_field_errors(hotline, body, field):
+    CustomerFactory(external_id="C9")
+    payload = {"external_id": "OEM-1", "category": "attitude", "description": "x", **body}
+    response = hotline.post("/api/v1/complaints/", payload, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert not Complaint.objects.exists()
+
+
+def test_api_permissions(agent, advisor):
+    api = APIClient()
+    api.force_authenticate(agent)
+    assert api.get("/api/v1/complaints/").status_code == 200  # agents view complaints
+    assert APIClient().get("/api/v1/complaints/").status_code in (401, 403)
+    reader = UserFactory(username="no-role")
+    api.force_authenticate(reader)
+    assert api.post("/api/v1/complaints/", {}, format="json").status_code == 403
