@@ -15,6 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from complaints import services as complaint_services
+from complaints.models import Complaint, ComplaintEvent
 from customers.models import Customer, Vehicle
 from customers.validators import VIN_ALPHABET, vin_check_digit
 from followups import services as followup_services
@@ -195,9 +197,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo data: {customers} customers, {vehicles} vehicles, {visits} visits, "
-                "{appointments} appointments, {responses} survey responses in {seconds:.1f} s".format(
-                    seconds=time.monotonic() - started, **counts
-                )
+                "{appointments} appointments, {responses} survey responses, {complaints} complaints "
+                "in {seconds:.1f} s".format(seconds=time.monotonic() - started, **counts)
             )
         )
 
@@ -342,15 +343,87 @@ class Command(BaseCommand):
         followup_services.create_maintenance_reminders()
         followup_services.create_win_backs()
         responses = self._survey_responses(rng, advisors, now)
+        complaints = self._complaints(rng, advisors, now)
         for visit_id in recent:
             survey_services.invitation_for_visit(visit_id=visit_id)
         return {
             "responses": responses,
+            "complaints": complaints,
             "customers": len(customers),
             "vehicles": len(vehicles),
             "visits": len(visits),
             "appointments": len(appointments),
         }
+
+    @staticmethod
+    def _complaints(rng: random.Random, advisors: list, now) -> int:
+        """Two months of complaints in every state, each moved through the real services
+        (numbers, deadlines, callbacks), then dated back to when it happened."""
+        visits = list(
+            Visit.objects.filter(
+                status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=60)
+            ).select_related("customer", "vehicle")[:400]
+        )
+        texts = {
+            "long_wait": "说好两小时交车，等了四个多小时",
+            "overcharging": "结算比报价高了三百多元，没有提前说明",
+            "not_fixed_first_time": "异响还在，第二次来修了",
+            "attitude": "服务顾问接电话很不耐烦",
+            "promise_not_kept": "承诺的免费洗车没有做",
+            "product_quality": "新换的刹车片一周就有异响",
+            "warranty_dispute": "厂家保修被拒，认为是人为损坏",
+            "poor_after_sales": "预约后到店没人接待",
+        }
+        categories = list(texts)
+        weights = [22, 18, 16, 12, 10, 8, 6, 8]
+        made = 0
+        for visit in rng.sample(visits, min(90, len(visits))):
+            category = rng.choices(categories, weights)[0]
+            taker = rng.choice(advisors)
+            received = visit.delivered_at + timedelta(hours=rng.uniform(24, 96))
+            if received >= now:
+                continue
+            complaint = complaint_services.complaint_create(
+                customer=visit.customer,
+                by=taker,
+                category=category,
+                severity=rng.choice(["low", "medium", "medium", "high", "critical"]),
+                channel=rng.choice(["phone", "walk_in", "follow_up", "wechat", "oem_hotline"]),
+                description=texts[category],
+                visit=visit,
+                received_at=received,
+            )
+            age = (now - received).days
+            if age >= 2 or rng.random() < 0.5:
+                complaint = complaint_services.complaint_acknowledge(
+                    complaint=complaint, by=taker, note="已致电客户致歉并说明处理安排"
+                )
+            if age >= 7:
+                complaint = complaint_services.complaint_resolve(
+                    complaint=complaint,
+                    by=taker,
+                    resolution="已向客户说明并给予补偿",
+                    root_cause=rng.choice(["value", "system", "people"]),
+                    corrective_action="纳入周会复盘，修订流程",
+                )
+            if age >= 14:
+                complaint = complaint_services.complaint_close(
+                    complaint=complaint, by=taker, accepted=True
+                )
+            for n, event in enumerate(ComplaintEvent.objects.filter(complaint=complaint)):
+                event.at = min(received + timedelta(hours=3 * n + rng.uniform(0, 2)), now)
+                event.save(update_fields=["at"])
+            timestamps = {"acknowledged_at": 4, "resolved_at": 60, "closed_at": 200}
+            Complaint.objects.filter(pk=complaint.pk).update(
+                **{
+                    field: min(received + timedelta(hours=hours), now)
+                    for field, hours in timestamps.items()
+                    if getattr(complaint, field)
+                }
+            )
+            made += 1
+        complaint_services.escalate_breaches(now=now)
+        return made
 
     @staticmethod
     def _survey_responses(rng: random.Random, advisors: list, now) -> int:
