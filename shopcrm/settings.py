@@ -275,6 +275,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SECURITY": [{"tokenAuth": []}],
+    # Several models have a "status" or "channel" with their own choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "visits.models.Visit.Status",
+        "SurveyChannelEnum": "surveys.models.Channel",
+        "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
+        "ComplaintStatusEnum": "complaints.models.Complaint.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.sync_contract",
