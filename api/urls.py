@@ -1,6 +1,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from reports import api as reports_api
+
 from . import views
 
 app_name = "api"
@@ -27,6 +29,14 @@ urlpatterns = [
     ),
     path("v1/complaints/", views.ComplaintList.as_view(), name="complaints"),
     path("v1/complaints/<int:pk>/", views.ComplaintDetail.as_view(), name="complaint"),
+    path("v1/reports/summary/", reports_api.SummaryView.as_view(), name="report_summary"),
+    path("v1/reports/churn/", reports_api.ChurnView.as_view(), name="report_churn"),
+    path("v1/reports/segments/", reports_api.SegmentsView.as_view(), name="report_segments"),
+    path(
+        "v1/reports/complaint-categories/",
+        reports_api.ComplaintCategoriesView.as_view(),
+        name="report_complaint_categories",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

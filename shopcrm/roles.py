@@ -65,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_COMPLAINTS,
         "complaints.manage_complaint",
         "complaints.export_complaint",
+        "reports.view_reports",
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "messaging",
     "surveys",
     "complaints",
+    "reports",
     "api",
 ]
 

@@ -1,0 +1,121 @@
+"""GET /api/v1/reports/… (API.md "Reports"): managers and token clients with the reports
+permission. Parameters are checked here; every figure comes from reports.metrics."""
+
+from datetime import date
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shopcrm.access import has_perm
+from visits.models import ServiceType
+
+from . import metrics
+
+PERMISSION = "reports.view_reports"
+
+
+class CanReadReports(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return has_perm(request.user, PERMISSION)
+
+
+class PeriodQuery(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    advisor = serializers.CharField(required=False, help_text=_("服务顾问的用户名"))
+    service_type = serializers.ChoiceField(ServiceType.choices, required=False)
+
+    def validate(self, data):
+        if data["end"] < data["start"]:
+            raise ValidationError({"end": [_("结束日期不能早于开始日期。")]})
+        if (data["end"] - data["start"]).days > 366 * 20:
+            raise ValidationError({"start": [_("期间太长（最多 20 年）。")]})
+        return data
+
+
+class AsOfQuery(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text=_("默认今天"))
+
+
+def period_from(query) -> metrics.Period:
+    serializer = PeriodQuery(data=query)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    advisor = None
+    if data.get("advisor"):
+        from django.contrib.auth import get_user_model
+
+        advisor = (
+            get_user_model()
+            .objects.filter(username=data["advisor"])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if advisor is None:
+            raise ValidationError({"advisor": [_("没有这个用户名的服务顾问。")]})
+    return metrics.Period(
+        start=data["start"], end=data["end"], advisor=advisor, service_type=data.get("service_type")
+    )
+
+
+def as_of_from(query) -> date:
+    serializer = AsOfQuery(data=query)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data.get("as_of") or timezone.localdate()
+
+
+PERIOD_PARAMETERS = [PeriodQuery]
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description=_("参数错误：参数名 → 错误列表")),
+    401: OpenApiResponse(OpenApiTypes.OBJECT),
+    403: OpenApiResponse(OpenApiTypes.OBJECT),
+}
+
+
+class ReportView(APIView):
+    permission_classes = [CanReadReports]
+
+
+class SummaryView(ReportView):
+    @extend_schema(
+        parameters=[PeriodQuery], responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["reports"]
+    )
+    def get(self, request):
+        period = period_from(request.query_params)
+        return Response({"start": period.start, "end": period.end, **metrics.summary(period)})
+
+
+class ChurnView(ReportView):
+    @extend_schema(
+        parameters=[AsOfQuery], responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["reports"]
+    )
+    def get(self, request):
+        return Response(metrics.churn(as_of_from(request.query_params)))
+
+
+class SegmentsView(ReportView):
+    @extend_schema(
+        parameters=[AsOfQuery], responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["reports"]
+    )
+    def get(self, request):
+        return Response(metrics.segments(as_of_from(request.query_params)))
+
+
+class ComplaintCategoriesView(ReportView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("end", OpenApiTypes.DATE, required=True),
+        ],
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        tags=["reports"],
+    )
+    def get(self, request):
+        return Response(metrics.complaint_categories(period_from(request.query_params)))
