@@ -100,17 +100,17 @@ def _visit_figures(period: Period) -> dict:
         ),
         by_appointment=Count("pk", filter=Q(by_appointment=True)),
     )
-    repairs = visits.filter(service_type__in=REPAIRS).annotate(came_back=Exists(comeback))
-    fixed = repairs.aggregate(repairs=Count("pk"), came_back=Count("pk", filter=Q(came_back=True)))
+    # Exists as a filter, counted on its own: an annotated Exists inside an aggregate's
+    # filter is not supported by the ORM.
+    repairs = visits.filter(service_type__in=REPAIRS)
+    fixed = {"repairs": repairs.count(), "came_back": repairs.filter(Exists(comeback)).count()}
     reached_in_72h = CallAttempt.objects.filter(
         task__visit_id=OuterRef("pk"),
         task__kind=FollowUpTask.Kind.POST_SERVICE,
         outcome__in=REACHED,
         ended_at__lte=OuterRef("delivered_at") + timedelta(hours=72),
     )
-    contacted = visits.annotate(reached=Exists(reached_in_72h)).aggregate(
-        n=Count("pk", filter=Q(reached=True))
-    )["n"]
+    contacted = visits.filter(Exists(reached_in_72h)).count()
     return {
         "visits": figures["visits"],
         "on_time_delivery_rate": rate(figures["on_time"], figures["promised"]),
