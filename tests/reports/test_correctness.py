@@ -61,6 +61,8 @@ def shop(monkeypatch):
         delivered = checked_in + timedelta(hours=rng.uniform(1, 30))
         status = Visit.Status.DELIVERED if rng.random() < 0.93 else Visit.Status.CANCELLED
         promised = None if rng.random() < 0.2 else checked_in + timedelta(hours=rng.uniform(1, 30))
+        if promised is not None and rng.random() < 0.1:
+            promised = delivered  # exactly on the promise: on time (≤)
         visits.append(
             Visit(
                 vehicle=vehicle,
