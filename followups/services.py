@@ -533,3 +533,39 @@ def create_win_backs(*, today=None) -> int:
         )
         created += was_created
     return created
+
+
+def win_back_create_for(*, customers) -> int:
+    """Win-back calls for customers a manager picked from the at-risk or lapsed list: the
+    same source key as the sweep (customer and last visit date) and the same cool-down, so
+    a customer gets one call however often it is asked for."""
+    policy = FollowUpPolicy.current()
+    now = timezone.now()
+    cooldown_since = now - timedelta(days=policy.win_back_cooldown_days)
+    recent = set(
+        FollowUpTask.objects.filter(kind=Kind.WIN_BACK, created_at__gte=cooldown_since).values_list(
+            "customer_id", flat=True
+        )
+    )
+    last_visits = dict(
+        Visit.objects.filter(status=Visit.Status.DELIVERED, customer__in=customers)
+        .values("customer_id")
+        .annotate(last=Max("delivered_at"))
+        .values_list("customer_id", "last")
+    )
+    created = 0
+    for customer in customers:
+        last = last_visits.get(customer.pk)
+        if last is None or customer.pk in recent or customer.merged_into_id:
+            continue
+        last_day = timezone.localtime(last).date()
+        _task, was_created = task_create(
+            kind=Kind.WIN_BACK,
+            source_key=f"customer:{customer.pk}:{last_day}",
+            customer=customer,
+            due_at=policies.next_calling_moment(now, policy),
+            expires_at=now + timedelta(days=30),
+            reason=_("上次回厂 %(date)s（经理从流失名单中选出）") % {"date": last_day.isoformat()},
+        )
+        created += was_created
+    return created

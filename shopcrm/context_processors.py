@@ -13,6 +13,7 @@ NAVIGATION = [
     (_("团队回访"), "followups:team", "followups.view_followuptask"),
     (_("满意度"), "surveys:list", "surveys.view_surveyresponse"),
     (_("投诉"), "complaints:list", "complaints.view_complaint"),
+    (_("仪表盘"), "reports:dashboard", "reports.view_reports"),
 ]
 
 

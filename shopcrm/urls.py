@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("followups.urls")),
     path("", include("surveys.urls")),
     path("", include("complaints.urls")),
+    path("", include("reports.urls")),
 ]
 
 if settings.SHOPCRM_BENCH_NAIVE:

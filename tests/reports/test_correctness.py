@@ -68,7 +68,7 @@ def shop(monkeypatch):
                 vehicle=vehicle,
                 customer_id=vehicle.owner_id,
                 ro_number=f"RO-T-{n}",
-                advisor=rng.choice(advisors + [None]),
+                advisor=rng.choice([*advisors, None]),
                 service_type=rng.choice(["maintenance", "repair", "warranty", "accident"]),
                 status=status,
                 checked_in_at=checked_in,

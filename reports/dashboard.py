@@ -1,0 +1,223 @@
+"""The manager's dashboard: the figures of reports.metrics plus the breakdowns the charts
+show (by month, by advisor, key drivers, value tiers), each a SQL aggregate or a pandas step
+on an aggregated frame."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models import Avg, Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from surveys.models import Dimension, SurveyResponse
+from surveys.scoring import nps_of
+from visits.models import Visit
+
+from . import metrics
+
+TIERS = [("vip", 0.2), ("core", 0.3), ("regular", 0.3), ("low", 0.2)]
+
+
+def presets(today: date) -> dict[str, tuple[date, date]]:
+    first = today.replace(day=1)
+    last_month_end = first - timedelta(days=1)
+    return {
+        "this_month": (first, today),
+        "last_month": (last_month_end.replace(day=1), last_month_end),
+        "last_12_months": (_add_months(first, -11), today),
+    }
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def by_month(period: metrics.Period) -> list[dict]:
+    """CSI and NPS per month of delivery."""
+    rows = (
+        metrics.responses_of(period)
+        .annotate(month=TruncMonth("visit__delivered_at", tzinfo=timezone.get_default_timezone()))
+        .values("month")
+        .annotate(
+            csi=Avg("csi"),
+            responses=Count("pk"),
+            promoters=Count("pk", filter=Q(nps_class="promoter")),
+            detractors=Count("pk", filter=Q(nps_class="detractor")),
+            answered=Count("pk", filter=~Q(nps_class="")),
+        )
+        .order_by("month")
+    )
+    return [
+        {
+            "month": row["month"].strftime("%Y-%m"),
+            "csi": row["csi"],
+            "nps": nps_of(row["promoters"], row["detractors"], row["answered"]),
+            "responses": row["responses"],
+        }
+        for row in rows
+    ]
+
+
+def advisors_ranked(period: metrics.Period) -> list[dict]:
+    rows = (
+        metrics.responses_of(period)
+        .filter(visit__advisor__isnull=False)
+        .values(
+            "visit__advisor",
+            "visit__advisor__username",
+            "visit__advisor__last_name",
+            "visit__advisor__first_name",
+        )
+        .annotate(csi=Avg("csi"), responses=Count("pk"))
+        .order_by("-csi")
+    )
+    return [
+        {
+            "advisor_id": row["visit__advisor"],
+            "username": row["visit__advisor__username"],
+            "name": (row["visit__advisor__last_name"] + row["visit__advisor__first_name"])
+            or row["visit__advisor__username"],
+            "csi": row["csi"],
+            "responses": row["responses"],
+        }
+        for row in rows
+        if row["csi"] is not None
+    ]
+
+
+def key_drivers(period: metrics.Period) -> list[dict]:
+    """Per SERVQUAL dimension: its mean points and its Pearson correlation with the NPS
+    answer, over the period's responses that have both."""
+    rows = list(
+        metrics.responses_of(period)
+        .filter(nps_score__isnull=False)
+        .values_list("dimension_scores", "nps_score")
+    )
+    frame = pd.DataFrame([{**scores, "nps": nps} for scores, nps in rows])
+    summary = metrics.summary(period)["csi_dimensions"]
+    table = []
+    for name, label in Dimension.choices:
+        correlation = None
+        if name in frame and frame[name].notna().sum() >= 3:
+            pair = frame[[name, "nps"]].dropna()
+            if pair[name].std() > 0 and pair["nps"].std() > 0:
+                correlation = float(pair[name].corr(pair["nps"]))
+        table.append(
+            {
+                "dimension": name,
+                "label": str(label),
+                "mean": summary[name],
+                "correlation": correlation,
+            }
+        )
+    # The weakest dimension that matters most to NPS comes first: fix it first.
+    return sorted(
+        table,
+        key=lambda row: (
+            -(row["correlation"] or 0) * (100 - (row["mean"] or 100)),
+            row["dimension"],
+        ),
+    )
+
+
+def value_tiers(as_of: date) -> dict:
+    """RFM over the 24 months before ``as_of``: recency, frequency and monetary value scored
+    in quintiles (1–5), summed; the top 20 % by score are VIP, the next 30 % core, the next
+    30 % regular, the last 20 % low."""
+    since = metrics.start_of(_add_months(as_of.replace(day=1), -24))
+    rows = list(
+        Visit.objects.filter(
+            status=Visit.Status.DELIVERED,
+            delivered_at__gte=since,
+            delivered_at__lt=metrics.start_of(as_of + timedelta(days=1)),
+        )
+        .values("customer_id")
+        .annotate(last=metrics.Max("delivered_at"), visits=Count("pk"), spent=Sum("total_amount"))
+        .values_list("customer_id", "last", "visits", "spent")
+    )
+    frame = pd.DataFrame(rows, columns=["customer_id", "last", "visits", "spent"])
+    if frame.empty:
+        return {"tiers": [{"tier": tier, "customers": 0} for tier, _ in TIERS], "frame": frame}
+    frame["spent"] = frame["spent"].astype("float64").fillna(0)
+    frame["recency_days"] = (
+        pd.Timestamp(metrics.start_of(as_of + timedelta(days=1)))
+        - pd.to_datetime(frame["last"], utc=True)
+    ).dt.days
+
+    def quintile(series, ascending=True):
+        ranks = series.rank(method="first", ascending=ascending)
+        return pd.qcut(ranks, 5, labels=[1, 2, 3, 4, 5]).astype(int)
+
+    if len(frame) >= 5:
+        frame["score"] = (
+            quintile(frame["recency_days"], ascending=False)
+            + quintile(frame["visits"])
+            + quintile(frame["spent"])
+        )
+    else:
+        frame["score"] = 3
+    # Position in the ranking by score (0 = best), then the tier its share falls in.
+    position = (frame["score"].rank(method="first", ascending=False) - 1) / len(frame)
+    cuts, edge = [], 0.0
+    for tier, share in TIERS:
+        edge += share
+        cuts.append((edge, tier))
+    frame["tier"] = [next(tier for cut, tier in cuts if p < cut or cut >= 0.999) for p in position]
+    counts = frame["tier"].value_counts()
+    return {
+        "tiers": [{"tier": tier, "customers": int(counts.get(tier, 0))} for tier, _ in TIERS],
+        "frame": frame,
+    }
+
+
+def churn_over_time(as_of: date, points: int = 6) -> list[dict]:
+    """Churn and at-risk rates at the last ``points`` month ends (cached: the past does not
+    change often, and each point reads the whole visit history)."""
+    ends = []
+    month_end = as_of
+    for _ in range(points):
+        ends.append(month_end)
+        month_end = month_end.replace(day=1) - timedelta(days=1)
+    series = []
+    for day in reversed(ends):
+        key = f"reports:churn:{day.isoformat()}"
+        figures = cache.get(key)
+        if figures is None:
+            figures = metrics.churn(day)
+            cache.set(key, figures, 600)
+        series.append(
+            {
+                "as_of": day.isoformat(),
+                **{k: figures[k] for k in ("churn_rate", "at_risk_rate", "base")},
+            }
+        )
+    return series
+
+
+def follow_up_funnel(period: metrics.Period) -> list[dict]:
+    from followups.models import FollowUpTask
+
+    visits = metrics.delivered_visits(period)
+    tasks = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.POST_SERVICE, visit__in=visits)
+    figures = tasks.aggregate(
+        tasks=Count("pk"),
+        dialled=Count("pk", filter=Q(attempts__gt=0)),
+        reached=Count("pk", filter=Q(outcome__in=list(FollowUpTask.REACHED))),
+    )
+    return [
+        {"step": "visits", "count": visits.count()},
+        {"step": "tasks", "count": figures["tasks"]},
+        {"step": "dialled", "count": figures["dialled"]},
+        {"step": "reached", "count": figures["reached"]},
+    ]
+
+
+def advisor_choices():
+    return get_user_model().objects.filter(groups__name="advisor").order_by("username")
+
+
+def responses_with_nps(period):  # for the key-driver drill-down
+    return SurveyResponse.objects.filter(pk__in=metrics.responses_of(period).values("pk"))

@@ -1,0 +1,92 @@
+from datetime import date
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from visits.models import ServiceType
+
+from . import dashboard, metrics
+
+
+class PeriodForm(forms.Form):
+    preset = forms.ChoiceField(
+        label=_("期间"),
+        required=False,
+        choices=[
+            ("last_12_months", _("近 12 个月")),
+            ("this_month", _("本月")),
+            ("last_month", _("上月")),
+            ("custom", _("自定义")),
+        ],
+    )
+    start = forms.DateField(
+        label=_("从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    advisor = forms.ModelChoiceField(label=_("服务顾问"), required=False, queryset=None)
+    service_type = forms.ChoiceField(
+        label=_("服务类型"), required=False, choices=[("", _("全部")), *ServiceType.choices]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["advisor"].queryset = (
+            get_user_model().objects.filter(groups__name="advisor").order_by("username")
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        preset = cleaned.get("preset") or "last_12_months"
+        if preset == "custom":
+            if not cleaned.get("start") or not cleaned.get("end"):
+                raise forms.ValidationError(_("自定义期间需要开始和结束日期。"))
+        else:
+            cleaned["start"], cleaned["end"] = dashboard.presets(timezone.localdate())[preset]
+        if cleaned["end"] < cleaned["start"]:
+            self.add_error("end", _("结束日期不能早于开始日期。"))
+        cleaned["preset"] = preset
+        return cleaned
+
+    def period(self) -> metrics.Period:
+        data = self.cleaned_data
+        advisor = data.get("advisor")
+        return metrics.Period(
+            start=data["start"],
+            end=data["end"],
+            advisor=advisor.pk if advisor else None,
+            service_type=data.get("service_type") or None,
+        )
+
+
+def default_period() -> metrics.Period:
+    start, end = dashboard.presets(timezone.localdate())["last_12_months"]
+    return metrics.Period(start=start, end=end)
+
+
+class AsOfForm(forms.Form):
+    as_of = forms.DateField(
+        label=_("截至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    state = forms.ChoiceField(
+        label=_("状态"),
+        required=False,
+        choices=[("at_risk", _("有流失风险")), ("lapsed", _("已流失")), ("", _("全部"))],
+    )
+    tier = forms.ChoiceField(
+        label=_("价值层级"),
+        required=False,
+        choices=[
+            ("", _("全部")),
+            ("vip", "VIP"),
+            ("core", _("核心")),
+            ("regular", _("普通")),
+            ("low", _("低价值")),
+        ],
+    )
+
+    def moment(self) -> date:
+        return (self.cleaned_data.get("as_of") if self.is_valid() else None) or timezone.localdate()

@@ -1,0 +1,129 @@
+"""The rows behind a dashboard figure: visits, customers, vehicles."""
+
+from datetime import date, timedelta
+
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, Vehicle
+from followups.models import CallAttempt, FollowUpTask
+from visits.models import Visit
+
+from . import dashboard, metrics
+
+
+def visits_behind(
+    period: metrics.Period, *, late=False, comeback=False, not_contacted=False
+) -> QuerySet:
+    visits = metrics.delivered_visits(period).select_related("customer", "advisor", "vehicle")
+    if late:
+        visits = visits.filter(promised_at__isnull=False, delivered_at__gt=F("promised_at"))
+    if comeback:
+        came_back = Visit.objects.filter(
+            vehicle_id=OuterRef("vehicle_id"),
+            service_type__in=metrics.REPAIRS,
+            checked_in_at__gt=OuterRef("delivered_at"),
+            checked_in_at__lte=OuterRef("delivered_at") + timedelta(days=30),
+        )
+        visits = visits.filter(service_type__in=metrics.REPAIRS).filter(Exists(came_back))
+    if not_contacted:
+        reached = CallAttempt.objects.filter(
+            task__visit_id=OuterRef("pk"),
+            task__kind=FollowUpTask.Kind.POST_SERVICE,
+            outcome__in=metrics.REACHED,
+            ended_at__lte=OuterRef("delivered_at") + timedelta(hours=72),
+        )
+        visits = visits.exclude(Exists(reached))
+    return visits.order_by("-delivered_at")
+
+
+def visit_row(visit: Visit) -> list:
+    def when(moment):
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    advisor = (
+        visit.advisor.get_full_name() or visit.advisor.username
+        if visit.advisor
+        else visit.advisor_code
+    )
+    return [
+        visit.ro_number,
+        when(visit.delivered_at),
+        when(visit.promised_at),
+        visit.get_service_type_display(),
+        advisor,
+        visit.customer.name,
+    ]
+
+
+STATE_LABELS = {"lapsed": "已流失", "at_risk": "有流失风险", "active": "活跃"}
+
+
+def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
+    frame = metrics.churn_frame(as_of)
+    if frame.empty:
+        return []
+    frame["state"] = "active"
+    frame.loc[frame["at_risk"], "state"] = "at_risk"
+    frame.loc[frame["lapsed"], "state"] = "lapsed"
+    tiers = dashboard.value_tiers(as_of)["frame"]
+    tier_of = dict(zip(tiers["customer_id"], tiers["tier"], strict=True)) if not tiers.empty else {}
+    frame["tier"] = frame["customer_id"].map(tier_of).fillna("")
+    if state:
+        frame = frame[frame["state"] == state]
+    if tier:
+        frame = frame[frame["tier"] == tier]
+    frame = frame.sort_values("days_since", ascending=False)
+    names = dict(
+        Customer.objects.filter(pk__in=list(frame["customer_id"])).values_list("pk", "name")
+    )
+    tier_labels = {
+        "vip": "VIP",
+        "core": _("核心"),
+        "regular": _("普通"),
+        "low": _("低价值"),
+        "": "",
+    }
+    return [
+        {
+            "customer_id": int(row.customer_id),
+            "name": names.get(row.customer_id, ""),
+            "last_day": row.last_day,
+            "days_since": int(row.days_since),
+            "state": row.state,
+            "state_label": _(STATE_LABELS[row.state]),
+            "tier": row.tier,
+            "tier_label": tier_labels[row.tier],
+        }
+        for row in frame.itertuples()
+    ]
+
+
+def vehicles_behind(*, as_of: date, band: int | None) -> list[dict]:
+    frame = metrics.segment_frame(as_of)
+    frame = frame[frame["qualifies"]]
+    if band is not None:
+        daily = frame["avg_daily_km"]
+        inside = {
+            0: (daily >= 5) & (daily < 50),
+            1: (daily >= 50) & (daily <= 150),
+            2: (daily > 150) & (daily <= 300),
+            3: (daily > 300) & (daily <= 500),
+        }[band]
+        frame = frame[inside]
+    labels = {
+        pk: plate or vin
+        for pk, plate, vin in Vehicle.objects.filter(pk__in=list(frame["vehicle_id"])).values_list(
+            "pk", "plate", "vin"
+        )
+    }
+    return [
+        {
+            "vehicle_id": int(row.vehicle_id),
+            "vehicle": labels.get(row.vehicle_id, ""),
+            "visit_count": int(row.visit_count),
+            "avg_daily_km": round(float(row.avg_daily_km), 1),
+        }
+        for row in frame.sort_values("avg_daily_km", ascending=False).itertuples()
+    ]

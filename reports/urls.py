@@ -1,0 +1,35 @@
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+urlpatterns = [
+    path("reports/", views.DashboardView.as_view(), name="dashboard"),
+    path("reports/visits/", views.VisitsView.as_view(), name="visits"),
+    path("reports/visits.csv", views.VisitsView.as_view(), {"fmt": "csv"}, name="visits_csv"),
+    path("reports/visits.xlsx", views.VisitsView.as_view(), {"fmt": "xlsx"}, name="visits_xlsx"),
+    path("reports/customers/", views.CustomersView.as_view(), name="customers"),
+    path(
+        "reports/customers.csv", views.CustomersView.as_view(), {"fmt": "csv"}, name="customers_csv"
+    ),
+    path(
+        "reports/customers.xlsx",
+        views.CustomersView.as_view(),
+        {"fmt": "xlsx"},
+        name="customers_xlsx",
+    ),
+    path("reports/vehicles/", views.VehiclesView.as_view(), name="vehicles"),
+    path("reports/vehicles.csv", views.VehiclesView.as_view(), {"fmt": "csv"}, name="vehicles_csv"),
+    path(
+        "reports/export/<slug:table>.csv",
+        views.TableExportView.as_view(),
+        {"fmt": "csv"},
+        name="export_csv",
+    ),
+    path(
+        "reports/export/<slug:table>.xlsx",
+        views.TableExportView.as_view(),
+        {"fmt": "xlsx"},
+        name="export_xlsx",
+    ),
+]

@@ -1,0 +1,353 @@
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from complaints.models import Complaint
+from customers.models import Customer
+from followups import services as followup_services
+from shopcrm.access import PermissionRequired
+from surveys.models import Dimension
+
+from . import dashboard, metrics, selectors
+from .exports import table_response
+from .forms import AsOfForm, PeriodForm
+
+PERMISSION = "reports.view_reports"
+
+
+def _period_form(request):
+    form = PeriodForm(request.GET or {"preset": "last_12_months"})
+    return form, (form.period() if form.is_valid() else None)
+
+
+def _period_query(period: metrics.Period) -> dict:
+    query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
+    if period.advisor:
+        query["advisor"] = period.advisor
+    if period.service_type:
+        query["service_type"] = period.service_type
+    return query
+
+
+class DashboardView(PermissionRequired, View):
+    permission_required = PERMISSION
+
+    def get(self, request):
+        form, period = _period_form(request)
+        if period is None:
+            return render(request, "reports/dashboard.html", {"form": form}, status=400)
+        summary = metrics.summary(period)
+        churn = metrics.churn(period.end)
+        query = _period_query(period)
+        base = urlencode(query)
+        complaint_query = urlencode({"start": query["start"], "end": query["end"], "status": ""})
+        tiles = [
+            ("csi", "CSI", summary["csi"], "number", f"{reverse('surveys:list')}?{base}"),
+            ("nps", "NPS", summary["nps"], "number", f"{reverse('surveys:list')}?{base}"),
+            (
+                "complaint_rate",
+                _("投诉率（每百台次）"),
+                summary["complaint_rate_per_100_visits"],
+                "number",
+                f"{reverse('complaints:list')}?{complaint_query}",
+            ),
+            (
+                "followup_72h",
+                _("三日回访率"),
+                summary["followup_contact_rate_72h"],
+                "rate",
+                f"{reverse('reports:visits')}?{base}&not_contacted=1",
+            ),
+            (
+                "on_time",
+                _("按时交车率"),
+                summary["on_time_delivery_rate"],
+                "rate",
+                f"{reverse('reports:visits')}?{base}&late=1",
+            ),
+            (
+                "fixed_first",
+                _("一次修复率"),
+                summary["fixed_first_visit_rate"],
+                "rate",
+                f"{reverse('reports:visits')}?{base}&comeback=1",
+            ),
+            (
+                "churn",
+                _("流失率"),
+                churn["churn_rate"],
+                "rate",
+                f"{reverse('reports:customers')}?as_of={period.end}&state=lapsed",
+            ),
+        ]
+        charts = {
+            "byMonth": dashboard.by_month(period),
+            "dimensions": [
+                {"dimension": name, "label": str(label), "mean": summary["csi_dimensions"][name]}
+                for name, label in Dimension.choices
+            ],
+            "advisors": dashboard.advisors_ranked(period),
+            "categories": [
+                {**row, "label": str(Complaint.Category(row["category"]).label)}
+                for row in metrics.complaint_categories(period)
+            ],
+            "sla": [
+                {"label": _("首次响应"), "rate": summary["complaint_first_response_sla_rate"]},
+                {"label": _("解决"), "rate": summary["complaint_resolution_sla_rate"]},
+            ],
+            "funnel": [
+                {**row, "label": str(FUNNEL_LABELS[row["step"]])}
+                for row in dashboard.follow_up_funnel(period)
+            ],
+            "churn": dashboard.churn_over_time(period.end),
+            "bands": metrics.segments(period.end)["bands"],
+            "tiers": [
+                {**row, "label": str(TIER_LABELS[row["tier"]])}
+                for row in dashboard.value_tiers(period.end)["tiers"]
+            ],
+            "links": {
+                "surveys": f"{reverse('surveys:list')}?{base}",
+                "complaints": f"{reverse('complaints:list')}?{complaint_query}",
+                "customers": f"{reverse('reports:customers')}?as_of={period.end}",
+                "vehicles": f"{reverse('reports:vehicles')}?as_of={period.end}",
+                "calls": reverse("followups:team"),
+            },
+        }
+        return render(
+            request,
+            "reports/dashboard.html",
+            {
+                "form": form,
+                "period": period,
+                "summary": summary,
+                "churn": churn,
+                "tiles": tiles,
+                "key_drivers": dashboard.key_drivers(period),
+                "charts": charts,
+                "query": base,
+            },
+        )
+
+
+FUNNEL_LABELS = {
+    "visits": gettext_lazy("交车"),
+    "tasks": gettext_lazy("生成回访"),
+    "dialled": gettext_lazy("已拨打"),
+    "reached": gettext_lazy("已接通"),
+}
+TIER_LABELS = {
+    "vip": "VIP",
+    "core": gettext_lazy("核心"),
+    "regular": gettext_lazy("普通"),
+    "low": gettext_lazy("低价值"),
+}
+
+
+class VisitsView(PermissionRequired, View):
+    """The visits behind a tile: late, came back within 30 days, not reached in 72 h."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, fmt=None):
+        form, period = _period_form(request)
+        if period is None:
+            return render(request, "reports/visits.html", {"form": form, "rows": []}, status=400)
+        flags = {
+            name: request.GET.get(name) == "1" for name in ("late", "comeback", "not_contacted")
+        }
+        visits = selectors.visits_behind(period, **flags)
+        if fmt:
+            return table_response(
+                name="visits",
+                header=VISIT_HEADER,
+                rows=[selectors.visit_row(v) for v in visits],
+                fmt=fmt,
+            )
+        return render(
+            request,
+            "reports/visits.html",
+            {
+                "form": form,
+                "rows": visits[:500],
+                "count": visits.count(),
+                "query": request.GET.urlencode(),
+            },
+        )
+
+
+VISIT_HEADER = [
+    gettext_lazy("工单号"),
+    gettext_lazy("交车时间"),
+    gettext_lazy("承诺交车"),
+    gettext_lazy("服务类型"),
+    gettext_lazy("服务顾问"),
+    gettext_lazy("客户"),
+]
+
+
+class CustomersView(PermissionRequired, View):
+    """At-risk and lapsed customers as of a date, with their value tier; export; and one
+    click to put win-back calls in the queue for the ones selected."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, fmt=None):
+        form = AsOfForm(request.GET or None)
+        if request.GET and not form.is_valid():
+            return render(request, "reports/customers.html", {"form": form, "rows": []}, status=400)
+        as_of = form.moment()
+        state = form.cleaned_data.get("state", "at_risk") if form.is_valid() else "at_risk"
+        tier = form.cleaned_data.get("tier", "") if form.is_valid() else ""
+        rows = selectors.customers_behind(as_of=as_of, state=state, tier=tier)
+        if fmt:
+            return table_response(
+                name="customers",
+                header=CUSTOMER_HEADER,
+                rows=[
+                    [r["name"], r["last_day"], r["days_since"], r["state_label"], r["tier_label"]]
+                    for r in rows
+                ],
+                fmt=fmt,
+            )
+        return render(
+            request,
+            "reports/customers.html",
+            {
+                "form": form,
+                "rows": rows[:500],
+                "count": len(rows),
+                "as_of": as_of,
+                "query": request.GET.urlencode(),
+            },
+        )
+
+    def post(self, request):
+        if not request.user.has_perm("followups.supervise_queue"):
+            messages.error(request, _("只有主管可以批量创建召回任务。"))
+            return redirect(f"{reverse('reports:customers')}?{request.GET.urlencode()}")
+        ids = [int(pk) for pk in request.POST.getlist("customer") if pk.isdigit()]
+        if not ids:
+            messages.error(request, _("请先勾选客户。"))
+        else:
+            created = followup_services.win_back_create_for(
+                customers=Customer.objects.filter(pk__in=ids)
+            )
+            messages.success(
+                request,
+                _("已为 %(created)s 位客户创建召回任务（%(skipped)s 位已有或不可联系）。")
+                % {"created": created, "skipped": len(ids) - created},
+            )
+        return redirect(f"{reverse('reports:customers')}?{request.GET.urlencode()}")
+
+
+CUSTOMER_HEADER = [
+    gettext_lazy("客户"),
+    gettext_lazy("上次回厂"),
+    gettext_lazy("距今天数"),
+    gettext_lazy("状态"),
+    gettext_lazy("价值层级"),
+]
+
+
+class VehiclesView(PermissionRequired, View):
+    """The vehicles of the mileage analysis, by daily-mileage band."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, fmt=None):
+        form = AsOfForm(request.GET or None)
+        as_of = form.moment()
+        band = request.GET.get("band", "")
+        if band and band not in {"0", "1", "2", "3"}:
+            raise Http404
+        rows = selectors.vehicles_behind(as_of=as_of, band=int(band) if band else None)
+        if fmt:
+            return table_response(
+                name="vehicles",
+                header=[
+                    gettext_lazy("车牌/VIN"),
+                    gettext_lazy("回厂次数"),
+                    gettext_lazy("日均里程"),
+                ],
+                rows=[[r["vehicle"], r["visit_count"], r["avg_daily_km"]] for r in rows],
+                fmt=fmt,
+            )
+        return render(
+            request,
+            "reports/vehicles.html",
+            {
+                "rows": rows[:500],
+                "count": len(rows),
+                "as_of": as_of,
+                "band": band,
+                "query": request.GET.urlencode(),
+            },
+        )
+
+
+class TableExportView(PermissionRequired, View):
+    """CSV/XLSX of each dashboard table, for the same filters."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, table, fmt):
+        _form, period = _period_form(request)
+        if period is None:
+            messages.error(request, _("筛选条件有误，未导出。"))
+            return redirect("reports:dashboard")
+        tables = {
+            "summary": lambda: (
+                [_("指标"), _("数值")],
+                [[k, v] for k, v in metrics.summary(period).items() if k != "csi_dimensions"]
+                + [[f"csi_{k}", v] for k, v in metrics.summary(period)["csi_dimensions"].items()],
+            ),
+            "months": lambda: (
+                [_("月份"), "CSI", "NPS", _("答卷")],
+                [
+                    [r["month"], r["csi"], r["nps"], r["responses"]]
+                    for r in dashboard.by_month(period)
+                ],
+            ),
+            "advisors": lambda: (
+                [_("服务顾问"), "CSI", _("答卷")],
+                [[r["name"], r["csi"], r["responses"]] for r in dashboard.advisors_ranked(period)],
+            ),
+            "categories": lambda: (
+                [_("投诉类别"), _("数量"), _("累计占比")],
+                [
+                    [
+                        str(Complaint.Category(r["category"]).label),
+                        r["count"],
+                        r["cumulative_share"],
+                    ]
+                    for r in metrics.complaint_categories(period)
+                ],
+            ),
+            "drivers": lambda: (
+                [_("维度"), _("平均得分"), _("与 NPS 的相关系数")],
+                [[r["label"], r["mean"], r["correlation"]] for r in dashboard.key_drivers(period)],
+            ),
+            "bands": lambda: (
+                [_("日均里程（公里）"), _("车辆"), _("占比")],
+                [
+                    [f"{b['min_km']}–{b['max_km']}", b["vehicles"], b["share"]]
+                    for b in metrics.segments(period.end)["bands"]
+                ],
+            ),
+            "tiers": lambda: (
+                [_("价值层级"), _("客户")],
+                [
+                    [str(TIER_LABELS[t["tier"]]), t["customers"]]
+                    for t in dashboard.value_tiers(period.end)["tiers"]
+                ],
+            ),
+        }
+        if table not in tables:
+            raise Http404
+        header, rows = tables[table]()
+        return table_response(name=table, header=header, rows=rows, fmt=fmt)
