@@ -80,7 +80,7 @@ class ComplaintCreateView(PermissionRequired, View):
             query = request.GET.get("q", "")
             results = customer_selectors.search(query=query) if query else None
             return render(
-                request, "complaints/pick_customer.html", {"query": query, "results": results}
+                request, "complaints/pick_customer.html", {"filter_query": query, "results": results}
             )
         visits = customer.visits.order_by("-checked_in_at")[:20]
         form = form or ComplaintForm(initial=initial, visits=visits)
@@ -146,7 +146,7 @@ class ComplaintListView(PermissionRequired, View):
                 "rows": [(c, selectors.sla_state(c, now)) for c in page],
                 "page": page,
                 "mine": self.mine,
-                "query": request.GET.urlencode(),
+                "filter_query": request.GET.urlencode(),
                 "can_export": request.user.has_perm(access.EXPORT),
             },
             status=400 if request.GET and not form.is_valid() else 200,

@@ -129,7 +129,7 @@ class DashboardView(PermissionRequired, View):
                 "tiles": tiles,
                 "key_drivers": dashboard.key_drivers(period),
                 "charts": charts,
-                "query": base,
+                "filter_query": base,
             },
         )
 
@@ -175,7 +175,7 @@ class VisitsView(PermissionRequired, View):
                 "form": form,
                 "rows": visits[:500],
                 "count": visits.count(),
-                "query": request.GET.urlencode(),
+                "filter_query": request.GET.urlencode(),
             },
         )
 
@@ -222,7 +222,7 @@ class CustomersView(PermissionRequired, View):
                 "rows": rows[:500],
                 "count": len(rows),
                 "as_of": as_of,
-                "query": request.GET.urlencode(),
+                "filter_query": request.GET.urlencode(),
             },
         )
 
@@ -285,7 +285,7 @@ class VehiclesView(PermissionRequired, View):
                 "count": len(rows),
                 "as_of": as_of,
                 "band": band,
-                "query": request.GET.urlencode(),
+                "filter_query": request.GET.urlencode(),
             },
         )
 

@@ -117,7 +117,7 @@ class ResponseListView(PermissionRequired, View):
                 "page": page,
                 "summary": selectors.summary(responses=responses),
                 "flagged_advisors": selectors.advisors_with_suspicious_top_marks(responses=base),
-                "query": request.GET.urlencode(),
+                "filter_query": request.GET.urlencode(),
                 "can_export": request.user.has_perm(EXPORT),
             },
             status=200 if form.is_valid() or not request.GET else 400,

@@ -1,0 +1,72 @@
+"""The manager's morning in a real browser: open the dashboard, change the period, click a
+complaint category in the Pareto chart, land on those complaints, export them."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from complaints import services as complaint_services
+from tests.factories import CustomerFactory, UserFactory
+from tests.surveys.conftest import make_delivered_visit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_manager_reads_the_dashboard(page, live_server, screenshot_dir):
+    advisor = UserFactory(role="advisor", username="wangwu", last_name="王", first_name="五")
+    UserFactory(role="manager", username="manager-d", last_name="赵", first_name="经理")
+    for n in range(3):
+        visit = make_delivered_visit(hours_ago=30 + n)
+        visit.advisor = advisor
+        visit.save()
+    for category, count in [("long_wait", 3), ("attitude", 1)]:
+        for _ in range(count):
+            complaint_services.complaint_create(
+                customer=CustomerFactory(),
+                by=advisor,
+                category=category,
+                severity="medium",
+                channel="phone",
+                description="测试投诉",
+            )
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "manager-d")
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(f"{live_server.url}/reports/")
+    page.wait_for_function("window.SHOPCRM_CHARTS >= 9")
+    assert "投诉率" in page.inner_text("#tiles")
+
+    # Change the period: a custom one covering the last week.
+    today = timezone.localdate()
+    page.fill("#id_start", (today - timedelta(days=7)).isoformat())
+    page.fill("#id_end", today.isoformat())
+    page.dispatch_event("#id_end", "change")
+    page.click("#apply-period")
+    page.wait_for_function("window.SHOPCRM_CHARTS >= 9")
+    assert "preset=custom" in page.url
+    assert page.input_value("#id_preset") == "custom"
+    page.screenshot(path=str(screenshot_dir / "dashboard.png"), full_page=True)
+
+    # Click the tallest bar of the Pareto chart (long waits, 3 complaints).
+    point = page.evaluate(
+        """() => {
+          const chart = window.SHOPCRM_CHARTS_BY_ID['chart-categories'];
+          const [x, y] = chart.convertToPixel({seriesIndex: 0}, [0, 1.5]);
+          const box = chart.getDom().getBoundingClientRect();
+          return [box.left + x, box.top + y];
+        }"""
+    )
+    page.mouse.click(point[0], point[1])
+    page.wait_for_url(lambda url: "/complaints/" in url and "category=long_wait" in url)
+    rows = page.locator("#complaints tbody tr")
+    assert rows.count() == 3
+    assert all("等待时间过长" in rows.nth(i).inner_text() for i in range(3))
+
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert text.count("等待时间过长") == 3 and "服务态度差" not in text
