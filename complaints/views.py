@@ -80,7 +80,7 @@ class ComplaintCreateView(PermissionRequired, View):
             query = request.GET.get("q", "")
             results = customer_selectors.search(query=query) if query else None
             return render(
-                request, "complaints/pick_customer.html", {"filter_query": query, "results": results}
+                request, "complaints/pick_customer.html", {"query": query, "results": results}
             )
         visits = customer.visits.order_by("-checked_in_at")[:20]
         form = form or ComplaintForm(initial=initial, visits=visits)

@@ -88,6 +88,15 @@ PAGES = [
     ),
     ("complaint_export", "get", lambda o: reverse("complaints:export_csv"), {"manager", "admin"}),
     ("notifications", "get", lambda o: reverse("complaints:notifications"), set(ROLES)),
+    ("dashboard", "get", lambda o: reverse("reports:dashboard"), {"manager", "admin"}),
+    ("report_customers", "get", lambda o: reverse("reports:customers"), {"manager", "admin"}),
+    ("report_visits", "get", lambda o: reverse("reports:visits"), {"manager", "admin"}),
+    (
+        "report_export",
+        "get",
+        lambda o: reverse("reports:export_csv", args=["categories"]),
+        {"manager", "admin"},
+    ),
     ("admin", "get", lambda o: reverse("admin:index"), {"admin"}),
     ("admin_customers", "get", lambda o: reverse("admin:customers_customer_changelist"), {"admin"}),
 ]

@@ -2,6 +2,7 @@
 complaint category in the Pareto chart, land on those complaints, export them."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -68,5 +69,5 @@ def test_manager_reads_the_dashboard(page, live_server, screenshot_dir):
 
     with page.expect_download() as download:
         page.click("#export-csv")
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.count("等待时间过长") == 3 and "服务态度差" not in text
