@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
 from followups.models import CallAttempt, FollowUpTask
@@ -57,7 +58,11 @@ def visit_row(visit: Visit) -> list:
     ]
 
 
-STATE_LABELS = {"lapsed": "已流失", "at_risk": "有流失风险", "active": "活跃"}
+STATE_LABELS = {
+    "lapsed": gettext_lazy("已流失"),
+    "at_risk": gettext_lazy("有流失风险"),
+    "active": gettext_lazy("活跃"),
+}
 
 
 def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
@@ -92,7 +97,7 @@ def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
             "last_day": row.last_day,
             "days_since": int(row.days_since),
             "state": row.state,
-            "state_label": _(STATE_LABELS[row.state]),
+            "state_label": str(STATE_LABELS[row.state]),
             "tier": row.tier,
             "tier_label": tier_labels[row.tier],
         }
