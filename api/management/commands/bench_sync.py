@@ -288,7 +288,7 @@ class Command(BaseCommand):
                 )
                 counters = cursor.fetchone()
                 cursor.execute(
-                    f"SELECT count(*), sum(hashtext(xmin::text || ctid::text)) FROM {table}"  # noqa: S608
+                    f"SELECT count(*), sum(hashtext(xmin::text || ctid::text)) FROM {table}"
                 )
                 state[table] = (counters, cursor.fetchone())
         return state
