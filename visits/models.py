@@ -175,6 +175,12 @@ class Visit(models.Model):
             models.Index(fields=["delivered_at"], name="visit_delivered_idx"),
             models.Index(fields=["vehicle", "checked_in_at"], name="visit_vehicle_checkin_idx"),
             models.Index(fields=["advisor", "delivered_at"], name="visit_advisor_delivered_idx"),
+            # Comebacks (METRICS.md): the repairs of a vehicle by check-in time.
+            models.Index(
+                fields=["vehicle", "checked_in_at"],
+                condition=Q(service_type__in=["repair", "warranty"]),
+                name="visit_repair_checkin_idx",
+            ),
             models.Index(fields=["updated_at"], name="visit_updated_idx"),
         ]
 

@@ -27,6 +27,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from customers.validators import vin_check_digit
 from reports import bench_floors as floors
 from shopcrm import roles
 from surveys import scoring
@@ -161,8 +162,8 @@ class Command(BaseCommand):
             (
                 (
                     n,
-                    f"BENCH{n:012d}",
-                    True,
+                    _vin(n),
+                    False,
                     "",
                     True,
                     "大众",
@@ -494,7 +495,7 @@ class Command(BaseCommand):
         manager, _ = get_user_model().objects.get_or_create(username="bench-manager")
         manager.groups.set([Group.objects.get(name=roles.MANAGER)])
         year_ago = today - timedelta(days=364)
-        first = date(2000, 1, 1)
+        first = date(today.year - 10, 1, 1)  # before the first visit: all history
         cases = [
             (
                 "summary",
@@ -566,6 +567,11 @@ class Command(BaseCommand):
         if response.status_code != 200:
             raise CommandError(f"{url}: {response.status_code} {response.content[:200]!r}")
         return elapsed
+
+
+def _vin(serial: int) -> str:
+    body = f"LSVAB12C0K{serial:07d}"
+    return body[:8] + vin_check_digit(body) + body[9:]
 
 
 def floor_time(sql_for, params) -> float:
