@@ -250,9 +250,11 @@ SELECT t.vehicle_id, t.customer_id, t.delivered_at, t.odometer_km, t.visit_count
 """
 
 
-def _local_dates(series: pd.Series) -> pd.Series:
+def _local_days(series: pd.Series) -> pd.Series:
+    """Moments as the shop's calendar days (datetime64 at midnight: vectorised arithmetic)."""
     moments = pd.to_datetime(series, utc=True)
-    return moments.dt.tz_convert(str(timezone.get_default_timezone())).dt.date
+    local = moments.dt.tz_convert(str(timezone.get_default_timezone())).dt.tz_localize(None)
+    return local.dt.normalize()
 
 
 def vehicle_frame(as_of: date) -> pd.DataFrame:
@@ -272,16 +274,9 @@ def vehicle_frame(as_of: date) -> pd.DataFrame:
             "registration_date",
         ],
     )
-    frame["last_day"] = _local_dates(frame["delivered_at"]) if len(frame) else []
-    frame["registration_date"] = pd.to_datetime(frame["registration_date"]).dt.date
-    days = pd.Series(
-        [
-            (last - registered).days if registered is not None and not pd.isna(registered) else None
-            for last, registered in zip(frame["last_day"], frame["registration_date"], strict=True)
-        ],
-        index=frame.index,
-        dtype="float64",
-    )
+    frame["last_day"] = _local_days(frame["delivered_at"])
+    frame["registration_date"] = pd.to_datetime(frame["registration_date"])
+    days = (frame["last_day"] - frame["registration_date"]).dt.days.astype("float64")
     odometer = frame["odometer_km"].astype("float64")
     frame["avg_daily_km"] = (odometer / days).where((days > 0) & odometer.notna())
     return frame
@@ -293,12 +288,7 @@ def predicted_next_service(frame: pd.DataFrame, policy: FollowUpPolicy) -> pd.Se
     interval in km at the vehicle's average daily mileage."""
     by_km = (policy.service_interval_km / frame["avg_daily_km"]).where(frame["avg_daily_km"] > 0)
     days = by_km.fillna(policy.service_interval_days).clip(upper=policy.service_interval_days)
-    days = days.astype("int64")
-    return pd.Series(
-        [last + timedelta(days=int(n)) for last, n in zip(frame["last_day"], days, strict=True)],
-        index=frame.index,
-        dtype="object",
-    )
+    return frame["last_day"] + pd.to_timedelta(days.astype("int64"), unit="D")
 
 
 # ---------------------------------------------------------------- churn and retention
@@ -314,7 +304,7 @@ def customer_last_visits(as_of: date) -> pd.DataFrame:
         .values_list("customer_id", "last")
     )
     frame = pd.DataFrame(rows, columns=["customer_id", "last"])
-    frame["last_day"] = _local_dates(frame["last"]) if len(frame) else []
+    frame["last_day"] = _local_days(frame["last"])
     return frame
 
 
@@ -328,16 +318,11 @@ def churn_frame(as_of: date) -> pd.DataFrame:
     vehicles["due"] = predicted_next_service(vehicles, policy)
     earliest_due = vehicles.groupby("customer_id")["due"].min()
     customers["due"] = customers["customer_id"].map(earliest_due)
-    days_since = pd.Series([(as_of - d).days for d in customers["last_day"]], index=customers.index)
+    moment = pd.Timestamp(as_of)
+    days_since = (moment - customers["last_day"]).dt.days
     customers["days_since"] = days_since
     customers["lapsed"] = days_since > policy.churn_days
-    overdue = pd.Series(
-        [
-            due is not None and not pd.isna(due) and (as_of - due).days > OVERDUE_GRACE_DAYS
-            for due in customers["due"]
-        ],
-        index=customers.index,
-    )
+    overdue = (moment - customers["due"]).dt.days > OVERDUE_GRACE_DAYS  # no due date: False
     customers["at_risk"] = ~customers["lapsed"] & ((days_since > AT_RISK_DAYS) | overdue)
     return customers
 
@@ -398,12 +383,7 @@ def retention_13m(as_of: date):
 def segment_frame(as_of: date) -> pd.DataFrame:
     frame = vehicle_frame(as_of)
     cutoff = _months_before(as_of, 3)
-    registered = frame["registration_date"]
-    old_enough = pd.Series(
-        [r is not None and not pd.isna(r) and r <= cutoff for r in registered],
-        index=frame.index,
-        dtype=bool,
-    )
+    old_enough = frame["registration_date"] <= pd.Timestamp(cutoff)  # none: False
     daily = frame["avg_daily_km"]
     frame["qualifies"] = (daily.between(5, 500) & old_enough & (frame["visit_count"] >= 4)).fillna(
         False

@@ -94,7 +94,7 @@ def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
         {
             "customer_id": int(row.customer_id),
             "name": names.get(row.customer_id, ""),
-            "last_day": row.last_day,
+            "last_day": row.last_day.date(),
             "days_since": int(row.days_since),
             "state": row.state,
             "state_label": str(STATE_LABELS[row.state]),
