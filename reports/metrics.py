@@ -69,9 +69,24 @@ def delivered_visits(period: Period):
     return visits
 
 
+def _of_delivered_visits(model, period: Period):
+    """Rows of ``model`` whose visit was delivered in the period — a join on the visit, so
+    PostgreSQL can start from the visits' delivery-time index."""
+    rows = model.objects.filter(
+        visit__status=Visit.Status.DELIVERED,
+        visit__delivered_at__gte=period.since,
+        visit__delivered_at__lt=period.until,
+    )
+    if period.advisor:
+        rows = rows.filter(visit__advisor_id=period.advisor)
+    if period.service_type:
+        rows = rows.filter(visit__service_type=period.service_type)
+    return rows
+
+
 def responses_of(period: Period):
     """Responses whose visit was delivered in the period (not when the answer came in)."""
-    return SurveyResponse.objects.filter(visit__in=delivered_visits(period))
+    return _of_delivered_visits(SurveyResponse, period)
 
 
 def summary(period: Period, *, now: datetime | None = None) -> dict:
@@ -135,10 +150,13 @@ def _survey_figures(period: Period) -> dict:
         nps_answered=Count("pk", filter=~Q(nps_class="")),
         **{f"dim_{name}": expression for name, expression in dimension_means.items()},
     )
-    invitations = SurveyInvitation.objects.filter(
-        visit__in=delivered_visits(period), sent_at__isnull=False
-    ).aggregate(
-        sent=Count("pk"), completed=Count("pk", filter=Q(status=SurveyInvitation.Status.COMPLETED))
+    invitations = (
+        _of_delivered_visits(SurveyInvitation, period)
+        .filter(sent_at__isnull=False)
+        .aggregate(
+            sent=Count("pk"),
+            completed=Count("pk", filter=Q(status=SurveyInvitation.Status.COMPLETED)),
+        )
     )
     return {
         "csi": figures["csi"],
