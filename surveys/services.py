@@ -357,7 +357,7 @@ def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
     token, token_hash = new_token()
     with transaction.atomic():
         invitation = (
-            SurveyInvitation.objects.select_for_update(skip_locked=True)
+            SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "visit")
             .filter(pk=pk, status=Status.SCHEDULED)
             .first()
@@ -389,7 +389,7 @@ def _remind(pk: int, now: datetime) -> int:
     token, token_hash = new_token()
     with transaction.atomic():
         invitation = (
-            SurveyInvitation.objects.select_for_update(skip_locked=True)
+            SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "visit")
             .filter(pk=pk, status=Status.SENT, reminded_at__isnull=True)
             .first()

@@ -1,6 +1,7 @@
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -70,15 +71,13 @@ def survey_page(request, token):
                 (5, _("非常满意")),
             ],
             "nps_range": range(11),
-            "shop": invitation and _shop(),
+            "shop": _shop(),
         },
         status=400 if errors else 200,
     )
 
 
 def _shop():
-    from django.conf import settings
-
     return settings.SHOP_NAME
 
 
