@@ -180,14 +180,12 @@ class FollowUpTask(models.Model):
                 condition=Q(status="claimed"),
                 name="followup_held_idx",
             ),
-            models.Index(
-                fields=["lease_expires_at"],
-                condition=Q(status="claimed"),
-                name="followup_lease_idx",
-            ),
+            # Claimed rows are a handful (one per agent on a call): the held index above
+            # serves the lease sweep and the expiry of claimed calls, and a claim writes
+            # no entry into an expiry index.
             models.Index(
                 fields=["expires_at"],
-                condition=Q(status__in=["pending", "claimed"]),
+                condition=Q(status="pending"),
                 name="followup_expiry_idx",
             ),
             models.Index(

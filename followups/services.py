@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -410,7 +410,11 @@ def release_expired_leases(*, now: datetime | None = None) -> int:
 def expire_stale(*, now: datetime | None = None) -> int:
     """Open tasks past their latest useful time are expired (a 3-day call on day 8 is useless)."""
     now = now or timezone.now()
-    return FollowUpTask.objects.filter(status__in=FollowUpTask.OPEN, expires_at__lte=now).update(
+    # One arm per status, so each uses its partial index (pending: expiry, claimed: held).
+    stale = Q(status=Status.PENDING, expires_at__lte=now) | Q(
+        status=Status.CLAIMED, expires_at__lte=now
+    )
+    return FollowUpTask.objects.filter(stale).update(
         status=Status.EXPIRED, assigned_to=None, lease_expires_at=None, updated_at=now
     )
 
