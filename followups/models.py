@@ -106,6 +106,8 @@ class FollowUpTask(models.Model):
         on_delete=models.PROTECT,
         related_name="follow_up_tasks",
     )
+    # No index of its own: nothing looks tasks up by vehicle (only a vehicle's deletion,
+    # a rare admin act), and every claim and outcome would write an entry into it.
     vehicle = models.ForeignKey(
         "customers.Vehicle",
         verbose_name=_("车辆"),
@@ -113,6 +115,7 @@ class FollowUpTask(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     visit = models.ForeignKey(
         "visits.Visit",
