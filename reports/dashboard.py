@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -135,7 +135,7 @@ def value_tiers(as_of: date) -> dict:
             delivered_at__lt=metrics.start_of(as_of + timedelta(days=1)),
         )
         .values("customer_id")
-        .annotate(last=metrics.Max("delivered_at"), visits=Count("pk"), spent=Sum("total_amount"))
+        .annotate(last=Max("delivered_at"), visits=Count("pk"), spent=Sum("total_amount"))
         .values_list("customer_id", "last", "visits", "spent")
     )
     frame = pd.DataFrame(rows, columns=["customer_id", "last", "visits", "spent"])

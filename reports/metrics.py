@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q
+from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -21,6 +21,8 @@ from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
 from surveys.models import Dimension, SurveyInvitation, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import ServiceType, Visit
+
+from . import states
 
 REACHED = list(FollowUpTask.REACHED)
 REPAIRS = [ServiceType.REPAIR, ServiceType.WARRANTY]
@@ -251,105 +253,54 @@ def complaint_categories(period: Period) -> list[dict]:
     return table
 
 
-# ---------------------------------------------------------------- per-vehicle frames
-
-
-VEHICLE_FRAME_SQL = """
-SELECT t.vehicle_id, t.customer_id, t.delivered_at, t.odometer_km, t.visit_count,
-       veh.registration_date
-  FROM (SELECT v.vehicle_id, v.customer_id, v.delivered_at, v.odometer_km,
-               ROW_NUMBER() OVER (PARTITION BY v.vehicle_id
-                                  ORDER BY v.delivered_at DESC, v.id DESC) AS rn,
-               COUNT(*) OVER (PARTITION BY v.vehicle_id) AS visit_count
-          FROM visits_visit v
-         WHERE v.status = 'delivered' AND v.delivered_at < %s) t
-  JOIN customers_vehicle veh ON veh.id = t.vehicle_id
- WHERE t.rn = 1
-"""
-
-
-def _local_days(series: pd.Series) -> pd.Series:
-    """Moments as the shop's calendar days (datetime64 at midnight: vectorised arithmetic)."""
-    moments = pd.to_datetime(series, utc=True)
-    local = moments.dt.tz_convert(str(timezone.get_default_timezone())).dt.tz_localize(None)
-    return local.dt.normalize()
-
-
-def vehicle_frame(as_of: date) -> pd.DataFrame:
-    """One row per vehicle with a delivered visit on or before ``as_of``: its latest such
-    visit (customer, date, odometer), its visit count and its registration date."""
-    with connection.cursor() as cursor:
-        cursor.execute(VEHICLE_FRAME_SQL, [start_of(as_of + timedelta(days=1))])
-        rows = cursor.fetchall()
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "vehicle_id",
-            "customer_id",
-            "delivered_at",
-            "odometer_km",
-            "visit_count",
-            "registration_date",
-        ],
-    )
-    frame["last_day"] = _local_days(frame["delivered_at"])
-    frame["registration_date"] = pd.to_datetime(frame["registration_date"])
-    days = (frame["last_day"] - frame["registration_date"]).dt.days.astype("float64")
-    odometer = frame["odometer_km"].astype("float64")
-    frame["avg_daily_km"] = (odometer / days).where((days > 0) & odometer.notna())
-    return frame
-
-
-def predicted_next_service(frame: pd.DataFrame, policy: FollowUpPolicy) -> pd.Series:
-    """METRICS.md (and followups.services.predicted_next_service, the same rule): the last
-    visit date plus the interval in days, or sooner, the whole days needed to cover the
-    interval in km at the vehicle's average daily mileage."""
-    by_km = (policy.service_interval_km / frame["avg_daily_km"]).where(frame["avg_daily_km"] > 0)
-    days = by_km.fillna(policy.service_interval_days).clip(upper=policy.service_interval_days)
-    return frame["last_day"] + pd.to_timedelta(days.astype("int64"), unit="D")
-
-
 # ---------------------------------------------------------------- churn and retention
+# Read from the state tables (reports/states.py), brought up to date first.
 
 
-def customer_last_visits(as_of: date) -> pd.DataFrame:
-    rows = list(
-        Visit.objects.filter(
-            status=Visit.Status.DELIVERED, delivered_at__lt=start_of(as_of + timedelta(days=1))
-        )
-        .values("customer_id")
-        .annotate(last=Max("delivered_at"))
-        .values_list("customer_id", "last")
-    )
-    frame = pd.DataFrame(rows, columns=["customer_id", "last"])
-    frame["last_day"] = _local_days(frame["last"])
-    return frame
+def _standing_sql(where: str = "") -> str:
+    """Per base customer at T: last visit day and the earliest predicted service of the
+    vehicles whose latest visit at T was theirs."""
+    return f"""
+SELECT c.customer_id, c.last_day, d.due_day
+  FROM reports_customerstate c
+  LEFT JOIN (SELECT customer_id, MIN(due_day) AS due_day
+               FROM reports_vehiclestate
+              WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s)
+              GROUP BY customer_id) d ON d.customer_id = c.customer_id
+ WHERE c.last_day <= %s AND (c.next_day IS NULL OR c.next_day > %s) {where}"""
 
 
-def churn_frame(as_of: date) -> pd.DataFrame:
-    """Per base customer: last visit day, lapsed, at risk (METRICS.md)."""
+def _thresholds(as_of: date) -> dict:
+    """METRICS.md's day counts as dates: more than N days before T is before T − N."""
     policy = FollowUpPolicy.current()
-    customers = customer_last_visits(as_of)
-    if customers.empty:
-        return customers.assign(lapsed=[], at_risk=[], overdue_since=[])
-    vehicles = vehicle_frame(as_of)
-    vehicles["due"] = predicted_next_service(vehicles, policy)
-    earliest_due = vehicles.groupby("customer_id")["due"].min()
-    customers["due"] = customers["customer_id"].map(earliest_due)
-    moment = pd.Timestamp(as_of)
-    days_since = (moment - customers["last_day"]).dt.days
-    customers["days_since"] = days_since
-    customers["lapsed"] = days_since > policy.churn_days
-    overdue = (moment - customers["due"]).dt.days > OVERDUE_GRACE_DAYS  # no due date: False
-    customers["at_risk"] = ~customers["lapsed"] & ((days_since > AT_RISK_DAYS) | overdue)
-    return customers
+    return {
+        "lapsed_before": as_of - timedelta(days=policy.churn_days),
+        "risk_before": as_of - timedelta(days=AT_RISK_DAYS),
+        "overdue_before": as_of - timedelta(days=OVERDUE_GRACE_DAYS),
+    }
 
 
 def churn(as_of: date) -> dict:
-    customers = churn_frame(as_of)
-    base = len(customers)
-    lapsed = int(customers["lapsed"].sum()) if base else 0
-    at_risk = int(customers["at_risk"].sum()) if base else 0
+    states.refresh()
+    limits = _thresholds(as_of)
+    sql = f"""
+SELECT COUNT(*),
+       COALESCE(SUM(CASE WHEN last_day < %s THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN last_day >= %s AND (last_day < %s OR due_day < %s)
+                         THEN 1 ELSE 0 END), 0)
+  FROM ({_standing_sql()}) standing"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                limits["lapsed_before"],
+                limits["lapsed_before"],
+                limits["risk_before"],
+                limits["overdue_before"],
+                *[as_of] * 4,
+            ],
+        )
+        base, lapsed, at_risk = cursor.fetchone()
     return {
         "as_of": as_of.isoformat(),
         "base": base,
@@ -361,74 +312,111 @@ def churn(as_of: date) -> dict:
     }
 
 
+def churn_frame(as_of: date, state: str = "") -> pd.DataFrame:
+    """Per base customer (or only the lapsed / at-risk ones): last visit day, predicted next
+    service, days since, lapsed, at risk."""
+    states.refresh()
+    limits = _thresholds(as_of)
+    where, params = "", []
+    if state == "lapsed":
+        where, params = "AND c.last_day < %s", [limits["lapsed_before"]]
+    elif state == "at_risk":
+        where = "AND c.last_day >= %s AND (c.last_day < %s OR d.due_day < %s)"
+        params = [limits["lapsed_before"], limits["risk_before"], limits["overdue_before"]]
+    with connection.cursor() as cursor:
+        cursor.execute(_standing_sql(where), [*[as_of] * 4, *params])
+        rows = cursor.fetchall()
+    frame = pd.DataFrame(rows, columns=["customer_id", "last_day", "due"])
+    frame["last_day"] = pd.to_datetime(frame["last_day"])
+    frame["due"] = pd.to_datetime(frame["due"])
+    frame["days_since"] = (pd.Timestamp(as_of) - frame["last_day"]).dt.days
+    frame["lapsed"] = frame["last_day"] < pd.Timestamp(limits["lapsed_before"])
+    overdue = frame["due"] < pd.Timestamp(limits["overdue_before"])  # no due date: False
+    frame["at_risk"] = ~frame["lapsed"] & (
+        (frame["last_day"] < pd.Timestamp(limits["risk_before"])) | overdue
+    )
+    return frame
+
+
 def retention_13m(as_of: date):
     """Customers with a visit delivered in the calendar month 13 months before ``as_of``'s
     month: the share with another visit delivered after their last visit of that month
-    and on or before ``as_of``."""
+    and on or before ``as_of``. A customer's state row starting in the month is their last
+    of the month when the next one starts after it."""
+    states.refresh()
     month = as_of.month - 13
     year = as_of.year + (month - 1) // 12
     month = (month - 1) % 12 + 1
     first = date(year, month, 1)
     following = date(year + (month == 12), month % 12 + 1, 1)
-    in_month = (
-        Visit.objects.filter(
-            status=Visit.Status.DELIVERED,
-            delivered_at__gte=start_of(first),
-            delivered_at__lt=start_of(following),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT COALESCE(SUM(CASE WHEN next_day IS NULL OR next_day >= %s
+                                        THEN 1 ELSE 0 END), 0),
+                      COALESCE(SUM(CASE WHEN next_day >= %s AND next_day <= %s
+                                        THEN 1 ELSE 0 END), 0)
+                 FROM reports_customerstate WHERE last_day >= %s AND last_day < %s""",
+            [following, following, as_of, first, following],
         )
-        .values("customer_id")
-        .annotate(last=Max("delivered_at"))
-    )
-    cohort = {row["customer_id"]: row["last"] for row in in_month}
-    if not cohort:
-        return None
-    later = set(
-        Visit.objects.filter(
-            status=Visit.Status.DELIVERED,
-            customer_id__in=cohort,
-            delivered_at__gte=start_of(following),
-            delivered_at__lt=start_of(as_of + timedelta(days=1)),
-        )
-        .values_list("customer_id", flat=True)
-        .distinct()
-    )
-    return len(later) / len(cohort)
+        cohort, retained = cursor.fetchone()
+    return rate(retained, cohort)
 
 
 # ---------------------------------------------------------------- segments
 
 
-def segment_frame(as_of: date) -> pd.DataFrame:
-    frame = vehicle_frame(as_of)
-    cutoff = _months_before(as_of, 3)
-    old_enough = frame["registration_date"] <= pd.Timestamp(cutoff)  # none: False
-    daily = frame["avg_daily_km"]
-    frame["qualifies"] = (daily.between(5, 500) & old_enough & (frame["visit_count"] >= 4)).fillna(
-        False
-    )
-    return frame
+def _band_case(index: int) -> str:
+    low, high = BANDS[index]
+    lower = ">=" if index < 2 else ">"
+    return f"avg_daily_km {lower} {low} AND avg_daily_km {'<' if index == 0 else '<='} {high}"
+
+
+SEGMENT_QUALIFIES = (
+    "avg_daily_km >= 5 AND avg_daily_km <= 500 AND visit_count >= 4 AND registration_date <= %s"
+)
 
 
 def segments(as_of: date) -> dict:
-    frame = segment_frame(as_of)
-    qualified = frame[frame["qualifies"]]
-    daily = qualified["avg_daily_km"]
-    counts = [
-        int(((daily >= 5) & (daily < 50)).sum()),
-        int(((daily >= 50) & (daily <= 150)).sum()),
-        int(((daily > 150) & (daily <= 300)).sum()),
-        int(((daily > 300) & (daily <= 500)).sum()),
-    ]
+    states.refresh()
+    cutoff = _months_before(as_of, 3)
+    bands = ", ".join(
+        f"COALESCE(SUM(CASE WHEN {SEGMENT_QUALIFIES} AND {_band_case(i)} THEN 1 ELSE 0 END), 0)"
+        for i in range(len(BANDS))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COUNT(*), {bands}
+                  FROM reports_vehiclestate
+                 WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s)""",
+            [*[cutoff] * len(BANDS), as_of, as_of],
+        )
+        vehicles, *counts = cursor.fetchone()
+    qualified = sum(counts)
     return {
         "as_of": as_of.isoformat(),
-        "vehicles": len(frame),
-        "qualified": len(qualified),
-        "qualified_share": rate(len(qualified), len(frame)),
+        "vehicles": vehicles,
+        "qualified": qualified,
+        "qualified_share": rate(qualified, vehicles),
         "bands": [
-            {"min_km": low, "max_km": high, "vehicles": n, "share": rate(n, len(qualified))}
+            {"min_km": low, "max_km": high, "vehicles": n, "share": rate(n, qualified)}
             for (low, high), n in zip(BANDS, counts, strict=True)
         ],
     }
+
+
+def qualifying_vehicles(as_of: date, band: int | None = None) -> pd.DataFrame:
+    """The vehicles that qualify for the mileage analysis at ``as_of`` (in one band)."""
+    states.refresh()
+    where = f"AND {_band_case(band)}" if band is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT vehicle_id, visit_count, avg_daily_km FROM reports_vehiclestate
+                 WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s)
+                   AND {SEGMENT_QUALIFIES} {where}""",
+            [as_of, as_of, _months_before(as_of, 3)],
+        )
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=["vehicle_id", "visit_count", "avg_daily_km"])
 
 
 def _months_before(day: date, months: int) -> date:

@@ -66,7 +66,7 @@ STATE_LABELS = {
 
 
 def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
-    frame = metrics.churn_frame(as_of)
+    frame = metrics.churn_frame(as_of, state if state in ("lapsed", "at_risk") else "")
     if frame.empty:
         return []
     frame["state"] = "active"
@@ -106,17 +106,7 @@ def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
 
 
 def vehicles_behind(*, as_of: date, band: int | None) -> list[dict]:
-    frame = metrics.segment_frame(as_of)
-    frame = frame[frame["qualifies"]]
-    if band is not None:
-        daily = frame["avg_daily_km"]
-        inside = {
-            0: (daily >= 5) & (daily < 50),
-            1: (daily >= 50) & (daily <= 150),
-            2: (daily > 150) & (daily <= 300),
-            3: (daily > 300) & (daily <= 500),
-        }[band]
-        frame = frame[inside]
+    frame = metrics.qualifying_vehicles(as_of, band)
     labels = {
         pk: plate or vin
         for pk, plate, vin in Vehicle.objects.filter(pk__in=list(frame["vehicle_id"])).values_list(

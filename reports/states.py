@@ -1,0 +1,373 @@
+"""The summary tables behind the as-of figures (reports.models.VehicleState, CustomerState).
+
+A vehicle's state from one visit day to the next: its visit count, the customer, odometer
+and day of its latest delivered visit, its average daily mileage and predicted next service.
+A customer's state: the day of their latest delivered visit. METRICS.md's churn, at-risk,
+retention and segment figures as of a day T read the one state per vehicle or customer in
+force at T, a few hundred thousand narrow rows, instead of sorting the whole visit history.
+
+Triggers on visits (a delivered visit added, changed, moved or removed), on vehicles (the
+registration date) and on the follow-up policy (the service intervals) log what they touch
+in ``reports_statechange``; ``refresh()`` rebuilds those vehicles' and customers' states from
+their visits (the same pandas code as a full rebuild) and is called by every read, so a
+figure never trails the data, and by a beat task every minute, so reads rarely wait.
+"""
+
+from datetime import date
+
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from followups.models import FollowUpPolicy
+from visits.models import Visit
+
+from .models import CustomerState, StateChange, VehicleState
+
+# Above this many vehicles and customers to redo, one full rebuild is quicker (and keeps the
+# IN lists short).
+FULL_REBUILD_ABOVE = 20_000
+LOCK_KEY = 7_114_001  # pg_advisory_xact_lock: one refresher at a time
+
+VISIT_COLUMNS = ["status", "delivered_at", "vehicle_id", "customer_id", "odometer_km"]
+TRIGGERS = [
+    "reports_visit_insert",
+    "reports_visit_truncate",  # PostgreSQL only (SQLite has no TRUNCATE)
+    "reports_visit_update",
+    "reports_visit_delete",
+    "reports_vehicle_registration",
+    "reports_policy_insert",
+    "reports_policy_update",
+]
+
+
+# ---------------------------------------------------------------- the rules (pure)
+
+
+def local_days(series: pd.Series) -> pd.Series:
+    """Moments as the shop's calendar days (datetime64 at midnight: vectorised arithmetic)."""
+    moments = pd.to_datetime(series, utc=True)
+    local = moments.dt.tz_convert(str(timezone.get_default_timezone())).dt.tz_localize(None)
+    return local.dt.normalize()
+
+
+def average_daily_km(frame: pd.DataFrame) -> pd.Series:
+    """METRICS.md: odometer of the visit / days from registration to its delivery day;
+    undefined without registration date or odometer, or with zero (or negative) days."""
+    days = (frame["last_day"] - frame["registration_date"]).dt.days.astype("float64")
+    odometer = frame["odometer_km"].astype("float64")
+    return (odometer / days).where((days > 0) & odometer.notna())
+
+
+def predicted_next_service(frame: pd.DataFrame, policy: FollowUpPolicy) -> pd.Series:
+    """METRICS.md (and followups.services.predicted_next_service, the same rule): the last
+    visit date plus the interval in days, or sooner, the whole days needed to cover the
+    interval in km at the vehicle's average daily mileage."""
+    by_km = (policy.service_interval_km / frame["avg_daily_km"]).where(frame["avg_daily_km"] > 0)
+    days = by_km.fillna(policy.service_interval_days).clip(upper=policy.service_interval_days)
+    return frame["last_day"] + pd.to_timedelta(days.astype("int64"), unit="D")
+
+
+def vehicle_states(visits: pd.DataFrame, policy: FollowUpPolicy) -> pd.DataFrame:
+    """From delivered visits (vehicle_id, customer_id, delivered_at, id, odometer_km,
+    registration_date): one row per vehicle and visit day, the latest visit of that day."""
+    frame = visits.sort_values(["vehicle_id", "delivered_at", "id"], kind="stable")
+    frame = frame.assign(
+        last_day=local_days(frame["delivered_at"]),
+        visit_count=frame.groupby("vehicle_id").cumcount() + 1,
+        registration_date=pd.to_datetime(frame["registration_date"]),
+    )
+    frame = frame.drop_duplicates(["vehicle_id", "last_day"], keep="last")
+    frame["next_day"] = frame.groupby("vehicle_id")["last_day"].shift(-1)
+    frame["avg_daily_km"] = average_daily_km(frame)
+    frame["due_day"] = predicted_next_service(frame, policy)
+    return frame[
+        [
+            "vehicle_id",
+            "customer_id",
+            "last_day",
+            "next_day",
+            "visit_count",
+            "odometer_km",
+            "registration_date",
+            "avg_daily_km",
+            "due_day",
+        ]
+    ]
+
+
+def customer_states(visits: pd.DataFrame) -> pd.DataFrame:
+    """From delivered visits (customer_id, delivered_at): one row per customer and visit day."""
+    frame = pd.DataFrame(
+        {"customer_id": visits["customer_id"], "last_day": local_days(visits["delivered_at"])}
+    )
+    frame = frame.drop_duplicates().sort_values(["customer_id", "last_day"])
+    frame["next_day"] = frame.groupby("customer_id")["last_day"].shift(-1)
+    return frame
+
+
+# ---------------------------------------------------------------- keeping them current
+
+
+def refresh() -> int:
+    """Rebuild the states of every vehicle and customer whose visits changed since the last
+    refresh (everything after a truncate or a policy change). Returns the log rows taken."""
+    if not StateChange.objects.exists():
+        return 0
+    with transaction.atomic():
+        changes = _take_changes()
+        if not changes:
+            return 0
+        vehicles = {vehicle for vehicle, _customer in changes if vehicle is not None}
+        customers = {customer for _vehicle, customer in changes if customer is not None}
+        everything = any(vehicle is None and customer is None for vehicle, customer in changes)
+        if everything or len(vehicles) + len(customers) > FULL_REBUILD_ABOVE:
+            _rebuild_vehicles(None)
+            _rebuild_customers(None)
+        else:
+            _rebuild_vehicles(vehicles)
+            _rebuild_customers(customers)
+        return len(changes)
+
+
+def rebuild() -> None:
+    """Everything from scratch (the benchmark after its COPY load; repairs by hand)."""
+    StateChange.objects.create()
+    refresh()
+
+
+def _take_changes() -> list[tuple]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One refresher at a time, and it takes the log rows it saw: a change committed
+            # meanwhile stays for the next one, with its visits.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            cursor.execute("DELETE FROM reports_statechange RETURNING vehicle_id, customer_id")
+            return cursor.fetchall()
+        # SQLite: one writer at a time anyway.
+        cursor.execute("SELECT max(id) FROM reports_statechange")
+        (last,) = cursor.fetchone()
+        if last is None:
+            return []
+        cursor.execute(
+            "SELECT vehicle_id, customer_id FROM reports_statechange WHERE id <= %s", [last]
+        )
+        rows = cursor.fetchall()
+        cursor.execute("DELETE FROM reports_statechange WHERE id <= %s", [last])
+        return rows
+
+
+def _delivered(ids: set | None, field: str):
+    visits = Visit.objects.filter(status=Visit.Status.DELIVERED, delivered_at__isnull=False)
+    if ids is not None:
+        visits = visits.filter(**{f"{field}__in": sorted(ids)})
+    return visits
+
+
+def _rebuild_vehicles(ids: set | None) -> None:
+    rows = _delivered(ids, "vehicle_id").values_list(
+        "vehicle_id",
+        "customer_id",
+        "delivered_at",
+        "id",
+        "odometer_km",
+        "vehicle__registration_date",
+    )
+    visits = pd.DataFrame(
+        list(rows),
+        columns=[
+            "vehicle_id",
+            "customer_id",
+            "delivered_at",
+            "id",
+            "odometer_km",
+            "registration_date",
+        ],
+    )
+    states = vehicle_states(visits, FollowUpPolicy.current()) if len(visits) else None
+    if ids is None:
+        _empty(VehicleState)
+    else:
+        VehicleState.objects.filter(vehicle_id__in=sorted(ids)).delete()
+    if states is not None:
+        _insert(VehicleState, states)
+
+
+def _rebuild_customers(ids: set | None) -> None:
+    rows = _delivered(ids, "customer_id").values_list("customer_id", "delivered_at")
+    visits = pd.DataFrame(list(rows), columns=["customer_id", "delivered_at"])
+    states = customer_states(visits) if len(visits) else None
+    if ids is None:
+        _empty(CustomerState)
+    else:
+        CustomerState.objects.filter(customer_id__in=sorted(ids)).delete()
+    if states is not None:
+        _insert(CustomerState, states)
+
+
+def _empty(model) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {model._meta.db_table}")
+        else:
+            cursor.execute(f"DELETE FROM {model._meta.db_table}")
+
+
+def _python_values(frame: pd.DataFrame) -> list[tuple]:
+    """Rows of plain Python values: dates as date, missing as None."""
+    columns = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            values = [None if pd.isna(v) else v.date() for v in series]
+        elif pd.api.types.is_float_dtype(series) and name != "avg_daily_km":
+            values = [None if pd.isna(v) else int(v) for v in series]  # nullable integers
+        else:
+            values = [None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in series]
+        columns.append(values)
+    return list(zip(*columns, strict=True))
+
+
+def _insert(model, frame: pd.DataFrame) -> None:
+    rows = _python_values(frame)
+    columns = list(frame.columns)
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with (
+            connection.connection.cursor() as cursor,
+            cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
+    )
+
+
+# ---------------------------------------------------------------- the triggers
+
+
+def _visit_changed(old: str, new: str, distinct: str) -> str:
+    return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in VISIT_COLUMNS)
+
+
+def _postgresql_sql() -> list[str]:
+    changed = _visit_changed("OLD", "NEW", "IS DISTINCT FROM")
+    log = "INSERT INTO reports_statechange (vehicle_id, customer_id)"
+    return [
+        f"""CREATE OR REPLACE FUNCTION reports_log_visit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN {log} VALUES (OLD.vehicle_id, OLD.customer_id); END IF;
+  IF TG_OP <> 'DELETE' THEN {log} VALUES (NEW.vehicle_id, NEW.customer_id); END IF;
+  RETURN NULL;
+END $$""",
+        f"""CREATE OR REPLACE FUNCTION reports_log_vehicle() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN {log} VALUES (NEW.id, NULL); RETURN NULL; END $$""",
+        f"""CREATE OR REPLACE FUNCTION reports_log_everything() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN {log} VALUES (NULL, NULL); RETURN NULL; END $$""",
+        "DROP TRIGGER IF EXISTS reports_visit_insert ON visits_visit",
+        """CREATE TRIGGER reports_visit_insert AFTER INSERT ON visits_visit FOR EACH ROW
+           WHEN (NEW.status = 'delivered') EXECUTE FUNCTION reports_log_visit()""",
+        "DROP TRIGGER IF EXISTS reports_visit_update ON visits_visit",
+        f"""CREATE TRIGGER reports_visit_update
+           AFTER UPDATE OF {", ".join(VISIT_COLUMNS)} ON visits_visit FOR EACH ROW
+           WHEN ((OLD.status = 'delivered' OR NEW.status = 'delivered') AND ({changed}))
+           EXECUTE FUNCTION reports_log_visit()""",
+        "DROP TRIGGER IF EXISTS reports_visit_delete ON visits_visit",
+        """CREATE TRIGGER reports_visit_delete AFTER DELETE ON visits_visit FOR EACH ROW
+           WHEN (OLD.status = 'delivered') EXECUTE FUNCTION reports_log_visit()""",
+        "DROP TRIGGER IF EXISTS reports_visit_truncate ON visits_visit",
+        """CREATE TRIGGER reports_visit_truncate AFTER TRUNCATE ON visits_visit
+           FOR EACH STATEMENT EXECUTE FUNCTION reports_log_everything()""",
+        "DROP TRIGGER IF EXISTS reports_vehicle_registration ON customers_vehicle",
+        """CREATE TRIGGER reports_vehicle_registration
+           AFTER UPDATE OF registration_date ON customers_vehicle FOR EACH ROW
+           WHEN (OLD.registration_date IS DISTINCT FROM NEW.registration_date)
+           EXECUTE FUNCTION reports_log_vehicle()""",
+        "DROP TRIGGER IF EXISTS reports_policy_insert ON followups_followuppolicy",
+        """CREATE TRIGGER reports_policy_insert AFTER INSERT ON followups_followuppolicy
+           FOR EACH ROW EXECUTE FUNCTION reports_log_everything()""",
+        "DROP TRIGGER IF EXISTS reports_policy_update ON followups_followuppolicy",
+        """CREATE TRIGGER reports_policy_update
+           AFTER UPDATE OF service_interval_km, service_interval_days ON followups_followuppolicy
+           FOR EACH ROW WHEN (OLD.service_interval_km <> NEW.service_interval_km
+                              OR OLD.service_interval_days <> NEW.service_interval_days)
+           EXECUTE FUNCTION reports_log_everything()""",
+    ]
+
+
+def _sqlite_sql() -> list[str]:
+    changed = _visit_changed("OLD", "NEW", "IS NOT")
+    log = "INSERT INTO reports_statechange (vehicle_id, customer_id)"
+    return [
+        *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),
+        f"""CREATE TRIGGER reports_visit_insert AFTER INSERT ON visits_visit FOR EACH ROW
+           WHEN NEW.status = 'delivered'
+           BEGIN {log} VALUES (NEW.vehicle_id, NEW.customer_id); END""",
+        f"""CREATE TRIGGER reports_visit_update
+           AFTER UPDATE OF {", ".join(VISIT_COLUMNS)} ON visits_visit FOR EACH ROW
+           WHEN (OLD.status = 'delivered' OR NEW.status = 'delivered') AND ({changed})
+           BEGIN {log} VALUES (OLD.vehicle_id, OLD.customer_id);
+                 {log} VALUES (NEW.vehicle_id, NEW.customer_id); END""",
+        f"""CREATE TRIGGER reports_visit_delete AFTER DELETE ON visits_visit FOR EACH ROW
+           WHEN OLD.status = 'delivered'
+           BEGIN {log} VALUES (OLD.vehicle_id, OLD.customer_id); END""",
+        f"""CREATE TRIGGER reports_vehicle_registration
+           AFTER UPDATE OF registration_date ON customers_vehicle FOR EACH ROW
+           WHEN OLD.registration_date IS NOT NEW.registration_date
+           BEGIN {log} VALUES (NEW.id, NULL); END""",
+        f"""CREATE TRIGGER reports_policy_insert AFTER INSERT ON followups_followuppolicy
+           BEGIN {log} VALUES (NULL, NULL); END""",
+        f"""CREATE TRIGGER reports_policy_update
+           AFTER UPDATE OF service_interval_km, service_interval_days ON followups_followuppolicy
+           FOR EACH ROW WHEN OLD.service_interval_km <> NEW.service_interval_km
+                            OR OLD.service_interval_days <> NEW.service_interval_days
+           BEGIN {log} VALUES (NULL, NULL); END""",
+    ]
+
+
+def installed_triggers(using) -> set[str]:
+    """The names of ours that exist (SQLite: all of them, not only ours)."""
+    with using.cursor() as cursor:
+        if using.vendor == "postgresql":
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [TRIGGERS])
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def install_triggers(using=connection) -> bool:
+    """Create the change-logging triggers where any is missing (a new database, or SQLite
+    after a migration rebuilt a table, which drops its triggers), and log a full rebuild,
+    since changes made without them went unlogged. Returns whether it did anything."""
+    if StateChange._meta.db_table not in using.introspection.table_names():
+        return False  # migrated back below this app
+    wanted = (
+        set(TRIGGERS)
+        if using.vendor == "postgresql"
+        else set(TRIGGERS) - {"reports_visit_truncate"}
+    )
+    if wanted <= installed_triggers(using):
+        return False
+    statements = _postgresql_sql() if using.vendor == "postgresql" else _sqlite_sql()
+    with transaction.atomic(using=using.alias), using.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.execute(
+            "INSERT INTO reports_statechange (vehicle_id, customer_id) VALUES (NULL, NULL)"
+        )
+    return True
+
+
+def after_migrate(sender, using="default", **kwargs):
+    """post_migrate: the triggers exist whenever the schema does."""
+    from django.db import connections
+
+    install_triggers(connections[using])
+
+
+def as_of_rows(as_of: date) -> tuple[str, list]:
+    """The WHERE clause that picks the state in force on ``as_of``."""
+    return "last_day <= %s AND (next_day IS NULL OR next_day > %s)", [as_of, as_of]
