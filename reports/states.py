@@ -115,6 +115,8 @@ def refresh() -> int:
     if not StateChange.objects.exists():
         return 0
     with transaction.atomic():
+        # First, so that creating the policy row (its first use) is logged before the take.
+        policy = FollowUpPolicy.current()
         changes = _take_changes()
         if not changes:
             return 0
@@ -122,10 +124,10 @@ def refresh() -> int:
         customers = {customer for _vehicle, customer in changes if customer is not None}
         everything = any(vehicle is None and customer is None for vehicle, customer in changes)
         if everything or len(vehicles) + len(customers) > FULL_REBUILD_ABOVE:
-            _rebuild_vehicles(None)
+            _rebuild_vehicles(None, policy)
             _rebuild_customers(None)
         else:
-            _rebuild_vehicles(vehicles)
+            _rebuild_vehicles(vehicles, policy)
             _rebuild_customers(customers)
         return len(changes)
 
@@ -164,7 +166,7 @@ def _delivered(ids: set | None, field: str):
     return visits
 
 
-def _rebuild_vehicles(ids: set | None) -> None:
+def _rebuild_vehicles(ids: set | None, policy: FollowUpPolicy) -> None:
     rows = _delivered(ids, "vehicle_id").values_list(
         "vehicle_id",
         "customer_id",
@@ -184,7 +186,7 @@ def _rebuild_vehicles(ids: set | None) -> None:
             "registration_date",
         ],
     )
-    states = vehicle_states(visits, FollowUpPolicy.current()) if len(visits) else None
+    states = vehicle_states(visits, policy) if len(visits) else None
     if ids is None:
         _empty(VehicleState)
     else:
