@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from customers.models import Customer, Vehicle
 from customers.services import customer_merge
@@ -18,13 +17,7 @@ from followups.models import FollowUpPolicy
 from reports import states
 from reports.models import CustomerState, StateChange, VehicleState
 from tests.factories import valid_vin
-from tests.reports.test_correctness import (  # noqa: F401 (fixtures)
-    TODAY,
-    expected_churn,
-    moment,
-    reader,
-    shop,
-)
+from tests.reports.test_correctness import TODAY, expected_churn, moment
 from visits.models import Visit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
