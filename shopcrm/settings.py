@@ -236,6 +236,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.sweep_invitations",
         "schedule": 60.0,
     },
+    "reports-refresh-states": {
+        "task": "reports.tasks.refresh_states",
+        "schedule": 60.0,
+    },
     "followups-reminders-and-win-backs": {
         "task": "followups.tasks.sweep_reminders_and_win_backs",
         "schedule": 900.0,

@@ -224,3 +224,13 @@ print("ok")
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("ok")
+
+
+def test_the_beat_refreshes_every_minute(shop, settings):
+    from reports.tasks import refresh_states
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reports-refresh-states"]
+    assert (entry["task"], entry["schedule"]) == ("reports.tasks.refresh_states", 60.0)
+    assert refresh_states.delay().get() > 0  # the shop's visits, logged by the triggers
+    assert refresh_states.delay().get() == 0  # nothing new
+    assert snapshot() == rebuilt()

@@ -1,0 +1,12 @@
+"""Thin Celery tasks. Safe to run twice, or two at once: refreshes take turns on a lock and
+each takes only the changes it saw (reports/states.py)."""
+
+from celery import shared_task
+
+from . import states
+
+
+@shared_task(name="reports.tasks.refresh_states", time_limit=600, soft_time_limit=540)
+def refresh_states() -> int:
+    """Every minute, so that a dashboard read rarely finds work left to do."""
+    return states.refresh()
