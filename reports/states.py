@@ -17,6 +17,7 @@ from datetime import date
 
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from followups.models import FollowUpPolicy
@@ -44,13 +45,6 @@ TRIGGERS = [
 # ---------------------------------------------------------------- the rules (pure)
 
 
-def local_days(series: pd.Series) -> pd.Series:
-    """Moments as the shop's calendar days (datetime64 at midnight: vectorised arithmetic)."""
-    moments = pd.to_datetime(series, utc=True)
-    local = moments.dt.tz_convert(str(timezone.get_default_timezone())).dt.tz_localize(None)
-    return local.dt.normalize()
-
-
 def average_daily_km(frame: pd.DataFrame) -> pd.Series:
     """METRICS.md: odometer of the visit / days from registration to its delivery day;
     undefined without registration date or odometer, or with zero (or negative) days."""
@@ -69,13 +63,13 @@ def predicted_next_service(frame: pd.DataFrame, policy: FollowUpPolicy) -> pd.Se
 
 
 def vehicle_states(visits: pd.DataFrame, policy: FollowUpPolicy) -> pd.DataFrame:
-    """From delivered visits (vehicle_id, customer_id, delivered_at, id, odometer_km,
-    registration_date): one row per vehicle and visit day, the latest visit of that day."""
-    frame = visits.sort_values(["vehicle_id", "delivered_at", "id"], kind="stable")
-    frame = frame.assign(
-        last_day=local_days(frame["delivered_at"]),
-        visit_count=frame.groupby("vehicle_id").cumcount() + 1,
-        registration_date=pd.to_datetime(frame["registration_date"]),
+    """From delivered visits (vehicle_id, customer_id, day in the shop's time zone,
+    odometer_km, registration_date), in the order of their delivery (time, then id): one
+    row per vehicle and visit day, the latest visit of that day."""
+    frame = visits.assign(
+        last_day=pd.to_datetime(visits["day"]),
+        visit_count=visits.groupby("vehicle_id").cumcount() + 1,
+        registration_date=pd.to_datetime(visits["registration_date"]),
     )
     frame = frame.drop_duplicates(["vehicle_id", "last_day"], keep="last")
     frame["next_day"] = frame.groupby("vehicle_id")["last_day"].shift(-1)
@@ -97,9 +91,9 @@ def vehicle_states(visits: pd.DataFrame, policy: FollowUpPolicy) -> pd.DataFrame
 
 
 def customer_states(visits: pd.DataFrame) -> pd.DataFrame:
-    """From delivered visits (customer_id, delivered_at): one row per customer and visit day."""
+    """From delivered visits (customer_id, day): one row per customer and visit day."""
     frame = pd.DataFrame(
-        {"customer_id": visits["customer_id"], "last_day": local_days(visits["delivered_at"])}
+        {"customer_id": visits["customer_id"], "last_day": pd.to_datetime(visits["day"])}
     )
     frame = frame.drop_duplicates().sort_values(["customer_id", "last_day"])
     frame["next_day"] = frame.groupby("customer_id")["last_day"].shift(-1)
@@ -163,48 +157,42 @@ def _delivered(ids: set | None, field: str):
     visits = Visit.objects.filter(status=Visit.Status.DELIVERED, delivered_at__isnull=False)
     if ids is not None:
         visits = visits.filter(**{f"{field}__in": sorted(ids)})
-    return visits
+    # The shop's calendar day comes from the database, ready as a date: a full rebuild reads
+    # every delivered visit, and parsing a million time stamps costs more than the query.
+    return visits.annotate(day=TruncDate("delivered_at", tzinfo=timezone.get_default_timezone()))
+
+
+def _frame(queryset, columns: list[str]) -> pd.DataFrame:
+    """The queryset's SQL on a plain cursor: no model-field conversion of every value."""
+    sql, params = queryset.values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=[name.replace("vehicle__", "") for name in columns])
 
 
 def _rebuild_vehicles(ids: set | None, policy: FollowUpPolicy) -> None:
-    rows = _delivered(ids, "vehicle_id").values_list(
-        "vehicle_id",
-        "customer_id",
-        "delivered_at",
-        "id",
-        "odometer_km",
-        "vehicle__registration_date",
+    visits = _frame(
+        # In the order METRICS.md's "latest visit" uses: by delivery time, then id.
+        _delivered(ids, "vehicle_id").order_by("vehicle_id", "delivered_at", "id"),
+        ["vehicle_id", "customer_id", "day", "odometer_km", "vehicle__registration_date"],
     )
-    visits = pd.DataFrame(
-        list(rows),
-        columns=[
-            "vehicle_id",
-            "customer_id",
-            "delivered_at",
-            "id",
-            "odometer_km",
-            "registration_date",
-        ],
-    )
-    states = vehicle_states(visits, policy) if len(visits) else None
     if ids is None:
         _empty(VehicleState)
     else:
         VehicleState.objects.filter(vehicle_id__in=sorted(ids)).delete()
-    if states is not None:
-        _insert(VehicleState, states)
+    if len(visits):
+        _insert(VehicleState, vehicle_states(visits, policy))
 
 
 def _rebuild_customers(ids: set | None) -> None:
-    rows = _delivered(ids, "customer_id").values_list("customer_id", "delivered_at")
-    visits = pd.DataFrame(list(rows), columns=["customer_id", "delivered_at"])
-    states = customer_states(visits) if len(visits) else None
+    visits = _frame(_delivered(ids, "customer_id").order_by().distinct(), ["customer_id", "day"])
     if ids is None:
         _empty(CustomerState)
     else:
         CustomerState.objects.filter(customer_id__in=sorted(ids)).delete()
-    if states is not None:
-        _insert(CustomerState, states)
+    if len(visits):
+        _insert(CustomerState, customer_states(visits))
 
 
 def _empty(model) -> None:
@@ -215,35 +203,36 @@ def _empty(model) -> None:
             cursor.execute(f"DELETE FROM {model._meta.db_table}")
 
 
-def _python_values(frame: pd.DataFrame) -> list[tuple]:
-    """Rows of plain Python values: dates as date, missing as None."""
-    columns = []
-    for name in frame.columns:
-        series = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            values = [None if pd.isna(v) else v.date() for v in series]
-        elif pd.api.types.is_float_dtype(series) and name != "avg_daily_km":
-            values = [None if pd.isna(v) else int(v) for v in series]  # nullable integers
-        else:
-            values = [None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in series]
-        columns.append(values)
-    return list(zip(*columns, strict=True))
-
-
 def _insert(model, frame: pd.DataFrame) -> None:
-    rows = _python_values(frame)
+    frame = frame.copy()
+    for name in frame.columns:
+        if name in ("odometer_km", "visit_count", "vehicle_id", "customer_id"):
+            frame[name] = frame[name].astype("Int64")  # integers, missing as NA (not 1.0, NaN)
     columns = list(frame.columns)
     if connection.vendor == "postgresql":
+        # CSV written by pandas (vectorised) into COPY: an empty unquoted field is NULL.
+        text = frame.to_csv(index=False, header=False, date_format="%Y-%m-%d")
         connection.ensure_connection()
         with (
             connection.connection.cursor() as cursor,
-            cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy,
+            cursor.copy(
+                f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+            ) as copy,
         ):
-            for row in rows:
-                copy.write_row(row)
+            copy.write(text)
         return
+    records = frame.astype(object).where(frame.notna(), None)
     model.objects.bulk_create(
-        [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
+        [
+            model(
+                **{
+                    name: value.date() if isinstance(value, pd.Timestamp) else value
+                    for name, value in zip(columns, row, strict=True)
+                }
+            )
+            for row in records.itertuples(index=False)
+        ],
+        batch_size=500,
     )
 
 
