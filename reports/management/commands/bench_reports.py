@@ -229,6 +229,10 @@ class Command(BaseCommand):
                     advisors[n % len(advisors)],
                 )
             )
+        # A shop writes its visits as the days go by: ids, RO numbers and the table's
+        # physical order follow the check-in time, as in any production table.
+        visit_rows.sort(key=lambda row: row[5])
+        visit_rows = [(n, f"RO{n:010d}", *row[2:]) for n, row in enumerate(visit_rows, start=1)]
         copy(
             "visits_visit",
             [
@@ -261,7 +265,11 @@ class Command(BaseCommand):
         ]
         response_rows = []
         for n, visit in enumerate(
-            rng.sample(delivered_visits, min(n_responses, len(delivered_visits))), 1
+            sorted(
+                rng.sample(delivered_visits, min(n_responses, len(delivered_visits))),
+                key=lambda visit: visit[7],  # answers come in as the visits are delivered
+            ),
+            1,
         ):
             answers = [
                 (
@@ -341,11 +349,18 @@ class Command(BaseCommand):
                     visit[0],
                 )
                 for n, visit in enumerate(
-                    rng.sample(delivered_visits, min(len(delivered_visits), n_responses * 2)), 1
+                    sorted(
+                        rng.sample(delivered_visits, min(len(delivered_visits), n_responses * 2)),
+                        key=lambda visit: visit[7],
+                    ),
+                    1,
                 )
             ),
         )
-        task_visits = rng.sample(delivered_visits, min(len(delivered_visits), n_responses))
+        task_visits = sorted(
+            rng.sample(delivered_visits, min(len(delivered_visits), n_responses)),
+            key=lambda visit: visit[7],
+        )
         copy(
             "followups_followuptask",
             [
@@ -417,7 +432,9 @@ class Command(BaseCommand):
             "other",
         ]
         complaint_rows = []
-        for n, visit in enumerate(rng.sample(delivered_visits, n_complaints), 1):
+        for n, visit in enumerate(
+            sorted(rng.sample(delivered_visits, n_complaints), key=lambda visit: visit[7]), 1
+        ):
             received = visit[7] + timedelta(hours=rng.uniform(2, 100))
             acknowledged = received + timedelta(hours=rng.uniform(0.5, 30))
             resolved = received + timedelta(hours=rng.uniform(10, 200))
