@@ -88,16 +88,17 @@ def advisors_ranked(period: metrics.Period) -> list[dict]:
     ]
 
 
-def key_drivers(period: metrics.Period) -> list[dict]:
-    """Per SERVQUAL dimension: its mean points and its Pearson correlation with the NPS
-    answer, over the period's responses that have both."""
+def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> list[dict]:
+    """Per SERVQUAL dimension: its mean points (the summary's ``csi_dimensions``, passed in
+    when the caller has them) and its Pearson correlation with the NPS answer, over the
+    period's responses that have both."""
     rows = list(
         metrics.responses_of(period)
         .filter(nps_score__isnull=False)
         .values_list("dimension_scores", "nps_score")
     )
     frame = pd.DataFrame([{**scores, "nps": nps} for scores, nps in rows])
-    summary = metrics.summary(period)["csi_dimensions"]
+    summary = dimension_means or metrics.survey_figures(period)["csi_dimensions"]
     table = []
     for name, label in Dimension.choices:
         correlation = None

@@ -95,7 +95,7 @@ def summary(period: Period, *, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     result = {}
     result.update(_visit_figures(period))
-    result.update(_survey_figures(period))
+    result.update(survey_figures(period))
     result.update(_follow_up_figures(period))
     result.update(_complaint_figures(period, now, result["visits"]))
     return result
@@ -137,7 +137,7 @@ def _visit_figures(period: Period) -> dict:
     }
 
 
-def _survey_figures(period: Period) -> dict:
+def survey_figures(period: Period) -> dict:
     responses = responses_of(period)
     dimension_means = {
         name: Avg(Cast(KeyTextTransform(name, "dimension_scores"), FloatField()))
@@ -283,24 +283,39 @@ def _thresholds(as_of: date) -> dict:
 def churn(as_of: date) -> dict:
     states.refresh()
     limits = _thresholds(as_of)
-    sql = f"""
+    # At risk, in two disjoint parts: not lapsed and more than 180 days since the last visit;
+    # or more recent than that and a vehicle of theirs overdue (an EXISTS over the few
+    # recent customers, not a per-customer minimum over every vehicle).
+    recent_from = max(limits["lapsed_before"], limits["risk_before"])
+    sql = """
+WITH c AS (SELECT customer_id, last_day FROM reports_customerstate
+            WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s))
 SELECT COUNT(*),
        COALESCE(SUM(CASE WHEN last_day < %s THEN 1 ELSE 0 END), 0),
-       COALESCE(SUM(CASE WHEN last_day >= %s AND (last_day < %s OR due_day < %s)
-                         THEN 1 ELSE 0 END), 0)
-  FROM ({_standing_sql()}) standing"""
+       COALESCE(SUM(CASE WHEN last_day >= %s AND last_day < %s THEN 1 ELSE 0 END), 0),
+       (SELECT COUNT(*) FROM c
+         WHERE c.last_day >= %s
+           AND EXISTS (SELECT 1 FROM reports_vehiclestate v
+                        WHERE v.customer_id = c.customer_id AND v.due_day < %s
+                          AND v.last_day <= %s AND (v.next_day IS NULL OR v.next_day > %s)))
+  FROM c"""
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
             [
+                as_of,
+                as_of,
                 limits["lapsed_before"],
                 limits["lapsed_before"],
                 limits["risk_before"],
+                recent_from,
                 limits["overdue_before"],
-                *[as_of] * 4,
+                as_of,
+                as_of,
             ],
         )
-        base, lapsed, at_risk = cursor.fetchone()
+        base, lapsed, long_ago, overdue = cursor.fetchone()
+    at_risk = long_ago + overdue
     return {
         "as_of": as_of.isoformat(),
         "base": base,

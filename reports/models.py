@@ -38,7 +38,10 @@ class VehicleState(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["vehicle_id", "last_day"], name="vehiclestate_once")
         ]
-        indexes = [models.Index(fields=["next_day", "last_day"], name="vehiclestate_asof_idx")]
+        indexes = [
+            models.Index(fields=["next_day", "last_day"], name="vehiclestate_asof_idx"),
+            models.Index(fields=["customer_id", "due_day"], name="vehiclestate_customer_idx"),
+        ]
 
     def __str__(self):
         return f"vehicle {self.vehicle_id} from {self.last_day}"

@@ -127,7 +127,7 @@ class DashboardView(PermissionRequired, View):
                 "summary": summary,
                 "churn": churn,
                 "tiles": tiles,
-                "key_drivers": dashboard.key_drivers(period),
+                "key_drivers": dashboard.key_drivers(period, summary["csi_dimensions"]),
                 "charts": charts,
                 "filter_query": base,
             },

@@ -485,7 +485,7 @@ def test_segments_match(shop, reader, as_of):
     ]
 
 
-def expected_churn(as_of, interval_km=5000, interval_days=180):
+def expected_churn(as_of, interval_km=5000, interval_days=180, churn_days=365):
     """(base, lapsed, at risk) as of a day, from METRICS.md, over the visits as they are."""
     visits, latest = expected_vehicles(as_of)
     last = visits.groupby("customer_id").day.max()
@@ -501,7 +501,7 @@ def expected_churn(as_of, interval_km=5000, interval_days=180):
     lapsed = at_risk = 0
     for customer_id, day in last.items():
         since = (as_of - day).days
-        if since > 365:
+        if since > churn_days:
             lapsed += 1
         elif since > 180 or (
             customer_id in earliest_due and (as_of - earliest_due[customer_id]).days > 30

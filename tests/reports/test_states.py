@@ -122,10 +122,14 @@ def test_a_policy_change_moves_every_predicted_service_date(shop, reader):
     policy.save()
     assert StateChange.objects.filter(vehicle_id=None, customer_id=None).exists()
     assert churn_of(reader) == expected_churn(TODAY, interval_km=2_000, interval_days=90)
-    # Other policy fields (churn days, calling hours …) do not rebuild anything.
-    policy.churn_days = 400
+    # Other policy fields (churn days, calling hours …) do not rebuild anything; churn days
+    # shorter than the 180 at-risk days leave only the overdue vehicles at risk.
+    policy.churn_days = 100
     policy.save()
     assert not StateChange.objects.exists()
+    assert churn_of(reader) == expected_churn(
+        TODAY, interval_km=2_000, interval_days=90, churn_days=100
+    )
 
 
 def test_unrelated_visit_changes_log_nothing(shop):
