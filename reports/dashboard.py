@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from followups.models import FollowUpPolicy
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
@@ -174,9 +175,10 @@ def value_tiers(as_of: date) -> dict:
     }
 
 
-def churn_over_time(as_of: date, points: int = 6) -> list[dict]:
-    """Churn and at-risk rates at the last ``points`` month ends (cached: the past does not
-    change often, and each point reads the whole visit history)."""
+def churn_over_time(as_of: date, points: int = 6, latest: dict | None = None) -> list[dict]:
+    """Churn and at-risk rates at the last ``points`` month ends (``as_of`` the last; its
+    figures passed in when the caller has them). Past points are cached under the state
+    tables' version and the churn days, so a cached point is never one the data moved."""
     ends = []
     month_end = as_of
     for _ in range(points):
@@ -184,11 +186,18 @@ def churn_over_time(as_of: date, points: int = 6) -> list[dict]:
         month_end = month_end.replace(day=1) - timedelta(days=1)
     series = []
     for day in reversed(ends):
-        key = f"reports:churn:{day.isoformat()}"
-        figures = cache.get(key)
-        if figures is None:
-            figures = metrics.churn(day)
-            cache.set(key, figures, 600)
+        if day == as_of and latest is not None:
+            figures = latest
+        else:
+            metrics.states.refresh()  # first: it may move the version
+            key = (
+                f"reports:churn:{day.isoformat()}:{FollowUpPolicy.current().churn_days}:"
+                f"{metrics.states.version()}"
+            )
+            figures = cache.get(key)
+            if figures is None:
+                figures = metrics.churn(day)
+                cache.set(key, figures, 24 * 3600)
         series.append(
             {
                 "as_of": day.isoformat(),

@@ -116,11 +116,12 @@ def _visit_figures(period: Period) -> dict:
             "pk", filter=Q(promised_at__isnull=False, delivered_at__lte=F("promised_at"))
         ),
         by_appointment=Count("pk", filter=Q(by_appointment=True)),
+        repairs=Count("pk", filter=Q(service_type__in=REPAIRS)),
     )
-    # Exists as a filter, counted on its own: an annotated Exists inside an aggregate's
-    # filter is not supported by the ORM.
+    # Exists as a filter, counted on its own: in WHERE, PostgreSQL runs it as one hash
+    # semi-join; inside an aggregate's filter it would be a subquery per visit.
     repairs = visits.filter(service_type__in=REPAIRS)
-    fixed = {"repairs": repairs.count(), "came_back": repairs.filter(Exists(comeback)).count()}
+    fixed = {"repairs": figures["repairs"], "came_back": repairs.filter(Exists(comeback)).count()}
     reached_in_72h = CallAttempt.objects.filter(
         task__visit_id=OuterRef("pk"),
         task__kind=FollowUpTask.Kind.POST_SERVICE,

@@ -13,9 +13,11 @@ their visits (the same pandas code as a full rebuild) and is called by every rea
 figure never trails the data, and by a beat task every minute, so reads rarely wait.
 """
 
+import uuid
 from datetime import date
 
 import pandas as pd
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -28,6 +30,7 @@ from .models import CustomerState, StateChange, VehicleState
 # Above this many vehicles and customers to redo, one full rebuild is quicker (and keeps the
 # IN lists short).
 FULL_REBUILD_ABOVE = 20_000
+VERSION_KEY = "reports:states:version"
 LOCK_KEY = 7_114_001  # pg_advisory_xact_lock: one refresher at a time
 
 VISIT_COLUMNS = ["status", "delivered_at", "vehicle_id", "customer_id", "odometer_km"]
@@ -123,7 +126,22 @@ def refresh() -> int:
         else:
             _rebuild_vehicles(vehicles, policy)
             _rebuild_customers(customers)
+        # A new version now (this transaction must not read points cached from the old
+        # states) and again at commit (a point another process cached meanwhile from the
+        # states it saw is not read afterwards).
+        _new_version()
+        transaction.on_commit(_new_version)
         return len(changes)
+
+
+def _new_version() -> None:
+    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def version() -> str:
+    """Changes whenever a refresh changed the states: part of the cache key of any figure
+    computed from them (the dashboard's churn at past month ends)."""
+    return cache.get_or_set(VERSION_KEY, lambda: uuid.uuid4().hex, None)
 
 
 def rebuild() -> None:

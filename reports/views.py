@@ -104,7 +104,7 @@ class DashboardView(PermissionRequired, View):
                 {**row, "label": str(FUNNEL_LABELS[row["step"]])}
                 for row in dashboard.follow_up_funnel(period)
             ],
-            "churn": dashboard.churn_over_time(period.end),
+            "churn": dashboard.churn_over_time(period.end, latest=churn),
             "bands": metrics.segments(period.end)["bands"],
             "tiers": [
                 {**row, "label": str(TIER_LABELS[row["tier"]])}

@@ -5,7 +5,7 @@ incremental refresh gives exactly what a rebuild from scratch gives."""
 import subprocess
 import sys
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -185,7 +185,7 @@ def test_the_sqlite_development_database_keeps_them_current_too(tmp_path):
     """run.sh without DATABASE_URL uses SQLite: the same triggers exist there (its own
     syntax) and a read sees a visit delivered a moment ago."""
     script = """
-from datetime import timedelta
+from datetime import date, timedelta
 from django.utils import timezone
 from customers.models import Customer, Vehicle
 from reports import metrics, states
@@ -238,3 +238,19 @@ def test_the_beat_refreshes_every_minute(shop, settings):
     assert refresh_states.delay().get() > 0  # the shop's visits, logged by the triggers
     assert refresh_states.delay().get() == 0  # nothing new
     assert snapshot() == rebuilt()
+
+
+def test_cached_past_churn_points_follow_the_data(shop, django_capture_on_commit_callbacks):
+    from reports import dashboard
+
+    with django_capture_on_commit_callbacks(execute=True):
+        before = dashboard.churn_over_time(TODAY)
+    month_end = date.fromisoformat(before[-2]["as_of"])  # the end of last month
+    assert dashboard.churn_over_time(TODAY)[-2] == before[-2]  # cached, same
+    customer = Customer.objects.create(name="新客户", phone="+8613700009999")
+    vehicle = Vehicle.objects.create(owner=customer, vin=valid_vin(99_500), plate="粤B99500")
+    with django_capture_on_commit_callbacks(execute=True):
+        delivered_visit(vehicle, month_end - timedelta(days=2))
+        after = dashboard.churn_over_time(TODAY)
+    assert after[-2]["base"] == before[-2]["base"] + 1
+    assert after[-2]["base"] == expected_churn(month_end)[0]
