@@ -560,3 +560,36 @@ def test_only_managers_and_report_clients_read_reports(db):
     client.force_authenticate(token_client)
     assert client.get("/api/v1/reports/churn/").status_code == 200
     assert APIClient().get("/api/v1/reports/churn/").status_code in (401, 403)
+
+
+def test_value_tiers_rank_customers_by_rfm_score(shop):
+    from reports import dashboard
+
+    result = dashboard.value_tiers(TODAY)
+    tiers = result["frame"].set_index("customer_id")
+    visits = frame(
+        Visit.objects.filter(status="delivered"), "customer_id", "delivered_at", "total_amount"
+    )
+    visits["day"] = local_day(visits.delivered_at)
+    since = date(TODAY.year - 2, TODAY.month, 1)
+    recent = visits[(visits.day >= since) & (visits.day <= TODAY)]
+    # Every customer with a visit in the 24 months, once, with their own R, F and M.
+    assert set(tiers.index) == set(recent.customer_id)
+    per_customer = recent.groupby("customer_id")
+    assert (tiers["visits"] == per_customer.size()[tiers.index]).all()
+    assert (
+        tiers["recency_days"] == [(TODAY - day).days for day in per_customer.day.max()[tiers.index]]
+    ).all()
+    # The pyramid's shares, and a higher tier never has a lower score.
+    n = len(tiers)
+    counts = tiers["tier"].value_counts()
+    assert [counts.get(t, 0) for t in ("vip", "core", "regular", "low")] == [
+        round(n * 0.2),
+        round(n * 0.5) - round(n * 0.2),
+        round(n * 0.8) - round(n * 0.5),
+        n - round(n * 0.8),
+    ]
+    order = ["vip", "core", "regular", "low"]
+    for higher, lower in zip(order, order[1:], strict=False):
+        assert tiers[tiers.tier == higher].score.min() >= tiers[tiers.tier == lower].score.max()
+    assert [row["customers"] for row in result["tiers"]] == [counts.get(t, 0) for t in order]
