@@ -3,6 +3,7 @@ here from METRICS.md — on randomised visits, responses, follow-ups and complai
 months and advisors, with the edge cases (empty periods, responses without NPS, visits
 without a promised time, customers with one visit, vehicles without registration dates)."""
 
+import itertools
 import math
 import random
 from datetime import date, datetime, time, timedelta
@@ -590,6 +591,6 @@ def test_value_tiers_rank_customers_by_rfm_score(shop):
         n - round(n * 0.8),
     ]
     order = ["vip", "core", "regular", "low"]
-    for higher, lower in zip(order, order[1:], strict=False):
+    for higher, lower in itertools.pairwise(order):
         assert tiers[tiers.tier == higher].score.min() >= tiers[tiers.tier == lower].score.max()
     assert [row["customers"] for row in result["tiers"]] == [counts.get(t, 0) for t in order]
