@@ -2,6 +2,7 @@
 that moves them is logged by a trigger, a read brings them up to date first, and the
 incremental refresh gives exactly what a rebuild from scratch gives."""
 
+import io
 import subprocess
 import sys
 import threading
@@ -254,3 +255,15 @@ def test_cached_past_churn_points_follow_the_data(shop, django_capture_on_commit
         after = dashboard.churn_over_time(TODAY)
     assert after[-2]["base"] == before[-2]["base"] + 1
     assert after[-2]["base"] == expected_churn(month_end)[0]
+
+
+def test_the_rebuild_command(shop):
+    from django.core.management import call_command
+
+    states.refresh()
+    expected = snapshot()
+    VehicleState.objects.all().delete()
+    out = io.StringIO()
+    call_command("rebuild_report_states", stdout=out)
+    assert snapshot() == expected
+    assert "vehicle and" in out.getvalue()
