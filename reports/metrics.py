@@ -3,8 +3,9 @@ dashboard, the exports and the API alike.
 
 Each family of figures is one aggregate query over its own table (visits, responses,
 invitations, follow-up tasks, complaints), never several aggregates across joins that
-would multiply rows; per-vehicle and per-customer frames are aggregated in SQL and finished
-in pandas. Rates whose denominator is 0 are None."""
+would multiply rows. The as-of figures (churn, at risk, retention, segments) count rows of
+the per-vehicle and per-customer state tables (reports/states.py), brought up to date
+before each read. Rates whose denominator is 0 are None."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
