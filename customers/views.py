@@ -3,9 +3,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
+from followups import selectors as followup_selectors
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError, DuplicateFound
 from shopcrm.history import history_entries
@@ -93,11 +95,17 @@ class CustomerDetailView(PermissionRequired, View):
                 request, _("该客户已合并到 %(name)s。") % {"name": customer.merged_into.name}
             )
             return redirect("customers:detail", pk=customer.merged_into_id)
+        vehicles = list(customer.vehicles.all())
+        next_services = followup_selectors.next_services(vehicles=vehicles)
+        for vehicle in vehicles:
+            vehicle.next_service = next_services.get(vehicle.pk)
         return render(
             request,
             "customers/customer_detail.html",
             {
                 "customer": customer,
+                "vehicles": vehicles,
+                "today": timezone.localdate(),
                 "can_reveal": access.can_reveal_phone(request.user, customer),
                 "can_merge": access.can_merge(request.user),
                 "can_edit": request.user.has_perm(access.CHANGE),

@@ -5,7 +5,10 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import FollowUpTask
+from visits.models import Visit
+
+from .models import FollowUpPolicy, FollowUpTask
+from .services import predicted_next_service
 
 Status = FollowUpTask.Status
 
@@ -84,3 +87,19 @@ def team_queue(*, filters: dict, now: datetime | None = None):
     elif due == "overdue":
         queryset = queryset.filter(next_attempt_at__lt=now - timedelta(hours=24))
     return queryset.order_by("priority", "next_attempt_at", "pk")
+
+
+def next_services(*, vehicles) -> dict:
+    """{vehicle id: predicted next service date} from each vehicle's latest delivered visit
+    (METRICS.md's rule, the one the maintenance reminders use); vehicles never delivered are
+    left out."""
+    latest = {}
+    visits = (
+        Visit.objects.filter(vehicle__in=vehicles, status=Visit.Status.DELIVERED)
+        .select_related("vehicle")
+        .order_by("delivered_at", "pk")
+    )
+    for visit in visits:
+        latest[visit.vehicle_id] = visit
+    policy = FollowUpPolicy.current()
+    return {pk: predicted_next_service(visit=visit, policy=policy) for pk, visit in latest.items()}

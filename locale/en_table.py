@@ -810,5 +810,23 @@ EN = {
     "日均里程（公里）": "Daily mileage (km)",
     "占比": "Share",
     "仪表盘": "Dashboard",
+    "预计下次保养": "Next service due",
+    "未来天数": "Days ahead",
+    "天数须在 1 到 365 之间。": "Days must be between 1 and 365.",
+    "请输入整数天数。": "Enter a whole number of days.",
+    "范围": "Show",
+    "逾期和即将到期": "Overdue and due soon",
+    "已逾期": "Overdue",
+    "预计保养": "Services due",
+    "预计保养日期 = 上次回厂日期加保养间隔天数；按日均里程更早走完间隔里程的，取更早的日期。只列在用车辆，已流失客户请看流失名单。保养提醒电话由系统在到期前自动生成。": "Predicted service date = last visit plus the service interval in days, or sooner if the vehicle's average daily mileage covers the interval in km first. Vehicles in service only; lapsed customers are on the churn list. Reminder calls are created automatically before the due date.",
+    "预计保养日期": "Predicted service date",
+    "距预计日期": "Due",
+    "只显示前 500 行，完整名单请导出。": "Showing the first 500 rows; export for the full list.",
+    "30 天内预计保养（辆）": "Services due in 30 days",
+    "距预计日期天数": "Days to due date",
 }
-PLURALS = {"%(n)s 辆超时": ("%(n)s late vehicle", "%(n)s late vehicles")}
+PLURALS = {
+    "%(n)s 辆超时": ("%(n)s late vehicle", "%(n)s late vehicles"),
+    "逾期 %(days)s 天": ("%(days)s day overdue", "%(days)s days overdue"),
+    "%(days)s 天后": ("in %(days)s day", "in %(days)s days"),
+}

@@ -90,3 +90,41 @@ class AsOfForm(forms.Form):
 
     def moment(self) -> date:
         return (self.cleaned_data.get("as_of") if self.is_valid() else None) or timezone.localdate()
+
+
+class ServiceDueForm(forms.Form):
+    """The predicted-next-service list: as of a day, due within so many days, or overdue."""
+
+    as_of = forms.DateField(
+        label=_("截至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    within = forms.IntegerField(
+        label=_("未来天数"),
+        required=False,
+        min_value=1,
+        max_value=365,
+        widget=forms.NumberInput(attrs={"style": "width:6rem"}),
+        error_messages={
+            "min_value": _("天数须在 1 到 365 之间。"),
+            "max_value": _("天数须在 1 到 365 之间。"),
+            "invalid": _("请输入整数天数。"),
+        },
+    )
+    show = forms.ChoiceField(
+        label=_("范围"),
+        required=False,
+        choices=[
+            ("", _("逾期和即将到期")),
+            ("upcoming", _("即将到期")),
+            ("overdue", _("已逾期")),
+        ],
+    )
+
+    def values(self) -> dict:
+        """as_of (default today), within (default 30) and show, once the form is valid."""
+        data = self.cleaned_data
+        return {
+            "as_of": data.get("as_of") or timezone.localdate(),
+            "within": data.get("within") or 30,
+            "show": data.get("show") or "",
+        }

@@ -355,6 +355,58 @@ def churn_frame(as_of: date, state: str = "") -> pd.DataFrame:
     return frame
 
 
+SERVICE_DUE_SHOWS = ("upcoming", "overdue", "")
+SERVICE_DUE_COLUMNS = [
+    "vehicle_id",
+    "customer_id",
+    "last_day",
+    "visit_count",
+    "odometer_km",
+    "avg_daily_km",
+    "due_day",
+]
+
+
+def _service_due_sql(as_of: date, within: int, show: str, select: str) -> tuple[str, list]:
+    if show not in SERVICE_DUE_SHOWS:
+        raise ValueError(show)
+    until = as_of + timedelta(days=within)
+    window, window_params = {
+        "upcoming": ("s.due_day >= %s AND s.due_day <= %s", [as_of, until]),
+        "overdue": ("s.due_day < %s", [as_of]),
+        "": ("s.due_day <= %s", [until]),
+    }[show]
+    sql = f"""SELECT {select}
+                FROM reports_vehiclestate s
+                JOIN customers_vehicle v ON v.id = s.vehicle_id AND v.is_active
+               WHERE s.last_day <= %s AND (s.next_day IS NULL OR s.next_day > %s)
+                 AND s.last_day >= %s AND {window}"""
+    return sql, [as_of, as_of, _thresholds(as_of)["lapsed_before"], *window_params]
+
+
+def service_due(as_of: date, *, within: int = 30, show: str = "") -> pd.DataFrame:
+    """Vehicles by predicted next service at ``as_of`` (METRICS.md's rule, from the state in
+    force at T): ``upcoming``, due from T to T + ``within`` days; ``overdue``, due before T;
+    ``""``, both. Only vehicles still in service (active) whose last visit is not lapsed by
+    the churn days: a lapsed customer belongs on the win-back list, not the reminder list.
+    Ordered by due day, then vehicle."""
+    states.refresh()
+    sql, params = _service_due_sql(as_of, within, show, "s." + ", s.".join(SERVICE_DUE_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY s.due_day, s.vehicle_id", params)
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=SERVICE_DUE_COLUMNS)
+
+
+def service_due_count(as_of: date, *, within: int = 30, show: str = "upcoming") -> int:
+    """How many rows ``service_due`` would list."""
+    states.refresh()
+    sql, params = _service_due_sql(as_of, within, show, "COUNT(*)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
 def retention_13m(as_of: date):
     """Customers with a visit delivered in the calendar month 13 months before ``as_of``'s
     month: the share with another visit delivered after their last visit of that month

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pandas as pd
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -122,3 +123,59 @@ def vehicles_behind(*, as_of: date, band: int | None) -> list[dict]:
         }
         for row in frame.sort_values("avg_daily_km", ascending=False).itertuples()
     ]
+
+
+def service_due_rows(*, as_of: date, within: int, show: str) -> list[dict]:
+    """The predicted-next-service list: each vehicle with its customer, last visit, mileage,
+    due day, days to go (negative: overdue) and the maintenance reminder call for that due
+    day, if the sweep has made one."""
+    frame = metrics.service_due(as_of, within=within, show=show)
+    if frame.empty:
+        return []
+    vehicle_ids = [int(pk) for pk in frame["vehicle_id"]]
+    vehicles = {
+        vehicle.pk: vehicle
+        for vehicle in Vehicle.objects.filter(pk__in=vehicle_ids).only(
+            "plate", "vin", "brand", "model"
+        )
+    }
+    customers = {
+        pk: (name, do_not_contact)
+        for pk, name, do_not_contact in Customer.objects.filter(
+            pk__in={int(pk) for pk in frame["customer_id"]}
+        ).values_list("pk", "name", "do_not_contact")
+    }
+    keys = {f"vehicle:{row.vehicle_id}:{row.due_day.isoformat()}" for row in frame.itertuples()}
+    reminders = dict(
+        FollowUpTask.objects.filter(
+            kind=FollowUpTask.Kind.MAINTENANCE_REMINDER, vehicle_id__in=vehicle_ids
+        )
+        .filter(source_key__in=keys)
+        .values_list("source_key", "status")
+    )
+    rows = []
+    for row in frame.itertuples():
+        vehicle = vehicles.get(row.vehicle_id)
+        name, do_not_contact = customers.get(row.customer_id, ("", False))
+        reminder = reminders.get(f"vehicle:{row.vehicle_id}:{row.due_day.isoformat()}")
+        rows.append(
+            {
+                "vehicle_id": int(row.vehicle_id),
+                "vehicle": (vehicle.plate or vehicle.vin) if vehicle else "",
+                "model": f"{vehicle.brand} {vehicle.model}".strip() if vehicle else "",
+                "customer_id": int(row.customer_id),
+                "customer": name,
+                "do_not_contact": do_not_contact,
+                "last_day": row.last_day,
+                "visit_count": int(row.visit_count),
+                "odometer_km": None if pd.isna(row.odometer_km) else int(row.odometer_km),
+                "avg_daily_km": None
+                if pd.isna(row.avg_daily_km)
+                else round(float(row.avg_daily_km), 1),
+                "due_day": row.due_day,
+                "days_to_due": (row.due_day - as_of).days,
+                "overdue_days": max(0, (as_of - row.due_day).days),
+                "reminder": str(FollowUpTask.Status(reminder).label) if reminder else "",
+            }
+        )
+    return rows

@@ -20,6 +20,19 @@ urlpatterns = [
     ),
     path("reports/vehicles/", views.VehiclesView.as_view(), name="vehicles"),
     path("reports/vehicles.csv", views.VehiclesView.as_view(), {"fmt": "csv"}, name="vehicles_csv"),
+    path("reports/service-due/", views.ServiceDueView.as_view(), name="service_due"),
+    path(
+        "reports/service-due.csv",
+        views.ServiceDueView.as_view(),
+        {"fmt": "csv"},
+        name="service_due_csv",
+    ),
+    path(
+        "reports/service-due.xlsx",
+        views.ServiceDueView.as_view(),
+        {"fmt": "xlsx"},
+        name="service_due_xlsx",
+    ),
     path(
         "reports/export/<slug:table>.csv",
         views.TableExportView.as_view(),

@@ -15,7 +15,7 @@ from surveys.models import Dimension
 
 from . import dashboard, metrics, selectors
 from .exports import table_response
-from .forms import AsOfForm, PeriodForm
+from .forms import AsOfForm, PeriodForm, ServiceDueForm
 
 PERMISSION = "reports.view_reports"
 
@@ -83,6 +83,13 @@ class DashboardView(PermissionRequired, View):
                 churn["churn_rate"],
                 "rate",
                 f"{reverse('reports:customers')}?as_of={period.end}&state=lapsed",
+            ),
+            (
+                "service_due",
+                _("30 天内预计保养（辆）"),
+                metrics.service_due_count(period.end, within=30, show="upcoming"),
+                "count",
+                f"{reverse('reports:service_due')}?as_of={period.end}&within=30&show=upcoming",
             ),
         ]
         charts = {
@@ -288,6 +295,66 @@ class VehiclesView(PermissionRequired, View):
                 "filter_query": request.GET.urlencode(),
             },
         )
+
+
+class ServiceDueView(PermissionRequired, View):
+    """Predicted next service dates: the vehicles due soon or overdue, for reminder calls."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, fmt=None):
+        form = ServiceDueForm(request.GET)
+        if not form.is_valid():
+            # Bad filters never export a file: the page says what is wrong.
+            return render(request, "reports/service_due.html", {"form": form}, status=400)
+        values = form.values()
+        rows = selectors.service_due_rows(**values)
+        if fmt:
+            return table_response(
+                name="service-due",
+                header=SERVICE_DUE_HEADER,
+                rows=[
+                    [
+                        r["vehicle"],
+                        r["model"],
+                        r["customer"],
+                        r["last_day"],
+                        r["visit_count"],
+                        r["odometer_km"],
+                        r["avg_daily_km"],
+                        r["due_day"],
+                        r["days_to_due"],
+                        r["reminder"],
+                    ]
+                    for r in rows
+                ],
+                fmt=fmt,
+            )
+        return render(
+            request,
+            "reports/service_due.html",
+            {
+                "form": form,
+                "rows": rows[:500],
+                "count": len(rows),
+                **values,
+                "filter_query": request.GET.urlencode(),
+            },
+        )
+
+
+SERVICE_DUE_HEADER = [
+    gettext_lazy("车牌/VIN"),
+    gettext_lazy("车型"),
+    gettext_lazy("客户"),
+    gettext_lazy("上次回厂"),
+    gettext_lazy("回厂次数"),
+    gettext_lazy("上次里程"),
+    gettext_lazy("日均里程"),
+    gettext_lazy("预计保养日期"),
+    gettext_lazy("距预计日期天数"),
+    gettext_lazy("保养提醒"),
+]
 
 
 class TableExportView(PermissionRequired, View):

@@ -594,3 +594,61 @@ def test_value_tiers_rank_customers_by_rfm_score(shop):
     for higher, lower in itertools.pairwise(order):
         assert tiers[tiers.tier == higher].score.min() >= tiers[tiers.tier == lower].score.max()
     assert [row["customers"] for row in result["tiers"]] == [counts.get(t, 0) for t in order]
+
+
+def expected_due(as_of):
+    """Per vehicle at ``as_of``: the customer of its latest visit, that visit's day and its
+    predicted next service (METRICS.md), in force at that day."""
+    _visits, latest = expected_vehicles(as_of)
+
+    def due(row):
+        days = 180
+        if row.daily is not None and row.daily > 0:
+            days = min(days, int(5000 / row.daily))
+        return row.day + timedelta(days=days)
+
+    latest["due"] = [due(row) for row in latest.itertuples()]
+    return latest
+
+
+@pytest.mark.parametrize(("as_of", "within"), [(TODAY, 30), (TODAY, 365), (date(2026, 4, 30), 60)])
+def test_service_due_matches(shop, as_of, within):
+    from reports import metrics
+
+    # A few vehicles sold: off the list whatever their dates.
+    sold = set(Vehicle.objects.order_by("pk").values_list("pk", flat=True)[::9])
+    Vehicle.objects.filter(pk__in=sold).update(is_active=False)
+    latest = expected_due(as_of)
+    kept = latest[
+        [
+            vehicle_id not in sold and (as_of - row.day).days <= 365
+            for vehicle_id, row in latest.iterrows()
+        ]
+    ]
+    until = as_of + timedelta(days=within)
+    for show, keep in [
+        ("upcoming", lambda due: as_of <= due <= until),
+        ("overdue", lambda due: due < as_of),
+        ("", lambda due: due <= until),
+    ]:
+        expected = sorted(
+            (row.due, vehicle_id, row.customer_id, row.day, row.visit_count)
+            for vehicle_id, row in kept.iterrows()
+            if keep(row.due)
+        )
+        answer = metrics.service_due(as_of, within=within, show=show)
+        actual = [
+            (row.due_day, row.vehicle_id, row.customer_id, row.last_day, row.visit_count)
+            for row in answer.itertuples()
+        ]
+        assert actual == expected, show
+        assert metrics.service_due_count(as_of, within=within, show=show) == len(expected)
+    assert len(expected) > 20  # the shop has enough due vehicles for the test to mean much
+
+
+def test_customer_page_and_reminders_predict_the_same_day_as_the_reports(shop):
+    from followups import selectors as followup_selectors
+
+    latest = expected_due(TODAY)
+    predicted = followup_selectors.next_services(vehicles=Vehicle.objects.all())
+    assert predicted == latest["due"].to_dict()

@@ -120,3 +120,125 @@ def test_vehicles_by_band(manager_client):
     vehicle.save()
     body = manager_client.get(reverse("reports:vehicles"), {"band": "1"}).content.decode()
     assert vehicle.plate in body  # 40,000 km in the 580 days to its last visit: 69 km/day
+
+
+def serviced(days_ago, *, odometer_km=None, registered_days_ago=None, **extra):
+    """A vehicle (new, with its own customer) last serviced ``days_ago`` days ago."""
+    visit = delivered(days_ago, odometer_km=odometer_km, **extra)
+    if registered_days_ago is not None:
+        visit.vehicle.registration_date = timezone.localdate() - timedelta(days=registered_days_ago)
+        visit.vehicle.save()
+    return visit
+
+
+@pytest.fixture
+def due_fleet():
+    """Vehicles at different points of their service interval (5,000 km or 180 days)."""
+    return {
+        # 180 days after a visit 170 days ago: due in 10 days.
+        "soon": serviced(170).vehicle,
+        # 100 km/day since registration 400 days before its last visit 20 days ago: the
+        # 5,000 km come after 50 days, due in 30 days (sooner than 180).
+        "by_km": serviced(20, odometer_km=40_000, registered_days_ago=420).vehicle,
+        # Due 20 days ago, not yet lapsed: overdue.
+        "overdue": serviced(200).vehicle,
+        # Due in 120 days: outside a 30-day window.
+        "later": serviced(60).vehicle,
+        # 500 days ago: the customer has lapsed (365 days); the win-back list has them.
+        "lapsed": serviced(500).vehicle,
+        # Sold: no longer in service, never listed.
+        "sold": serviced(175, vehicle__is_active=False).vehicle,
+    }
+
+
+def listed(manager_client, fleet, **query) -> list:
+    response = manager_client.get(reverse("reports:service_due"), query)
+    assert response.status_code == 200
+    body = response.content.decode()
+    return sorted(name for name, vehicle in fleet.items() if vehicle.plate in body)
+
+
+def test_service_due_lists_upcoming_and_overdue_vehicles(manager_client, due_fleet):
+    assert listed(manager_client, due_fleet) == ["by_km", "overdue", "soon"]
+    assert listed(manager_client, due_fleet, show="upcoming") == ["by_km", "soon"]
+    assert listed(manager_client, due_fleet, show="overdue") == ["overdue"]
+    assert listed(manager_client, due_fleet, show="upcoming", within=10) == ["soon"]
+    assert listed(manager_client, due_fleet, show="upcoming", within=120) == [
+        "by_km",
+        "later",
+        "soon",
+    ]
+    # As of 25 days ago: the overdue vehicle was due in 5 days then, the soon one in 35;
+    # the one first serviced 20 days ago had no visit yet.
+    as_of = timezone.localdate() - timedelta(days=25)
+    assert listed(manager_client, due_fleet, as_of=as_of, show="upcoming") == ["overdue"]
+    assert listed(manager_client, due_fleet, as_of=as_of) == ["overdue"]
+    body = manager_client.get(reverse("reports:service_due")).content.decode()
+    today = timezone.localdate()
+    assert (today + timedelta(days=30)).isoformat() in body  # the by-km due day
+    assert "逾期 20 天" in body and "10 天后" in body
+
+
+def test_service_due_shows_the_reminder_call_and_exports(manager_client, due_fleet):
+    from followups import services as followup_services
+
+    # The sweep calls from 7 days before the due day: only the overdue vehicle so far.
+    followup_services.create_maintenance_reminders()
+    assert FollowUpTask.objects.filter(vehicle=due_fleet["overdue"]).exists()
+    assert not FollowUpTask.objects.filter(vehicle=due_fleet["later"]).exists()
+    page = manager_client.get(reverse("reports:service_due"), {"show": "overdue"})
+    assert "待拨打" in page.content.decode()
+    exported = manager_client.get(reverse("reports:service_due_csv"))
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][0] == "车牌/VIN" and len(rows) == 4
+    by_plate = {row[0]: row for row in rows[1:]}
+    overdue = by_plate[due_fleet["overdue"].plate]
+    assert overdue[8] == "-20" and overdue[9] == "待拨打"
+    assert by_plate[due_fleet["by_km"].plate][6] == "100.0"
+    xlsx = manager_client.get(reverse("reports:service_due_xlsx"), {"show": "upcoming"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet.max_row == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"within": "0"}, "天数须在 1 到 365 之间"),
+        ({"within": "999"}, "天数须在 1 到 365 之间"),
+        ({"within": "ten"}, "请输入整数天数"),
+        ({"as_of": "2026-02-30"}, "有效的日期"),
+        ({"show": "everything"}, "有效的选项"),
+    ],
+)
+def test_service_due_bad_filters_are_400_and_export_nothing(manager_client, query, message):
+    for name in ("reports:service_due", "reports:service_due_csv", "reports:service_due_xlsx"):
+        response = manager_client.get(reverse(name), query)
+        assert response.status_code == 400
+        assert response["Content-Type"].startswith("text/html")
+        assert message in response.content.decode()
+
+
+def test_service_due_needs_the_reports_permission(advisor_client):
+    assert advisor_client.get(reverse("reports:service_due")).status_code == 403
+    assert advisor_client.get(reverse("reports:service_due_csv")).status_code == 403
+
+
+def test_dashboard_tile_counts_the_vehicles_due_in_30_days(manager_client, due_fleet):
+    body = manager_client.get(reverse("reports:dashboard")).content.decode()
+    at = body.index('id="tile-service_due"')
+    link = body[body.rindex("<a ", 0, at) : at]
+    assert f"{reverse('reports:service_due')}?as_of=" in link and "show=upcoming" in link
+    assert '<div class="fs-4 text-body">2</div>' in body[at : at + 300]
+
+
+def test_customer_page_shows_the_predicted_next_service(advisor_client, due_fleet):
+    vehicle = due_fleet["by_km"]
+    body = advisor_client.get(reverse("customers:detail", args=[vehicle.owner_id])).content
+    due = (timezone.localdate() + timedelta(days=30)).isoformat()
+    assert f"预计下次保养 {due}" in body.decode()
+    overdue = due_fleet["overdue"]
+    body = advisor_client.get(reverse("customers:detail", args=[overdue.owner_id])).content
+    assert "text-danger" in body.decode().split("预计下次保养")[0][-80:]
+    sold = due_fleet["sold"]
+    body = advisor_client.get(reverse("customers:detail", args=[sold.owner_id])).content
+    assert "预计下次保养" not in body.decode()
