@@ -1,10 +1,7 @@
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +14,7 @@ from customers.models import Customer
 from followups.models import FollowUpTask
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError
+from shopcrm.exports import table_response
 from surveys.models import SurveyResponse
 from visits.models import Visit
 
@@ -275,31 +273,9 @@ class ComplaintExportView(PermissionRequired, View):
             return redirect("complaints:list")
         filters = form.cleaned_data if form.is_valid() else {}
         rows = [_row(c) for c in selectors.complaint_list(filters=filters)]
-        header = [str(label) for label in EXPORT_COLUMNS]
-        stamp = timezone.localdate().isoformat()
-        if fmt == "xlsx":
-            from openpyxl import Workbook
-
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet(_("投诉"))
-            sheet.append(header)
-            for row in rows:
-                sheet.append(row)
-            buffer = io.BytesIO()
-            book.save(buffer)
-            response = HttpResponse(
-                buffer.getvalue(),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = f'attachment; filename="complaints-{stamp}.xlsx"'
-            return response
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="complaints-{stamp}.csv"'
-        response.write("\ufeff")
-        writer = csv.writer(response)
-        writer.writerow(header)
-        writer.writerows(rows)
-        return response
+        return table_response(
+            name="complaints", header=EXPORT_COLUMNS, rows=rows, fmt=fmt, sheet=_("投诉")
+        )
 
 
 def _when(moment):

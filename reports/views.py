@@ -11,10 +11,10 @@ from complaints.models import Complaint
 from customers.models import Customer
 from followups import services as followup_services
 from shopcrm.access import PermissionRequired
+from shopcrm.exports import table_response
 from surveys.models import Dimension
 
 from . import dashboard, metrics, selectors
-from .exports import table_response
 from .forms import AsOfForm, PeriodForm, ServiceDueForm
 
 PERMISSION = "reports.view_reports"

@@ -1,11 +1,8 @@
-import csv
-import io
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from shopcrm.access import PermissionRequired
+from shopcrm.exports import table_response
 
 from . import selectors, services
 from .forms import ResponseFilterForm, answers_from_post
@@ -159,33 +157,13 @@ class ResponseExportView(PermissionRequired, View):
             return redirect("surveys:list")
         filters = form.cleaned_data if form.is_valid() else {}
         rows = [_export_row(r) for r in selectors.response_list(filters=filters).iterator()]
-        header = [str(label) for _key, label in EXPORT_COLUMNS]
-        stamp = timezone.localdate().isoformat()
-        if fmt == "xlsx":
-            from openpyxl import Workbook
-
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet(_("调查答卷"))
-            sheet.append(header)
-            for row in rows:
-                sheet.append(row)
-            buffer = io.BytesIO()
-            book.save(buffer)
-            response = HttpResponse(
-                buffer.getvalue(),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            response["Content-Disposition"] = (
-                f'attachment; filename="survey-responses-{stamp}.xlsx"'
-            )
-            return response
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="survey-responses-{stamp}.csv"'
-        response.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese correctly with a BOM
-        writer = csv.writer(response)
-        writer.writerow(header)
-        writer.writerows(rows)
-        return response
+        return table_response(
+            name="survey-responses",
+            header=[label for _key, label in EXPORT_COLUMNS],
+            rows=rows,
+            fmt=fmt,
+            sheet=_("调查答卷"),
+        )
 
 
 def _export_row(response: SurveyResponse) -> list:
