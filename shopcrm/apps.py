@@ -10,7 +10,10 @@ class ShopcrmConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        from .auth import connect_signals
         from .roles import create_missing_roles
+
+        connect_signals()
 
         # post_migrate is sent once per app with models; listen to the last one, when every
         # app's permissions exist (auth creates them in its own receiver, connected earlier).

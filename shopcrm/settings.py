@@ -129,7 +129,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "shopcrm.cache.RedisCache",  # Django's, one client per pool
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "shopcrm",
         }
@@ -150,7 +150,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "shopcrm.auth.CachedPermissionBackend",  # ModelBackend, permission sets cached
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -317,6 +317,9 @@ SHOPCRM_DELIVERED_EVENT_LOOK_BACK = timedelta(
 )
 
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the cache (Redis when configured) and written through to the
+# database, so a restart of Redis logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
