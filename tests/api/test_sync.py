@@ -453,7 +453,7 @@ def test_staff_sessions_may_not_sync(role):
 
 
 def test_throttled_client_gets_a_clear_429(dms, monkeypatch):
-    from rest_framework.throttling import UserRateThrottle
+    from api.throttling import UserRateThrottle
 
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "2/min", "anon": "2/min"})
     statuses = [post(dms, "customers", [customer(1)]).status_code for _ in range(3)]
