@@ -9,8 +9,9 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, Max, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Avg, Count, FloatField, Max, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate, TruncMonth
 from django.utils import timezone
 
 from followups.models import FollowUpPolicy
@@ -94,29 +95,22 @@ def advisors_ranked(period: metrics.Period) -> list[dict]:
 def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> list[dict]:
     """Per SERVQUAL dimension: its mean points (the summary's ``csi_dimensions``, passed in
     when the caller has them) and its Pearson correlation with the NPS answer, over the
-    period's responses that have both."""
-    rows = list(
-        metrics.responses_of(period)
-        .filter(nps_score__isnull=False)
-        .values_list("dimension_scores", "nps_score")
-    )
-    frame = pd.DataFrame([{**scores, "nps": nps} for scores, nps in rows])
+    period's responses that have both (none below 3 pairs, or when either side is constant).
+    """
+    if connection.vendor == "postgresql":
+        correlations = _correlations_in_sql(period)
+    else:
+        correlations = _correlations_in_pandas(period)
     summary = dimension_means or metrics.survey_figures(period)["csi_dimensions"]
-    table = []
-    for name, label in Dimension.choices:
-        correlation = None
-        if name in frame and frame[name].notna().sum() >= 3:
-            pair = frame[[name, "nps"]].dropna()
-            if pair[name].std() > 0 and pair["nps"].std() > 0:
-                correlation = float(pair[name].corr(pair["nps"]))
-        table.append(
-            {
-                "dimension": name,
-                "label": str(label),
-                "mean": summary[name],
-                "correlation": correlation,
-            }
-        )
+    table = [
+        {
+            "dimension": name,
+            "label": str(label),
+            "mean": summary[name],
+            "correlation": correlations.get(name),
+        }
+        for name, label in Dimension.choices
+    ]
     # The weakest dimension that matters most to NPS comes first: fix it first.
     return sorted(
         table,
@@ -125,6 +119,42 @@ def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> 
             row["dimension"],
         ),
     )
+
+
+def _answered_nps(period: metrics.Period):
+    return metrics.responses_of(period).filter(nps_score__isnull=False)
+
+
+def _correlations_in_sql(period: metrics.Period) -> dict:
+    """PostgreSQL's corr() per dimension, one pass over the period's responses (it is null
+    when either side has no variance)."""
+    from django.contrib.postgres.aggregates import Corr
+
+    nps = Cast("nps_score", FloatField())
+    aggregates = {}
+    for name in Dimension.values:
+        points = Cast(KeyTextTransform(name, "dimension_scores"), FloatField())
+        aggregates[f"corr_{name}"] = Corr(nps, points)
+        aggregates[f"pairs_{name}"] = Count(points)
+    figures = _answered_nps(period).aggregate(**aggregates)
+    return {
+        name: figures[f"corr_{name}"]
+        for name in Dimension.values
+        if figures[f"pairs_{name}"] >= 3 and figures[f"corr_{name}"] is not None
+    }
+
+
+def _correlations_in_pandas(period: metrics.Period) -> dict:
+    """The same on other databases (the zero-setup SQLite run), over the fetched pairs."""
+    rows = list(_answered_nps(period).values_list("dimension_scores", "nps_score"))
+    frame = pd.DataFrame([{**scores, "nps": nps} for scores, nps in rows])
+    correlations = {}
+    for name in Dimension.values:
+        if name in frame and frame[name].notna().sum() >= 3:
+            pair = frame[[name, "nps"]].dropna()
+            if pair[name].std() > 0 and pair["nps"].std() > 0:
+                correlations[name] = float(pair[name].corr(pair["nps"]))
+    return correlations
 
 
 def value_tiers(as_of: date) -> dict:

@@ -6,6 +6,7 @@ without a promised time, customers with one visit, vehicles without registration
 import itertools
 import math
 import random
+import statistics
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
@@ -652,3 +653,43 @@ def test_customer_page_and_reminders_predict_the_same_day_as_the_reports(shop):
     latest = expected_due(TODAY)
     predicted = followup_selectors.next_services(vehicles=Vehicle.objects.all())
     assert predicted == latest["due"].to_dict()
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS)
+def test_key_drivers_match(shop, start, end):
+    """Per dimension: the summary's mean and the Pearson correlation of its points with the
+    NPS answer over the period's responses having both (Python's statistics module here;
+    PostgreSQL's corr() and the pandas path of other databases there)."""
+    from reports import dashboard, metrics
+    from surveys.models import Dimension
+
+    visits = frame(Visit.objects.filter(status="delivered"), "id", "delivered_at")
+    ids = set(visits[in_period(visits.delivered_at, start, end)].id)
+    responses = frame(SurveyResponse.objects.all(), "visit_id", "nps_score", "dimension_scores")
+    responses = responses[responses.visit_id.isin(ids) & responses.nps_score.notna()]
+    period = metrics.Period(start=start, end=end)
+    table = dashboard.key_drivers(period)
+    actual = {row["dimension"]: row for row in table}
+    on_sqlite = dashboard._correlations_in_pandas(period)
+    means = metrics.survey_figures(period)["csi_dimensions"]
+    expected = {}
+    for name in Dimension.values:
+        pairs = [
+            (scores[name], nps)
+            for scores, nps in zip(responses.dimension_scores, responses.nps_score, strict=True)
+            if scores.get(name) is not None
+        ]
+        try:
+            expected[name] = statistics.correlation(*zip(*pairs, strict=True))
+        except (statistics.StatisticsError, TypeError, ValueError):
+            expected[name] = None  # fewer than 2 pairs, or a side without variance
+        if len(pairs) < 3:
+            expected[name] = None
+        same(actual[name]["correlation"], expected[name], f"{name} (SQL)")
+        same(on_sqlite.get(name), expected[name], f"{name} (pandas)")
+        same(actual[name]["mean"], means[name], f"{name} mean")
+    if start.year > 2020:
+        assert all(value is not None for value in expected.values())  # a real check
+    # The weakest dimension that moves NPS most comes first.
+    scores = [-(expected[r["dimension"]] or 0) * (100 - (r["mean"] or 100)) for r in table]
+    assert scores == sorted(scores)
