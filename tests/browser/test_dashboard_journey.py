@@ -71,3 +71,48 @@ def test_manager_reads_the_dashboard(page, live_server, screenshot_dir):
         page.click("#export-csv")
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.count("等待时间过长") == 3 and "服务态度差" not in text
+
+
+def test_manager_finds_the_vehicles_due_for_service(page, live_server):
+    from tests.factories import VisitFactory
+    from visits.models import Visit
+
+    UserFactory(role="manager", username="manager-s")
+    now = timezone.now()
+    for days_ago, plate in [(170, "粤B12345"), (175, "粤B23456"), (200, "粤B34567")]:
+        moment = now - timedelta(days=days_ago)
+        VisitFactory(
+            vehicle__plate=plate,
+            status=Visit.Status.DELIVERED,
+            checked_in_at=moment - timedelta(hours=2),
+            delivered_at=moment,
+        )
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "manager-s")
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(f"{live_server.url}/reports/")
+    tile = page.locator("#tile-service_due")
+    assert tile.locator(".fs-4").inner_text() == "2"  # due in 10 and 5 days
+    tile.click()
+    page.wait_for_url(lambda url: "/reports/service-due/" in url)
+    table = page.inner_text("#report-service-due")
+    assert "粤B12345" in table and "粤B23456" in table and "粤B34567" not in table
+    assert "5 天后" in table and "10 天后" in table
+
+    page.select_option("#id_show", "overdue")
+    page.click("#service-due-form button")
+    page.wait_for_url(lambda url: "show=overdue" in url)
+    assert "逾期 20 天" in page.inner_text("#report-service-due")
+    page.fill("#id_within", "0")
+    page.click("#service-due-form button")
+    assert "天数须在 1 到 365 之间" in page.inner_text("#service-due-form")
+    page.fill("#id_within", "30")
+    page.click("#service-due-form button")
+    page.wait_for_url(lambda url: "within=30" in url)
+    with page.expect_download() as download:
+        page.click("#export-service-due")
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "粤B34567" in text and "粤B12345" not in text
