@@ -12,18 +12,16 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models import Count, F, OuterRef, Q
 from django.utils import timezone
 
 from complaints.models import Complaint
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
-from surveys.models import Dimension, SurveyInvitation, SurveyResponse
+from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import ServiceType, Visit
 
-from . import states
+from . import daily, states
 
 REACHED = list(FollowUpTask.REACHED)
 REPAIRS = [ServiceType.REPAIR, ServiceType.WARRANTY]
@@ -92,83 +90,63 @@ def responses_of(period: Period):
     return _of_delivered_visits(SurveyResponse, period)
 
 
-def summary(period: Period, *, now: datetime | None = None) -> dict:
-    now = now or timezone.now()
-    result = {}
-    result.update(_visit_figures(period))
-    result.update(survey_figures(period))
-    result.update(_follow_up_figures(period))
-    result.update(_complaint_figures(period, now, result["visits"]))
-    return result
-
-
-def _visit_figures(period: Period) -> dict:
-    visits = delivered_visits(period)
-    comeback = Visit.objects.filter(
+def came_back():
+    """For a visit (the outer query): a repair of its vehicle checked in within 30 days after
+    its delivery (METRICS.md, fixed first visit)."""
+    return Visit.objects.filter(
         vehicle_id=OuterRef("vehicle_id"),
         service_type__in=REPAIRS,
         checked_in_at__gt=OuterRef("delivered_at"),
         checked_in_at__lte=OuterRef("delivered_at") + timedelta(days=30),
     )
-    figures = visits.aggregate(
-        visits=Count("pk"),
-        promised=Count("pk", filter=Q(promised_at__isnull=False)),
-        on_time=Count(
-            "pk", filter=Q(promised_at__isnull=False, delivered_at__lte=F("promised_at"))
-        ),
-        by_appointment=Count("pk", filter=Q(by_appointment=True)),
-        repairs=Count("pk", filter=Q(service_type__in=REPAIRS)),
-    )
-    # Exists as a filter, counted on its own: in WHERE, PostgreSQL runs it as one hash
-    # semi-join; inside an aggregate's filter it would be a subquery per visit.
-    repairs = visits.filter(service_type__in=REPAIRS)
-    fixed = {"repairs": figures["repairs"], "came_back": repairs.filter(Exists(comeback)).count()}
-    reached_in_72h = CallAttempt.objects.filter(
+
+
+def reached_within_72h():
+    """For a visit (the outer query): a post-service call that reached the customer within 72
+    hours of its delivery (METRICS.md, three-day follow-up rate)."""
+    return CallAttempt.objects.filter(
         task__visit_id=OuterRef("pk"),
         task__kind=FollowUpTask.Kind.POST_SERVICE,
         outcome__in=REACHED,
         ended_at__lte=OuterRef("delivered_at") + timedelta(hours=72),
     )
-    contacted = visits.filter(Exists(reached_in_72h)).count()
+
+
+def summary(period: Period, *, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    totals = daily.totals(period)
+    result = {}
+    result.update(_visit_figures(totals))
+    result.update(_survey_figures(totals))
+    result.update(_follow_up_figures(period))
+    result.update(_complaint_figures(period, now, result["visits"]))
+    return result
+
+
+def _visit_figures(totals: dict) -> dict:
     return {
-        "visits": figures["visits"],
-        "on_time_delivery_rate": rate(figures["on_time"], figures["promised"]),
-        "fixed_first_visit_rate": rate(fixed["repairs"] - fixed["came_back"], fixed["repairs"]),
-        "appointment_rate": rate(figures["by_appointment"], figures["visits"]),
-        "followup_contact_rate_72h": rate(contacted, figures["visits"]),
+        "visits": totals["visits"],
+        "on_time_delivery_rate": rate(totals["on_time"], totals["promised"]),
+        "fixed_first_visit_rate": rate(totals["repairs"] - totals["came_back"], totals["repairs"]),
+        "appointment_rate": rate(totals["by_appointment"], totals["visits"]),
+        "followup_contact_rate_72h": rate(totals["contacted"], totals["visits"]),
     }
 
 
 def survey_figures(period: Period) -> dict:
-    responses = responses_of(period)
-    dimension_means = {
-        name: Avg(Cast(KeyTextTransform(name, "dimension_scores"), FloatField()))
-        for name in Dimension.values
-    }
-    figures = responses.aggregate(
-        survey_responses=Count("pk"),
-        csi=Avg("csi"),
-        alerts=Count("pk", filter=Q(is_alert=True)),
-        promoters=Count("pk", filter=Q(nps_class="promoter")),
-        detractors=Count("pk", filter=Q(nps_class="detractor")),
-        nps_answered=Count("pk", filter=~Q(nps_class="")),
-        **{f"dim_{name}": expression for name, expression in dimension_means.items()},
-    )
-    invitations = (
-        _of_delivered_visits(SurveyInvitation, period)
-        .filter(sent_at__isnull=False)
-        .aggregate(
-            sent=Count("pk"),
-            completed=Count("pk", filter=Q(status=SurveyInvitation.Status.COMPLETED)),
-        )
-    )
+    return _survey_figures(daily.totals(period))
+
+
+def _survey_figures(totals: dict) -> dict:
     return {
-        "csi": figures["csi"],
-        "csi_dimensions": {name: figures[f"dim_{name}"] for name in Dimension.values},
-        "nps": nps_of(figures["promoters"], figures["detractors"], figures["nps_answered"]),
-        "survey_responses": figures["survey_responses"],
-        "survey_response_rate": rate(invitations["completed"], invitations["sent"]),
-        "alerts": figures["alerts"],
+        "csi": rate(totals["csi_sum"], totals["csi_count"]),
+        "csi_dimensions": {
+            name: rate(totals[f"{name}_sum"], totals[f"{name}_count"]) for name in Dimension.values
+        },
+        "nps": nps_of(totals["promoters"], totals["detractors"], totals["nps_answered"]),
+        "survey_responses": totals["responses"],
+        "survey_response_rate": rate(totals["invitations_completed"], totals["invitations_sent"]),
+        "alerts": totals["alerts"],
     }
 
 

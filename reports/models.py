@@ -75,3 +75,63 @@ class StateChange(models.Model):
 
     def __str__(self):
         return f"change {self.pk}: vehicle {self.vehicle_id}, customer {self.customer_id}"
+
+
+# The summary table behind the period figures (reports/daily.py): per delivery day (the
+# shop's calendar), advisor and service type, the counts and sums that METRICS.md's period
+# rates are made of, over the visits delivered that day and their responses, invitations
+# and follow-up calls. A period's figures add up its rows (a few thousand at most) instead of
+# joining its visits to four other tables; triggers log which days a change moves, and a read
+# brings those days up to date first.
+
+
+class DailyFigures(models.Model):
+    day = models.DateField()
+    advisor_id = models.IntegerField(null=True)
+    service_type = models.CharField(max_length=12)
+    # Visits delivered that day.
+    visits = models.IntegerField()
+    promised = models.IntegerField()  # with a promised time
+    on_time = models.IntegerField()  # delivered by it
+    by_appointment = models.IntegerField()
+    repairs = models.IntegerField()  # repair and warranty visits
+    came_back = models.IntegerField()  # repairs followed by a repair within 30 days
+    contacted = models.IntegerField()  # reached by a post-service call within 72 hours
+    # Their survey responses and invitations.
+    responses = models.IntegerField()
+    csi_count = models.IntegerField()
+    csi_sum = models.FloatField()
+    alerts = models.IntegerField()
+    promoters = models.IntegerField()
+    detractors = models.IntegerField()
+    nps_answered = models.IntegerField()
+    # Per SERVQUAL dimension (surveys.models.Dimension): the answers and their sum.
+    reliability_count = models.IntegerField()
+    reliability_sum = models.FloatField()
+    responsiveness_count = models.IntegerField()
+    responsiveness_sum = models.FloatField()
+    assurance_count = models.IntegerField()
+    assurance_sum = models.FloatField()
+    empathy_count = models.IntegerField()
+    empathy_sum = models.FloatField()
+    tangibles_count = models.IntegerField()
+    tangibles_sum = models.FloatField()
+    invitations_sent = models.IntegerField()
+    invitations_completed = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="dailyfigures_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} {self.advisor_id} {self.service_type}: {self.visits} visits"
+
+
+class DayChange(models.Model):
+    """Written by triggers on visits, responses, invitations, follow-up tasks and calls: the
+    delivery time of a visit whose day's figures to redo. Null: redo every day."""
+
+    id = models.BigAutoField(primary_key=True)
+    delivered_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"change {self.pk}: {self.delivered_at}"

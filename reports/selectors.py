@@ -1,15 +1,15 @@
 """The rows behind a dashboard figure: visits, customers, vehicles."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
-from followups.models import CallAttempt, FollowUpTask
+from followups.models import FollowUpTask
 from visits.models import Visit
 
 from . import dashboard, metrics
@@ -22,21 +22,9 @@ def visits_behind(
     if late:
         visits = visits.filter(promised_at__isnull=False, delivered_at__gt=F("promised_at"))
     if comeback:
-        came_back = Visit.objects.filter(
-            vehicle_id=OuterRef("vehicle_id"),
-            service_type__in=metrics.REPAIRS,
-            checked_in_at__gt=OuterRef("delivered_at"),
-            checked_in_at__lte=OuterRef("delivered_at") + timedelta(days=30),
-        )
-        visits = visits.filter(service_type__in=metrics.REPAIRS).filter(Exists(came_back))
+        visits = visits.filter(service_type__in=metrics.REPAIRS).filter(Exists(metrics.came_back()))
     if not_contacted:
-        reached = CallAttempt.objects.filter(
-            task__visit_id=OuterRef("pk"),
-            task__kind=FollowUpTask.Kind.POST_SERVICE,
-            outcome__in=metrics.REACHED,
-            ended_at__lte=OuterRef("delivered_at") + timedelta(hours=72),
-        )
-        visits = visits.exclude(Exists(reached))
+        visits = visits.exclude(Exists(metrics.reached_within_72h()))
     return visits.order_by("-delivered_at")
 
 

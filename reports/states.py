@@ -374,7 +374,10 @@ def after_migrate(sender, using="default", **kwargs):
     """post_migrate: the triggers exist whenever the schema does."""
     from django.db import connections
 
+    from . import daily
+
     install_triggers(connections[using])
+    daily.install_triggers(connections[using])
 
 
 def as_of_rows(as_of: date) -> tuple[str, list]:

@@ -1,0 +1,299 @@
+"""The daily figures behind the period summary (reports/daily.py): every change that moves a
+day's figures is logged by a trigger, a read brings the days up to date first, the
+incremental refresh gives exactly what a rebuild from scratch gives, and the direct
+computation (SQLite) gives what the table gives."""
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Exists
+from django.utils import timezone
+
+from followups.models import CallAttempt, FollowUpTask
+from reports import daily, metrics
+from reports.models import DailyFigures, DayChange
+from surveys.models import SurveyInvitation, SurveyResponse
+from tests.reports.test_correctness import TODAY, expected_summary, moment, same
+from visits.models import Visit
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+HISTORY = (date(2024, 1, 1), TODAY)
+
+
+def snapshot():
+    """The table's rows; sums rounded (PostgreSQL may add a day's floats in another order)."""
+    rows = set()
+    for row in DailyFigures.objects.values_list(*daily.KEY, *daily.COLUMNS):
+        rows.add(tuple(round(value, 6) if isinstance(value, float) else value for value in row))
+    return rows
+
+
+def rebuilt():
+    daily.rebuild()
+    return snapshot()
+
+
+def summary_of(reader, start, end):
+    answer = reader.get("/api/v1/reports/summary/", {"start": start, "end": end})
+    assert answer.status_code == 200, answer.json()
+    return answer.json()
+
+
+def check(reader, start=HISTORY[0], end=HISTORY[1]):
+    same(summary_of(reader, start, end), expected_summary(start, end))
+
+
+def untouched_delivered(**filters):
+    """A delivered visit with no responses, invitations, tasks or complaints."""
+    return (
+        Visit.objects.filter(status=Visit.Status.DELIVERED, **filters)
+        .filter(
+            survey_responses__isnull=True,
+            survey_invitation__isnull=True,
+            follow_up_tasks__isnull=True,
+            complaints__isnull=True,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def sole_reaching_call():
+    """A call that alone makes its visit contacted within 72 hours."""
+    calls = CallAttempt.objects.filter(
+        outcome__in=metrics.REACHED,
+        task__kind=FollowUpTask.Kind.POST_SERVICE,
+        task__visit__status=Visit.Status.DELIVERED,
+    )
+    for call in calls.select_related("task__visit").order_by("pk"):
+        delivered_at = call.task.visit.delivered_at
+        if call.ended_at <= delivered_at + timedelta(hours=72) and not (
+            calls.filter(task__visit=call.task.visit_id).exclude(pk=call.pk).exists()
+        ):
+            return call
+    raise AssertionError("no such call")
+
+
+def test_every_kind_of_change_is_picked_up_and_equals_a_rebuild(shop, reader):
+    daily.refresh()
+    assert not DayChange.objects.exists()
+    check(reader)
+
+    # A visit delivered today; another's promise, appointment, advisor and type changed; one
+    # moved to another day, one cancelled, one deleted.
+    visit = untouched_delivered(delivered_at__date__lt=TODAY - timedelta(days=40))
+    Visit.objects.create(
+        vehicle=visit.vehicle,
+        customer=visit.customer,
+        ro_number="RO-D-NEW",
+        service_type="maintenance",
+        status=Visit.Status.DELIVERED,
+        checked_in_at=moment(TODAY, 9),
+        delivered_at=moment(TODAY, 11),
+        promised_at=moment(TODAY, 12),
+    )
+    assert summary_of(reader, TODAY, TODAY)["visits"] == expected_summary(TODAY, TODAY)["visits"]
+    changed = Visit.objects.filter(status=Visit.Status.DELIVERED).order_by("pk")
+    first, second, third, fourth = changed[10], changed[20], changed[30], changed[40]
+    first.promised_at = first.delivered_at - timedelta(minutes=1)
+    first.by_appointment = not first.by_appointment
+    first.save()
+    second.advisor = None
+    second.service_type = "repair" if second.service_type != "repair" else "maintenance"
+    second.save()
+    Visit.objects.filter(pk=third.pk).update(delivered_at=third.delivered_at + timedelta(days=9))
+    Visit.objects.filter(pk=fourth.pk).update(status=Visit.Status.CANCELLED)
+    untouched_delivered(pk__gt=visit.pk).delete()
+    check(reader)
+
+    # A repair checked in 10 days after a delivered repair of the same vehicle makes it a
+    # comeback; checked in 40 days after, it does not; deleted, it never was.
+    repair = (
+        Visit.objects.filter(
+            status=Visit.Status.DELIVERED,
+            service_type="repair",
+            delivered_at__lt=moment(TODAY - timedelta(days=60), 0),
+        )
+        .filter(~Exists(metrics.came_back()))
+        .order_by("pk")
+        .first()
+    )
+    assert repair is not None
+    back = Visit.objects.create(
+        vehicle=repair.vehicle,
+        customer=repair.customer,
+        ro_number="RO-D-BACK",
+        service_type="warranty",
+        status=Visit.Status.CHECKED_IN,
+        checked_in_at=repair.delivered_at + timedelta(days=10),
+    )
+    day = timezone.localtime(repair.delivered_at).date()
+    came_back_before = summary_of(reader, day - timedelta(days=1), day + timedelta(days=1))
+    check(reader)
+    back.checked_in_at = repair.delivered_at + timedelta(days=40)
+    back.save()
+    check(reader)
+    back.checked_in_at = repair.delivered_at + timedelta(days=2)
+    back.save()
+    check(reader)
+    back.delete()
+    check(reader)
+    assert came_back_before["fixed_first_visit_rate"] < 1
+
+    # Responses answered, corrected and withdrawn; invitations sent and completed.
+    response = SurveyResponse.objects.filter(nps_class="detractor").order_by("pk").first()
+    response.nps_score, response.nps_class = 10, "promoter"
+    response.csi = 100.0
+    response.dimension_scores = {"empathy": 100.0}
+    response.save()
+    SurveyResponse.objects.filter(nps_class="passive").order_by("pk").first().delete()
+    invitation = SurveyInvitation.objects.filter(sent_at__isnull=True).order_by("pk").first()
+    invitation.sent_at = invitation.due_at
+    invitation.status = "completed"
+    invitation.save()
+    SurveyInvitation.objects.filter(status="completed").order_by("-pk").first().delete()
+    check(reader)
+
+    # Calls: one reaching the customer within 72 hours, one changed to no answer, one
+    # deleted, a task that is no longer a post-service call.
+    task = FollowUpTask.objects.filter(attempts__gt=0).order_by("pk").first() or (
+        FollowUpTask.objects.order_by("pk").first()
+    )
+    CallAttempt.objects.create(
+        task=task,
+        agent=CallAttempt.objects.first().agent,
+        started_at=task.visit.delivered_at + timedelta(hours=2),
+        ended_at=task.visit.delivered_at + timedelta(hours=2, minutes=4),
+        outcome="reached_satisfied",
+    )
+    first_call = sole_reaching_call()
+    first_call.outcome = "no_answer"  # the visit is no longer contacted
+    first_call.save()
+    sole_reaching_call().delete()
+    FollowUpTask.objects.filter(
+        pk=CallAttempt.objects.filter(outcome="reached_satisfied").order_by("-pk")[3].task_id
+    ).update(kind=FollowUpTask.Kind.MAINTENANCE_REMINDER)
+    check(reader)
+
+    incremental = snapshot()
+    assert incremental == rebuilt()
+
+
+def test_unrelated_changes_log_nothing(shop):
+    daily.refresh()
+    visit = Visit.objects.filter(status=Visit.Status.DELIVERED).first()
+    visit.concern = "异响"
+    visit.odometer_km = 1
+    visit.save()
+    checked_in = Visit.objects.exclude(status=Visit.Status.DELIVERED).exclude(
+        service_type__in=daily.REPAIRS
+    )[0]
+    checked_in.promised_at = checked_in.checked_in_at
+    checked_in.save()
+    task = FollowUpTask.objects.first()
+    task.status = FollowUpTask.Status.FAILED
+    task.attempts += 1
+    task.save()
+    invitation = SurveyInvitation.objects.first()
+    invitation.reminded_at = invitation.due_at
+    invitation.save()
+    response = SurveyResponse.objects.first()
+    response.duration_seconds = 99
+    response.save()
+    assert not DayChange.objects.exists()
+
+
+def test_a_truncate_redoes_everything(shop, reader):
+    daily.refresh()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the fixture's checks, done first
+        cursor.execute("TRUNCATE followups_callattempt")
+    assert DayChange.objects.filter(delivered_at=None).exists()
+    answer = summary_of(reader, *HISTORY)
+    assert answer["followup_contact_rate_72h"] == 0
+    check(reader)
+
+
+def test_missing_triggers_are_put_back_with_a_full_rebuild(db):
+    assert not daily.install_triggers()  # the migration's post_migrate put them there
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER reports_day_call_insert ON followups_callattempt")
+    DayChange.objects.all().delete()
+    assert daily.install_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'reports_day_%%'")
+        assert cursor.fetchone()[0] == len(daily.trigger_names())
+    assert DayChange.objects.filter(delivered_at=None).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "advisor", "service_type"),
+    [
+        (date(2025, 11, 1), date(2026, 11, 20), None, None),
+        (date(2026, 3, 1), date(2026, 3, 31), None, "repair"),
+        (date(2025, 1, 1), date(2026, 6, 30), "adv2", None),
+        (date(2020, 1, 1), date(2020, 1, 31), None, None),  # empty
+    ],
+)
+def test_the_direct_computation_gives_what_the_table_gives(shop, start, end, advisor, service_type):
+    """Other databases (SQLite) compute the period's grouped figures directly."""
+    from django.contrib.auth import get_user_model
+
+    advisor_id = get_user_model().objects.get(username=advisor).pk if advisor else None
+    period = metrics.Period(start, end, advisor=advisor_id, service_type=service_type)
+    from_table = daily.totals(period)
+    filters = {"advisor_id": advisor_id} if advisor_id else {}
+    if service_type:
+        filters["service_type"] = service_type
+    frame = daily.figures([(start, end)], **filters)
+    direct = {name: frame[name].sum().item() if len(frame) else 0 for name in daily.COLUMNS}
+    assert set(direct) == set(from_table)
+    for name, value in from_table.items():
+        assert direct[name] == pytest.approx(value, rel=1e-12), name
+    if start.year > 2020:
+        assert from_table["visits"] > 0
+
+
+def test_days_run_together():
+    days = {date(2026, 1, d) for d in (1, 2, 3, 5, 9, 10)}
+    assert daily.day_runs(days) == [
+        (date(2026, 1, 1), date(2026, 1, 3)),
+        (date(2026, 1, 5), date(2026, 1, 5)),
+        (date(2026, 1, 9), date(2026, 1, 10)),
+    ]
+    scattered = {date(2026, 1, 1) + timedelta(days=2 * n) for n in range(daily.MAX_RUNS + 1)}
+    assert daily.day_runs(scattered) == [(min(scattered), max(scattered))]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshers_at_once_do_not_collide(shop):
+    daily.refresh()
+    visits = list(Visit.objects.filter(status=Visit.Status.DELIVERED).order_by("pk")[:40])
+    for n, visit in enumerate(visits):
+        Visit.objects.filter(pk=visit.pk).update(
+            delivered_at=visit.delivered_at + timedelta(days=n % 5 + 1)
+        )
+    logged = DayChange.objects.count()
+    assert logged >= 2 * len(visits)  # each visit's old and new day at least
+    barrier = threading.Barrier(2)
+    errors, taken = [], []
+
+    def refresher():
+        try:
+            barrier.wait(timeout=10)
+            taken.append(daily.refresh())
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert sum(taken) == logged  # each logged change taken once
+    assert snapshot() == rebuilt()
