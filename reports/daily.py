@@ -21,7 +21,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, FloatField, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, TruncDate, TruncMonth
 from django.utils import timezone
 
 from surveys.models import Dimension, SurveyInvitation, SurveyResponse
@@ -161,19 +161,42 @@ def start_of(day: date):
 def totals(period) -> dict:
     """The sums of every column over the period's delivery days, advisor and service type:
     from the table on PostgreSQL (brought up to date first), computed directly elsewhere."""
+    if connection.vendor == "postgresql":
+        refresh()
+        sums = _rows(period).aggregate(**{name: Sum(name) for name in COLUMNS})
+        return {name: value or 0 for name, value in sums.items()}
+    frame = figures([(period.start, period.end)], **_filters(period))
+    return {name: frame[name].sum().item() if len(frame) else 0 for name in COLUMNS}
+
+
+def grouped(period, by: str) -> pd.DataFrame:
+    """The same sums per ``by``: "month" (the first day of the delivery month) or
+    "advisor_id" (null for visits without one), a row for each with any visit."""
+    if connection.vendor == "postgresql":
+        refresh()
+        rows = _rows(period)
+        rows = rows.annotate(month=TruncMonth("day")) if by == "month" else rows
+        sums = rows.values(by).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(by)
+        return pd.DataFrame(list(sums), columns=[by, *COLUMNS])
+    frame = figures([(period.start, period.end)], **_filters(period))
+    if by == "month":
+        frame["month"] = frame["day"].map(lambda day: day.replace(day=1))
+    return frame.groupby(by, dropna=False)[COLUMNS].sum().reset_index()
+
+
+def _filters(period) -> dict:
     filters = {}
     if period.advisor:
         filters["advisor_id"] = period.advisor
     if period.service_type:
         filters["service_type"] = period.service_type
-    if connection.vendor == "postgresql":
-        refresh()
-        sums = DailyFigures.objects.filter(
-            day__gte=period.start, day__lte=period.end, **filters
-        ).aggregate(**{name: Sum(name) for name in COLUMNS})
-        return {name: value or 0 for name, value in sums.items()}
-    frame = figures([(period.start, period.end)], **filters)
-    return {name: frame[name].sum().item() if len(frame) else 0 for name in COLUMNS}
+    return filters
+
+
+def _rows(period):
+    return DailyFigures.objects.filter(
+        day__gte=period.start, day__lte=period.end, **_filters(period)
+    )
 
 
 # ---------------------------------------------------------------- keeping it current

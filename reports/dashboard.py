@@ -9,9 +9,9 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, FloatField, Max, Q, Sum
+from django.db.models import Count, FloatField, Max, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate, TruncMonth
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from followups.models import FollowUpPolicy
@@ -19,7 +19,7 @@ from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
 
-from . import metrics
+from . import daily, metrics
 
 TIERS = [("vip", 0.2), ("core", 0.3), ("regular", 0.3), ("low", 0.2)]
 
@@ -40,56 +40,36 @@ def _add_months(day: date, months: int) -> date:
 
 
 def by_month(period: metrics.Period) -> list[dict]:
-    """CSI and NPS per month of delivery."""
-    rows = (
-        metrics.responses_of(period)
-        .annotate(month=TruncMonth("visit__delivered_at", tzinfo=timezone.get_default_timezone()))
-        .values("month")
-        .annotate(
-            csi=Avg("csi"),
-            responses=Count("pk"),
-            promoters=Count("pk", filter=Q(nps_class="promoter")),
-            detractors=Count("pk", filter=Q(nps_class="detractor")),
-            answered=Count("pk", filter=~Q(nps_class="")),
-        )
-        .order_by("month")
-    )
+    """CSI and NPS per month of delivery (months with responses)."""
+    frame = daily.grouped(period, "month")
     return [
         {
-            "month": row["month"].strftime("%Y-%m"),
-            "csi": row["csi"],
-            "nps": nps_of(row["promoters"], row["detractors"], row["answered"]),
-            "responses": row["responses"],
+            "month": row.month.strftime("%Y-%m"),
+            "csi": metrics.rate(row.csi_sum, row.csi_count),
+            "nps": nps_of(row.promoters, row.detractors, row.nps_answered),
+            "responses": int(row.responses),
         }
-        for row in rows
+        for row in frame[frame["responses"] > 0].itertuples()
     ]
 
 
 def advisors_ranked(period: metrics.Period) -> list[dict]:
-    rows = (
-        metrics.responses_of(period)
-        .filter(visit__advisor__isnull=False)
-        .values(
-            "visit__advisor",
-            "visit__advisor__username",
-            "visit__advisor__last_name",
-            "visit__advisor__first_name",
-        )
-        .annotate(csi=Avg("csi"), responses=Count("pk"))
-        .order_by("-csi")
-    )
-    return [
+    """Advisors by the CSI of their visits' responses, best first (ties by user name)."""
+    frame = daily.grouped(period, "advisor_id")
+    frame = frame[frame["advisor_id"].notna() & (frame["csi_count"] > 0)]
+    users = get_user_model().objects.in_bulk([int(pk) for pk in frame["advisor_id"]])
+    rows = [
         {
-            "advisor_id": row["visit__advisor"],
-            "username": row["visit__advisor__username"],
-            "name": (row["visit__advisor__last_name"] + row["visit__advisor__first_name"])
-            or row["visit__advisor__username"],
-            "csi": row["csi"],
-            "responses": row["responses"],
+            "advisor_id": user.pk,
+            "username": user.username,
+            "name": (user.last_name + user.first_name) or user.username,
+            "csi": row.csi_sum / row.csi_count,
+            "responses": int(row.responses),
         }
-        for row in rows
-        if row["csi"] is not None
+        for row in frame.itertuples()
+        if (user := users.get(int(row.advisor_id)))
     ]
+    return sorted(rows, key=lambda row: (-row["csi"], row["username"]))
 
 
 def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> list[dict]:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.urls import reverse
 
 from shopcrm import auth
 from tests.factories import UserFactory
@@ -96,6 +97,60 @@ def test_a_set_read_before_a_change_is_not_kept_after_it(reports_group, monkeypa
     assert fresh(user).has_perm(REPORTS)
     monkeypatch.setattr(auth.BaseBackend, "get_all_permissions", real)
     assert not fresh(user).has_perm(REPORTS)
+
+
+def backend():
+    return auth.CachedPermissionBackend()
+
+
+def test_the_session_user_is_served_from_the_cache_until_it_changes(django_assert_num_queries):
+    user = UserFactory(username="desk-1")
+    assert backend().get_user(user.pk).username == "desk-1"
+    with django_assert_num_queries(0):
+        assert backend().get_user(user.pk).username == "desk-1"
+    user.username = "desk-1b"  # any save through Django: a new version, read afresh
+    user.save()
+    assert backend().get_user(user.pk).username == "desk-1b"
+    user.is_active = False
+    user.save()
+    assert backend().get_user(user.pk) is None
+    user.is_active = True
+    user.save()
+    assert backend().get_user(user.pk) is not None
+    pk = user.pk
+    user.delete()
+    assert backend().get_user(pk) is None
+    assert backend().get_user(10**9) is None  # no such user: cached as none, still none
+
+
+def test_a_user_changed_in_raw_sql_waits_for_the_entry_or_any_django_change():
+    user = UserFactory(username="desk-2")
+    assert backend().get_user(user.pk) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE auth_user SET is_active = false WHERE id = %s", [user.pk])
+    assert backend().get_user(user.pk) is not None  # the documented window (TTL)
+    UserFactory(username="desk-3")  # any user saved through Django
+    assert backend().get_user(user.pk) is None
+
+
+def test_deactivated_or_new_password_ends_the_session_at_the_next_request(client):
+    user = UserFactory(username="desk-4", role="advisor")
+    user.set_password("old-secret-4")
+    user.save()
+
+    def signed_in():
+        return reverse("login") not in client.get("/", follow=True).redirect_chain[-1][0]
+
+    client.post(reverse("login"), {"username": "desk-4", "password": "old-secret-4"})
+    assert signed_in()
+    user.set_password("new-secret-4")  # the session's hash no longer matches
+    user.save()
+    assert not signed_in()
+    client.post(reverse("login"), {"username": "desk-4", "password": "new-secret-4"})
+    assert signed_in()
+    user.is_active = False
+    user.save()
+    assert not signed_in()
 
 
 @pytest.mark.redis

@@ -398,6 +398,64 @@ def test_empty_period_has_null_rates_not_zero(shop, reader):
         assert answer[name] is None
 
 
+@pytest.mark.parametrize(
+    ("start", "end", "service_type"),
+    [(date(2025, 6, 1), date(2026, 11, 20), None), (date(2026, 1, 1), date(2026, 6, 30), "repair")],
+)
+def test_csi_by_month_and_by_advisor_match(shop, start, end, service_type):
+    """The dashboard's CSI and NPS by month of delivery, and the advisors ranked by CSI."""
+    from reports import dashboard, metrics
+
+    visits = frame(
+        Visit.objects.filter(status="delivered"),
+        "id",
+        "advisor__username",
+        "service_type",
+        "delivered_at",
+    )
+    visits = visits[in_period(visits.delivered_at, start, end)]
+    if service_type:
+        visits = visits[visits.service_type == service_type]
+    responses = frame(SurveyResponse.objects.all(), "visit_id", "csi", "nps_score")
+    rows = responses.merge(visits, left_on="visit_id", right_on="id")
+    rows["month"] = [day.strftime("%Y-%m") for day in local_day(rows.delivered_at)]
+
+    def nps(group):
+        answered = group[group.nps_score.notna()]
+        if len(answered) == 0:
+            return None
+        return (
+            100
+            * ((answered.nps_score >= 9).sum() - (answered.nps_score <= 6).sum())
+            / len(answered)
+        )
+
+    months = [
+        {"csi": group.csi.mean(), "nps": nps(group), "responses": len(group), "month": month}
+        for month, group in rows.groupby("month")
+    ]
+    advisors = sorted(
+        (
+            {"username": name, "csi": group.csi.mean(), "responses": len(group)}
+            for name, group in rows.groupby("advisor__username")
+            if group.csi.notna().any()
+        ),
+        key=lambda row: (-row["csi"], row["username"]),
+    )
+    period = metrics.Period(start, end, service_type=service_type)
+    by_month = dashboard.by_month(period)
+    ranked = dashboard.advisors_ranked(period)
+    assert [row["month"] for row in by_month] == [row["month"] for row in months]
+    assert [row["username"] for row in ranked] == [row["username"] for row in advisors]
+    assert len(months) >= 6 and len(advisors) == 4
+    for actual, expected in zip(by_month, months, strict=True):
+        figures = ("csi", "nps", "responses")
+        same({k: actual[k] for k in figures}, {k: expected[k] for k in figures}, expected["month"])
+    for actual, expected in zip(ranked, advisors, strict=True):
+        figures = ("csi", "responses")
+        same({k: actual[k] for k in figures}, {k: expected[k] for k in figures}, actual["username"])
+
+
 def test_complaint_categories_pareto(shop, reader):
     start, end = date(2025, 1, 1), date(2026, 11, 20)
     answer = reader.get(

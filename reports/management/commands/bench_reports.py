@@ -12,6 +12,7 @@ empties the tables, so it wants a database whose name ends in "_bench" (or --for
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py bench_reports
 """
 
+import contextlib
 import json
 import random
 import statistics
@@ -23,16 +24,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from customers.validators import vin_check_digit
+from followups.models import CallAttempt, FollowUpTask
 from reports import bench_floors as floors
-from reports import states
+from reports import daily, states
+from reports.models import DailyFigures
 from shopcrm import roles
 from surveys import scoring
+from surveys.models import SurveyInvitation
 from surveys.services import default_template
+from visits.models import Visit
 
 TABLES = [
     "followups_callattempt",
@@ -81,16 +86,24 @@ class Command(BaseCommand):
             self._load(today, visits, customers, responses, complaints)
             self.stdout.write(f"Loaded in {time.perf_counter() - started:.0f} s.")
             started = time.perf_counter()
-            states.rebuild()  # COPY fires no row triggers; the TRUNCATE logged "everything"
+            states.rebuild()  # the load ran without triggers: rebuild everything
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE reports_vehiclestate, reports_customerstate")
             self.stdout.write(
                 f"Summary tables (vehicle and customer states) built in "
                 f"{time.perf_counter() - started:.1f} s."
             )
+            started = time.perf_counter()
+            daily.rebuild()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE reports_dailyfigures")
+            self.stdout.write(
+                f"Summary table (daily figures, {DailyFigures.objects.count():,} rows) built in "
+                f"{time.perf_counter() - started:.1f} s."
+            )
         else:
             started = time.perf_counter()
-            taken = states.refresh()
+            taken = states.refresh() + daily.refresh()
             self.stdout.write(
                 f"Summary tables brought up to date ({taken} changes) in "
                 f"{time.perf_counter() - started:.1f} s."
@@ -100,12 +113,19 @@ class Command(BaseCommand):
         if "redis" not in backend.lower():
             self.stdout.write("  (set REDIS_URL to time requests as production serves them)")
         self._time(today)
+        self._time_writes()
 
     # ------------------------------------------------------------------ loading
 
     def _load(self, today, n_visits, n_customers, n_responses, n_complaints):
         rng = random.Random(11)
         with connection.cursor() as cursor:
+            # A shop's history arrives with a restore, not row by row: no change-logging
+            # triggers during the load (COPY fires them), one rebuild of the summary tables
+            # after it.
+            # Not a superuser: loaded with the triggers, only slower.
+            with contextlib.suppress(DatabaseError):
+                cursor.execute("SET session_replication_role = replica")
             cursor.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
         advisors = self._advisors(12)
         now = timezone.now()
@@ -512,6 +532,7 @@ class Command(BaseCommand):
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
                 )
                 cursor.execute(f"VACUUM ANALYZE {table}")
+            cursor.execute("SET session_replication_role = DEFAULT")
         self.stdout.write(
             f"{n_customers:,} customers, {n_vehicles:,} vehicles, {len(visit_rows):,} visits, "
             f"{len(response_rows):,} responses, {len(complaint_rows):,} complaints"
@@ -632,6 +653,55 @@ class Command(BaseCommand):
             warm = statistics.median(self._request(client, url) for _ in range(3))
             write(f"{'dashboard':22} {label:16} {cold:8.0f} {warm:8.0f}")
 
+    def _time_writes(self):
+        """What the change-logging triggers (reports/states.py, reports/daily.py) add to the
+        writes they watch: each write done WRITES times through the ORM, in a transaction
+        rolled back, with and without those triggers, in turns (ms per write, medians)."""
+        tasks = list(
+            FollowUpTask.objects.filter(
+                kind=FollowUpTask.Kind.POST_SERVICE, visit__status=Visit.Status.DELIVERED
+            ).select_related("visit")[:WRITES]
+        )
+        agent = get_user_model().objects.get(username="bench-manager")
+        visits = list(Visit.objects.filter(status=Visit.Status.DELIVERED).order_by("-pk")[:WRITES])
+        invitations = list(SurveyInvitation.objects.filter(sent_at__isnull=False)[:WRITES])
+
+        def record_calls():
+            for task in tasks:
+                CallAttempt.objects.create(
+                    task=task,
+                    agent=agent,
+                    started_at=task.visit.delivered_at + timedelta(hours=30),
+                    ended_at=task.visit.delivered_at + timedelta(hours=30, minutes=3),
+                    outcome=FollowUpTask.Outcome.REACHED_SATISFIED,
+                )
+
+        def promise_again():
+            for visit in visits:
+                visit.promised_at = visit.delivered_at
+                visit.save()
+
+        def complete_invitations():
+            for invitation in invitations:
+                invitation.status = SurveyInvitation.Status.COMPLETED
+                invitation.save()
+
+        write = self.stdout.write
+        write("")
+        write(f"Writes with and without the change-logging triggers (ms per write, {WRITES} each)")
+        write(f"{'write':34} {'with':>8} {'without':>8} {'added':>8}")
+        for label, action in [
+            ("a call attempt recorded", record_calls),
+            ("a delivered visit saved (promise)", promise_again),
+            ("a survey invitation completed", complete_invitations),
+        ]:
+            timings = {True: [], False: []}
+            for _ in range(5):
+                for triggers in (True, False):
+                    timings[triggers].append(_timed_write(action, triggers) / WRITES)
+            with_, without = statistics.median(timings[True]), statistics.median(timings[False])
+            write(f"{label:34} {with_:8.3f} {without:8.3f} {with_ - without:8.3f}")
+
     @staticmethod
     def _request(client, url) -> float:
         started = time.perf_counter()
@@ -645,6 +715,26 @@ class Command(BaseCommand):
 def _vin(serial: int) -> str:
     body = f"LSVAB12C0K{serial:07d}"
     return body[:8] + vin_check_digit(body) + body[9:]
+
+
+WRITES = 200
+
+
+def _timed_write(action, triggers: bool) -> float:
+    with transaction.atomic():
+        if not triggers:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE tgname = ANY(%s)",
+                    [[*states.TRIGGERS, *daily.trigger_names()]],
+                )
+                for table, name in cursor.fetchall():
+                    cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+        started = time.perf_counter()
+        action()
+        elapsed = (time.perf_counter() - started) * 1000
+        transaction.set_rollback(True)  # nothing written, the triggers back as they were
+    return elapsed
 
 
 # The machines are noisy: medians of at least 7 requests and 7 floors, taken in turns, and
