@@ -220,7 +220,8 @@ def refresh() -> int:
             runs = None
             _empty()
         else:
-            runs = day_runs({timezone.localtime(at).date() for at in changes})
+            tz = timezone.get_default_timezone()  # the days TruncDate gives, whatever is active
+            runs = day_runs({timezone.localtime(at, tz).date() for at in changes})
             DailyFigures.objects.filter(
                 Q.create(
                     [("day__range", run) for run in runs],
