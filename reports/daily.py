@@ -34,7 +34,7 @@ LOCK_KEY = 7_114_002  # pg_advisory_xact_lock: one refresher at a time
 KEY = ["day", "advisor_id", "service_type"]
 # Above this many separate runs of days to redo, redo the whole span from first to last.
 MAX_RUNS = 50
-REPAIRS = ("repair", "warranty")
+REPAIRS = ("repair", "warranty")  # metrics.REPAIRS, spelled for the triggers' SQL
 
 COLUMNS = [
     field.name for field in DailyFigures._meta.concrete_fields if field.name not in ("id", *KEY)

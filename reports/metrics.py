@@ -1,11 +1,13 @@
 """Every reported figure, exactly as ../shared/METRICS.md defines it — one place, used by the
 dashboard, the exports and the API alike.
 
-Each family of figures is one aggregate query over its own table (visits, responses,
-invitations, follow-up tasks, complaints), never several aggregates across joins that
-would multiply rows. The as-of figures (churn, at risk, retention, segments) count rows of
-the per-vehicle and per-customer state tables (reports/states.py), brought up to date
-before each read. Rates whose denominator is 0 are None."""
+The period figures of visits, responses and invitations are ratios of the sums of the
+daily summary table (reports/daily.py: per delivery day, advisor and service type, each
+column one aggregate over its own table, never several aggregates across joins that would
+multiply rows); follow-up tasks and complaints are one aggregate each. The as-of figures
+(churn, at risk, retention, segments) count rows of the per-vehicle and per-customer state
+tables (reports/states.py). Both kinds of table are brought up to date before each read.
+Rates whose denominator is 0 are None."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta

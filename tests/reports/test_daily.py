@@ -297,3 +297,7 @@ def test_two_refreshers_at_once_do_not_collide(shop):
     assert not errors
     assert sum(taken) == logged  # each logged change taken once
     assert snapshot() == rebuilt()
+
+
+def test_the_triggers_know_the_repairs_the_figures_count():
+    assert tuple(metrics.REPAIRS) == daily.REPAIRS
