@@ -306,9 +306,6 @@ SMS_TEMPLATE_SURVEY_INVITATION = os.environ.get("SMS_TEMPLATE_SURVEY_INVITATION"
 # The address customers reach the public survey page at (the link in the invitation).
 SHOPCRM_PUBLIC_URL = os.environ.get("SHOPCRM_PUBLIC_URL", "http://127.0.0.1:8000")
 
-# Mounts the benchmark's naive ModelViewSets; refused in production mode.
-SHOPCRM_BENCH_NAIVE = env_bool("SHOPCRM_BENCH_NAIVE") and not PRODUCTION
-
 # Business defaults that later become admin-editable policies.
 SHOPCRM_NO_SHOW_GRACE = timedelta(hours=2)
 # A visit synced as delivered longer ago than this starts no follow-up (API.md).

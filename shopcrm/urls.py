@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -23,10 +22,6 @@ urlpatterns = [
     path("", include("complaints.urls")),
     path("", include("reports.urls")),
 ]
-
-if settings.SHOPCRM_BENCH_NAIVE:
-    # The usual Django way, for `manage.py bench_sync` only (SHOPCRM_BENCH_NAIVE=1).
-    urlpatterns.append(path("bench-naive/", include("api.bench_naive")))
 
 handler404 = "shopcrm.views.not_found"
 handler500 = "shopcrm.views.server_error"

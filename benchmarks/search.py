@@ -6,7 +6,7 @@ visit), then times every search path through the selector and through the whole 
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopcrm_bench \\
         .venv/bin/python manage.py migrate && \\
-        .venv/bin/python manage.py bench_search --customers 200000
+        .venv/bin/python -m benchmarks search --customers 200000
 """
 
 import random

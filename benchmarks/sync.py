@@ -10,7 +10,7 @@ database whose name does not end in "_bench" unless given --force.
 
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE shopcrm_bench"
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopcrm_bench
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py bench_sync
+    .venv/bin/python manage.py migrate && .venv/bin/python -m benchmarks sync
 """
 
 import http.client
@@ -59,11 +59,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
-            raise CommandError("bench_sync needs PostgreSQL: set DATABASE_URL.")
+            raise CommandError("The sync benchmark needs PostgreSQL: set DATABASE_URL.")
         name = connection.settings_dict["NAME"]
         if not name.endswith("_bench") and not options["force"]:
             raise CommandError(
-                f"bench_sync empties tables; use a *_bench database (not {name}) or --force."
+                f"The sync benchmark empties tables; use a *_bench database (not {name}) or --force."
             )
         self.options = options
         rng = random.Random(20261123)
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         token = self._token()
 
         results = {}
-        with Server(options["workers"], naive=True) as server:
+        with Server(options["workers"]) as server:
             for endpoint in ("customers", "vehicles", "visits"):
                 seconds = self._sync(server.port, token, endpoint, data[endpoint])
                 results[endpoint] = {"rows": len(data[endpoint]), "seconds": seconds}
@@ -87,7 +87,7 @@ class Command(BaseCommand):
                 results[endpoint]["replay_seconds"] = seconds
         time.sleep(1.5)  # let the exited backends' statistics land
         after = self._table_state()
-        with Server(1, naive=True) as server:
+        with Server(1) as server:
             for endpoint in ("customers", "vehicles", "visits"):
                 rows = naive[endpoint]
                 results[endpoint]["naive_rows"] = len(rows)
@@ -363,9 +363,8 @@ class Command(BaseCommand):
 class Server:
     """gunicorn on a free loopback port, with the project's production-like settings."""
 
-    def __init__(self, workers: int, naive: bool = False):
+    def __init__(self, workers: int):
         self.workers = workers
-        self.naive = naive
 
     def __enter__(self):
         with socket.socket() as sock:
@@ -375,7 +374,8 @@ class Server:
             **os.environ,
             "DEBUG": "0",
             "API_THROTTLE_USER": "1000000/min",
-            "SHOPCRM_BENCH_NAIVE": "1" if self.naive else "0",
+            # The project's settings, plus the naive ModelViewSets at /bench-naive/.
+            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "LOG_LEVEL": "WARNING",
         }
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))

@@ -6,7 +6,7 @@ per second, claim latency p50/p95/p99 and the number of double claims (must be 0
 the follow-up tables, so it wants a database whose name ends in "_bench" (or --force).
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopcrm_bench
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py bench_queue
+    .venv/bin/python manage.py migrate && .venv/bin/python -m benchmarks queue
 """
 
 import multiprocessing
@@ -40,13 +40,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, tasks, agents, force, **options):
         if connection.vendor != "postgresql":
-            raise CommandError("bench_queue needs PostgreSQL: set DATABASE_URL.")
+            raise CommandError("The queue benchmark needs PostgreSQL: set DATABASE_URL.")
         # Measure what production runs: no DEBUG query log on every statement.
         settings.DEBUG = False
         name = connection.settings_dict["NAME"]
         if not name.endswith("_bench") and not force:
             raise CommandError(
-                f"bench_queue empties tables; use a *_bench database (not {name}) or --force."
+                f"The queue benchmark empties tables; use a *_bench database (not {name}) or --force."
             )
         now = timezone.make_aware(
             datetime.combine(timezone.localdate(), clock(10, 0)), timezone.get_default_timezone()

@@ -1,13 +1,13 @@
 """The usual Django way, for the sync benchmark only: a DRF ModelViewSet per model, one
-POST per record. Mounted at /bench-naive/ only when SHOPCRM_BENCH_NAIVE=1 (never in
-production), so `manage.py bench_sync` can compare against it through the same server."""
+POST per record. Mounted at /bench-naive/ by the benchmark's own settings and URLs
+(benchmarks.settings), never by the app, so the sync benchmark compares against it through
+the same server."""
 
 from rest_framework import routers, serializers, viewsets
 
+from api.access import CanSync
 from customers.models import Customer, Vehicle
 from visits.models import Visit
-
-from .access import CanSync
 
 
 class NaiveCustomer(serializers.ModelSerializer):

@@ -9,7 +9,7 @@ empties the tables, so it wants a database whose name ends in "_bench" (or --for
 
     createdb -h 127.0.0.1 -U postgres shopcrm_reports_bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/shopcrm_reports_bench
-    .venv/bin/python manage.py migrate && .venv/bin/python manage.py bench_reports
+    .venv/bin/python manage.py migrate && .venv/bin/python -m benchmarks reports
 """
 
 import contextlib
@@ -28,9 +28,9 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from benchmarks import report_floors as floors
 from customers.validators import vin_check_digit
 from followups.models import CallAttempt, FollowUpTask
-from reports import bench_floors as floors
 from reports import daily, states
 from reports.models import DailyFigures
 from shopcrm import roles
@@ -72,11 +72,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, visits, customers, responses, complaints, skip_load, force, **options):
         if connection.vendor != "postgresql":
-            raise CommandError("bench_reports needs PostgreSQL: set DATABASE_URL.")
+            raise CommandError("The reports benchmark needs PostgreSQL: set DATABASE_URL.")
         name = connection.settings_dict["NAME"]
         if not name.endswith("_bench") and not force:
             raise CommandError(
-                f"bench_reports empties tables; use a *_bench database (not {name})."
+                f"The reports benchmark empties tables; use a *_bench database (not {name})."
             )
         settings.DEBUG = False
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

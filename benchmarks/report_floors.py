@@ -1,5 +1,5 @@
 """Hand-written SQL for each report endpoint: the same figures in one query each, the floor
-the benchmark compares the endpoints with (bench_reports). Not used by the app."""
+the benchmark compares the endpoints with (benchmarks.reports). Not used by the app."""
 
 from datetime import date, timedelta
 
