@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from customers.models import Customer
 from followups import services
-from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
+from followups.models import CallAttempt, FollowUpTask
+from shopcalendar.models import ShopCalendar
 from shopcrm import roles
 
 
@@ -51,9 +52,9 @@ class Command(BaseCommand):
         now = timezone.make_aware(
             datetime.combine(timezone.localdate(), clock(10, 0)), timezone.get_default_timezone()
         )
-        policy = FollowUpPolicy.current()
-        policy.calling_start, policy.calling_end = clock(0, 0), clock(23, 59)
-        policy.save()
+        calendar = ShopCalendar.current()
+        calendar.contact_start, calendar.contact_end = clock(0, 0), clock(23, 59)
+        calendar.save()
         self._load(tasks, now)
         users = self._agents(agents)
 

@@ -12,7 +12,7 @@ from .models import (
 
 @admin.register(ComplaintPolicy)
 class ComplaintPolicyAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "business_start", "business_end", "work_days")
+    list_display = ("__str__", "high_response_hours", "high_resolution_hours")
 
     def has_add_permission(self, request):
         return not ComplaintPolicy.objects.exists()

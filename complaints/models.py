@@ -1,5 +1,3 @@
-from datetime import time
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,16 +13,9 @@ class Severity(models.TextChoices):
 
 class ComplaintPolicy(models.Model):
     """The SLA (admin-editable, one row): first-response and resolution deadlines per
-    severity, counted in business hours (working days, shop holidays excluded)."""
+    severity, counted in the shop calendar's business hours (working days, holidays
+    excluded)."""
 
-    business_start = models.TimeField(_("上班时间"), default=time(9, 0))
-    business_end = models.TimeField(_("下班时间"), default=time(18, 0))
-    work_days = models.CharField(
-        _("工作日"),
-        max_length=7,
-        default="12345",
-        help_text=_("星期几上班：1 = 周一 … 7 = 周日，如 123456"),
-    )
     critical_response_hours = models.PositiveSmallIntegerField(
         _("紧急：首次响应（工作小时）"), default=1
     )
@@ -45,12 +36,6 @@ class ComplaintPolicy(models.Model):
     class Meta:
         verbose_name = _("投诉时限规则")
         verbose_name_plural = _("投诉时限规则")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(business_start__lt=models.F("business_end")),
-                name="complaint_policy_hours_order",
-            )
-        ]
 
     def __str__(self):
         return str(_("投诉时限规则"))

@@ -1,19 +1,17 @@
 """Reads: the complaint list sorted by urgency, "my complaints", a complaint with its
 timeline, SLA state for display, export rows, unread notifications."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
+
+from shopcalendar.rules import start_of
 
 from .models import Complaint, ComplaintPolicy, Notification
 
 S = Complaint.Status
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
 def complaint_list(*, filters: dict, now: datetime | None = None) -> QuerySet:
@@ -35,11 +33,9 @@ def complaint_list(*, filters: dict, now: datetime | None = None) -> QuerySet:
     if filters.get("overdue"):
         complaints = complaints.filter(overdue_q(now))
     if filters.get("start"):
-        complaints = complaints.filter(received_at__gte=_start_of(filters["start"]))
+        complaints = complaints.filter(received_at__gte=start_of(filters["start"]))
     if filters.get("end"):
-        complaints = complaints.filter(
-            received_at__lt=_start_of(filters["end"] + timedelta(days=1))
-        )
+        complaints = complaints.filter(received_at__lt=start_of(filters["end"] + timedelta(days=1)))
     if filters.get("customer"):
         complaints = complaints.filter(customer=filters["customer"])
     return complaints.annotate(
@@ -108,10 +104,10 @@ def complaint_list_for_api(*, filters: dict) -> QuerySet:
         if filters.get(name):
             complaints = complaints.filter(**{name: filters[name]})
     if filters.get("received_from"):
-        complaints = complaints.filter(received_at__gte=_start_of(filters["received_from"]))
+        complaints = complaints.filter(received_at__gte=start_of(filters["received_from"]))
     if filters.get("received_to"):
         complaints = complaints.filter(
-            received_at__lt=_start_of(filters["received_to"] + timedelta(days=1))
+            received_at__lt=start_of(filters["received_to"] + timedelta(days=1))
         )
     return complaints
 

@@ -17,10 +17,10 @@ from customers.models import Customer
 from followups.models import FollowUpTask
 from followups.services import task_create
 from messaging.services import staff_message_enqueue
+from shopcalendar import selectors as calendar
 from shopcrm import roles
 from shopcrm.errors import DomainError
 
-from . import sla
 from .models import (
     Complaint,
     ComplaintEscalation,
@@ -126,7 +126,6 @@ def complaint_create(
         vehicle = visit.vehicle
     policy = ComplaintPolicy.current()
     response_hours, resolution_hours = policy.hours_for(severity)
-    holidays = sla._holidays(timezone.localtime(received_at).date(), sla.MAX_DAYS)
     with transaction.atomic():
         complaint = Complaint.objects.create(
             number=complaint_number_next(year=timezone.localtime(received_at).year),
@@ -139,12 +138,8 @@ def complaint_create(
             description=description,
             owner=by if owner is _TAKER else owner,
             received_at=received_at,
-            first_response_due_at=sla.add_business_hours(
-                received_at, response_hours, policy, holidays
-            ),
-            resolution_due_at=sla.add_business_hours(
-                received_at, resolution_hours, policy, holidays
-            ),
+            first_response_due_at=calendar.add_business_hours(received_at, response_hours),
+            resolution_due_at=calendar.add_business_hours(received_at, resolution_hours),
             follow_up_task=follow_up_task,
             survey_response=survey_response,
             external_id=external_id,

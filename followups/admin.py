@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import CallAttempt, FollowUpPolicy, FollowUpTask, Holiday
+from .models import CallAttempt, FollowUpPolicy, FollowUpTask
 
 
 @admin.register(FollowUpPolicy)
@@ -9,8 +9,7 @@ class FollowUpPolicyAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
         "post_service_delay_hours",
-        "calling_start",
-        "calling_end",
+        "first_retry_hours",
         "max_attempts",
     )
 
@@ -19,13 +18,6 @@ class FollowUpPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
-    list_display = ("day", "name")
-    search_fields = ("name",)
-    list_filter = ("day",)
 
 
 class CallAttemptInline(admin.TabularInline):

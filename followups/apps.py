@@ -12,13 +12,8 @@ class FollowupsConfig(AppConfig):
         from visits.events import visit_delivered
 
         from . import policies, receivers
-        from .models import FollowUpPolicy, Holiday
+        from .models import FollowUpPolicy
 
         visit_delivered.connect(receivers.schedule_post_service_call, dispatch_uid="post_service")
-        for model in (FollowUpPolicy, Holiday):
-            post_save.connect(
-                policies.clear_cache, sender=model, dispatch_uid=f"clear_{model.__name__}"
-            )
-            post_delete.connect(
-                policies.clear_cache, sender=model, dispatch_uid=f"del_{model.__name__}"
-            )
+        post_save.connect(policies.clear_cache, sender=FollowUpPolicy, dispatch_uid="clear_policy")
+        post_delete.connect(policies.clear_cache, sender=FollowUpPolicy, dispatch_uid="del_policy")

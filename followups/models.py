@@ -1,5 +1,3 @@
-from datetime import time
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -8,7 +6,8 @@ from simple_history.models import HistoricalRecords
 
 
 class FollowUpPolicy(models.Model):
-    """The shop's follow-up rules, edited by an administrator (one row)."""
+    """The shop's follow-up rules, edited by an administrator (one row). When calls may be
+    made is the shop calendar's contact hours (shopcalendar)."""
 
     post_service_delay_hours = models.PositiveSmallIntegerField(
         _("交车后多久回访（小时）"), default=24
@@ -16,8 +15,6 @@ class FollowUpPolicy(models.Model):
     post_service_expiry_days = models.PositiveSmallIntegerField(
         _("回访任务有效期（交车后天数）"), default=7
     )
-    calling_start = models.TimeField(_("每天开始拨打"), default=time(9, 0))
-    calling_end = models.TimeField(_("每天停止拨打"), default=time(20, 0))
     first_retry_hours = models.PositiveSmallIntegerField(
         _("未接通后首次重拨间隔（小时）"), default=2, help_text=_("之后每次改到下一个拨打日")
     )
@@ -36,10 +33,6 @@ class FollowUpPolicy(models.Model):
         verbose_name_plural = _("回访规则")
         constraints = [
             models.CheckConstraint(
-                condition=Q(calling_start__lt=models.F("calling_end")),
-                name="policy_calling_hours_order",
-            ),
-            models.CheckConstraint(
                 condition=Q(max_attempts__gte=1), name="policy_at_least_one_attempt"
             ),
         ]
@@ -51,21 +44,6 @@ class FollowUpPolicy(models.Model):
     def current(cls) -> "FollowUpPolicy":
         policy, _created = cls.objects.get_or_create(pk=1)
         return policy
-
-
-class Holiday(models.Model):
-    """A day the call centre does not call (shop holidays, Spring Festival …)."""
-
-    day = models.DateField(_("日期"), unique=True)
-    name = models.CharField(_("名称"), max_length=50)
-
-    class Meta:
-        verbose_name = _("休息日")
-        verbose_name_plural = _("休息日")
-        ordering = ["day"]
-
-    def __str__(self):
-        return f"{self.day} {self.name}"
 
 
 class FollowUpTask(models.Model):

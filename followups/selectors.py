@@ -1,10 +1,11 @@
 """Reads for the call centre: the agent's calls, the team's queue, who holds a call."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from shopcalendar.rules import start_of
 from visits.models import Visit
 
 from .models import FollowUpPolicy, FollowUpTask
@@ -52,9 +53,7 @@ def queue_counts(*, now: datetime | None = None) -> dict:
 
 
 def my_calls_today(*, agent):
-    start = timezone.make_aware(
-        datetime.combine(timezone.localdate(), time.min), timezone.get_default_timezone()
-    )
+    start = start_of(timezone.localdate())
     return (
         FollowUpTask.objects.filter(attempts_made__agent=agent, attempts_made__ended_at__gte=start)
         .select_related("customer")
@@ -79,10 +78,7 @@ def team_queue(*, filters: dict, now: datetime | None = None):
     if due == "now":
         queryset = queryset.filter(next_attempt_at__lte=now)
     elif due == "today":
-        end = timezone.make_aware(
-            datetime.combine(timezone.localdate() + timedelta(days=1), time.min),
-            timezone.get_default_timezone(),
-        )
+        end = start_of(timezone.localdate() + timedelta(days=1))
         queryset = queryset.filter(next_attempt_at__lt=end)
     elif due == "overdue":
         queryset = queryset.filter(next_attempt_at__lt=now - timedelta(hours=24))

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from messaging.services import message_enqueue
+from shopcalendar import rules as calendar_rules
+from shopcalendar import selectors as calendar
 from shopcrm import bulk
 from shopcrm.errors import DomainError
 from visits.models import Visit
@@ -128,16 +130,14 @@ def claim_next(*, agent, now: datetime | None = None) -> FollowUpTask | None:
         if held is not None:
             return held
     policy = policies.current_policy()
-    if not policies.is_calling_time(now, policy):
+    if not calendar.is_contact_time(now):
         held = _held_by(agent, now) if connection.vendor == "postgresql" else None
         if held is not None:
             return held
+        hours = calendar.contact_hours()
         raise DomainError(
             _("现在不是拨打时间（%(start)s–%(end)s，休息日不拨打）。")
-            % {
-                "start": policy.calling_start.strftime("%H:%M"),
-                "end": policy.calling_end.strftime("%H:%M"),
-            },
+            % {"start": hours.start.strftime("%H:%M"), "end": hours.end.strftime("%H:%M")},
             code="outside_calling_hours",
         )
     lease = now + timedelta(minutes=policy.lease_minutes)
@@ -470,8 +470,8 @@ def create_maintenance_reminders(*, today=None) -> int:
             customer=visit.customer,
             vehicle=visit.vehicle,
             visit=visit,
-            due_at=policies.next_calling_moment(now, policy),
-            expires_at=policies.start_of(due + timedelta(days=30)),
+            due_at=calendar.next_contact_moment(now),
+            expires_at=calendar_rules.start_of(due + timedelta(days=30)),
             reason=_("预计 %(date)s 需要保养") % {"date": due.isoformat()},
         )
         created += was_created
@@ -530,7 +530,7 @@ def create_win_backs(*, today=None) -> int:
             kind=Kind.WIN_BACK,
             source_key=source_key,
             customer=customers[row["customer_id"]],
-            due_at=policies.next_calling_moment(now, policy),
+            due_at=calendar.next_contact_moment(now),
             expires_at=now + timedelta(days=30),
             reason=_("上次回厂 %(date)s，已超过 %(days)s 天")
             % {"date": last_day.isoformat(), "days": policy.churn_days},
@@ -567,7 +567,7 @@ def win_back_create_for(*, customers) -> int:
             kind=Kind.WIN_BACK,
             source_key=f"customer:{customer.pk}:{last_day}",
             customer=customer,
-            due_at=policies.next_calling_moment(now, policy),
+            due_at=calendar.next_contact_moment(now),
             expires_at=now + timedelta(days=30),
             reason=_("上次回厂 %(date)s（经理从流失名单中选出）") % {"date": last_day.isoformat()},
         )

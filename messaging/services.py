@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.models import Customer
-from followups import policies
+from shopcalendar import selectors as calendar
 
 from .backends import SendError, backend_for
 from .models import Message
@@ -94,11 +94,10 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
     """Send one due message. The row is taken with a conditional UPDATE, so two workers
     (or a retry racing a sweep) cannot both send it."""
     now = now or timezone.now()
-    policy = policies.current_policy()
-    if not policies.is_calling_time(now, policy):  # quiet hours: the calling hours' complement
+    if not calendar.is_contact_time(now):  # quiet hours: the contact hours' complement
         Message.objects.filter(
             pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.FAILED]
-        ).update(next_attempt_at=policies.next_calling_moment(now, policy))
+        ).update(next_attempt_at=calendar.next_contact_moment(now))
         return "deferred"
     taken = Message.objects.filter(
         pk=message_id,

@@ -24,6 +24,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate, TruncMonth
 from django.utils import timezone
 
+from shopcalendar.rules import start_of
 from surveys.models import Dimension, SurveyInvitation, SurveyResponse
 from visits.models import Visit
 
@@ -147,12 +148,6 @@ def _dimension_aggregates() -> dict:
         aggregates[f"{name}_count"] = Count(score)
         aggregates[f"{name}_sum"] = Sum(score)
     return aggregates
-
-
-def start_of(day: date):
-    from . import metrics
-
-    return metrics.start_of(day)
 
 
 # ---------------------------------------------------------------- reading

@@ -15,6 +15,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from followups.models import FollowUpPolicy
+from shopcalendar.rules import start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
@@ -141,12 +142,12 @@ def value_tiers(as_of: date) -> dict:
     """RFM over the 24 months before ``as_of``: recency, frequency and monetary value scored
     in quintiles (1–5), summed; the top 20 % by score are VIP, the next 30 % core, the next
     30 % regular, the last 20 % low."""
-    since = metrics.start_of(_add_months(as_of.replace(day=1), -24))
+    since = start_of(_add_months(as_of.replace(day=1), -24))
     per_customer = (
         Visit.objects.filter(
             status=Visit.Status.DELIVERED,
             delivered_at__gte=since,
-            delivered_at__lt=metrics.start_of(as_of + timedelta(days=1)),
+            delivered_at__lt=start_of(as_of + timedelta(days=1)),
         )
         .values("customer_id")
         .annotate(

@@ -10,7 +10,7 @@ tables (reports/states.py). Both kinds of table are brought up to date before ea
 Rates whose denominator is 0 are None."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db import connection
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from complaints.models import Complaint
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
+from shopcalendar.rules import start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import ServiceType, Visit
@@ -46,10 +47,6 @@ class Period:
     @property
     def until(self) -> datetime:
         return start_of(self.end + timedelta(days=1))
-
-
-def start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
 def rate(numerator, denominator):

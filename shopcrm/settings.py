@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "shopcrm",
+    "shopcalendar",
     "customers",
     "visits",
     "followups",

@@ -1,19 +1,15 @@
 """Reads for the manager: responses by filter, the filter's CSI and NPS (METRICS.md), the
 integrity flags, and the rows of an export."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 from django.db.models import Avg, Count, Q, QuerySet
-from django.utils import timezone
 
 from followups.models import FollowUpTask
+from shopcalendar.rules import start_of
 
 from . import scoring
 from .models import Question, SurveyPolicy, SurveyResponse, SurveyTemplate
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
 
 
 def response_list(*, filters: dict) -> QuerySet:
@@ -23,10 +19,10 @@ def response_list(*, filters: dict) -> QuerySet:
         "visit", "visit__advisor", "customer", "template"
     ).order_by("-submitted_at", "-pk")
     if filters.get("start"):
-        responses = responses.filter(visit__delivered_at__gte=_start_of(filters["start"]))
+        responses = responses.filter(visit__delivered_at__gte=start_of(filters["start"]))
     if filters.get("end"):
         responses = responses.filter(
-            visit__delivered_at__lt=_start_of(filters["end"] + timedelta(days=1))
+            visit__delivered_at__lt=start_of(filters["end"] + timedelta(days=1))
         )
     if filters.get("advisor"):
         responses = responses.filter(visit__advisor=filters["advisor"])
@@ -145,9 +141,9 @@ def response_list_for_api(*, filters: dict) -> QuerySet:
             | Q(visit__advisor_code=filters["advisor"])
         )
     if filters.get("submitted_from"):
-        queryset = queryset.filter(submitted_at__gte=_start_of(filters["submitted_from"]))
+        queryset = queryset.filter(submitted_at__gte=start_of(filters["submitted_from"]))
     if filters.get("submitted_to"):
         queryset = queryset.filter(
-            submitted_at__lt=_start_of(filters["submitted_to"] + timedelta(days=1))
+            submitted_at__lt=start_of(filters["submitted_to"] + timedelta(days=1))
         )
     return queryset

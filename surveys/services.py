@@ -16,11 +16,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from followups import policies as calling
 from followups.models import FollowUpTask
 from followups.services import task_create
 from messaging.models import Message
 from messaging.services import message_enqueue
+from shopcalendar import selectors as calendar
 from visits.models import Visit
 
 from . import scoring
@@ -323,7 +323,7 @@ def sweep_invitations(*, now: datetime | None = None, limit: int = 500) -> dict:
     counts = {"sent": 0, "reminded": 0, "expired": 0, "skipped": 0}
     policy = SurveyPolicy.current()
     counts["expired"] = _expire(now, policy)
-    if not calling.is_calling_time(now, calling.current_policy()):
+    if not calendar.is_contact_time(now):
         return counts  # quiet hours: nothing goes out
     due = SurveyInvitation.objects.filter(status=Status.SCHEDULED, due_at__lte=now).values_list(
         "pk", flat=True

@@ -74,7 +74,10 @@ def manager_client(client, manager):
 def fresh_follow_up_policy_cache():
     """Each test starts from the database's policy, not one cached by an earlier test."""
     from followups import policies
+    from shopcalendar import selectors as calendar
 
     policies.clear_cache()
+    calendar.clear_cache()
     yield
     policies.clear_cache()
+    calendar.clear_cache()

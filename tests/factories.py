@@ -86,3 +86,15 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
     customer = factory.LazyAttribute(lambda appointment: appointment.vehicle.owner)
     scheduled_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
     service_type = ServiceType.MAINTENANCE
+
+
+def contact_all_day():
+    """Calls and messages may go out whenever a test runs (quiet hours are tested on their
+    own)."""
+    from datetime import time
+
+    from shopcalendar.models import ShopCalendar
+
+    calendar = ShopCalendar.current()
+    calendar.contact_start, calendar.contact_end = time(0, 0), time(23, 59, 59)
+    calendar.save()

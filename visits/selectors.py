@@ -1,10 +1,12 @@
 """Reads for the desk: today's board and a visit with what its pages show."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+
+from shopcalendar.rules import day_span, start_of
 
 from .models import Appointment, Visit
 
@@ -20,12 +22,10 @@ class Board:
 def board_for_day(*, day: date | None = None) -> Board:
     """Today's board: appointments not yet arrived, and the workshop by state."""
     day = day or timezone.localdate()
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(day, time.min), tz)
-    end = timezone.make_aware(datetime.combine(day, time.max), tz)
+    since, until = day_span(day, day)
     appointments = list(
         Appointment.objects.filter(
-            status=Appointment.Status.BOOKED, scheduled_at__range=(start, end)
+            status=Appointment.Status.BOOKED, scheduled_at__gte=since, scheduled_at__lt=until
         )
         .select_related("customer", "vehicle", "advisor")
         .order_by("scheduled_at")
@@ -51,10 +51,6 @@ def visit_get(*, pk: int) -> Visit:
     return Visit.objects.select_related("vehicle", "customer", "advisor", "appointment").get(pk=pk)
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_default_timezone())
-
-
 def visit_list_for_api(*, filters: dict):
     """Visits for the read-back API; date ranges are whole days in the shop's time zone."""
     queryset = Visit.objects.select_related("vehicle", "customer", "advisor")
@@ -73,8 +69,8 @@ def visit_list_for_api(*, filters: dict):
         queryset = queryset.filter(customer__external_id=filters["customer_external_id"])
     for prefix, column in (("checked_in", "checked_in_at"), ("delivered", "delivered_at")):
         if filters.get(f"{prefix}_from"):
-            queryset = queryset.filter(**{f"{column}__gte": _day_start(filters[f"{prefix}_from"])})
+            queryset = queryset.filter(**{f"{column}__gte": start_of(filters[f"{prefix}_from"])})
         if filters.get(f"{prefix}_to"):
-            end = _day_start(filters[f"{prefix}_to"] + timedelta(days=1))
+            end = start_of(filters[f"{prefix}_to"] + timedelta(days=1))
             queryset = queryset.filter(**{f"{column}__lt": end})
     return queryset

@@ -1,14 +1,14 @@
 """The agent's journey in a real browser: log in, next call, reveal the phone, record no
 answer, next call, record reached and satisfied."""
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from followups import services
-from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
-from tests.factories import CustomerFactory, UserFactory, VisitFactory
+from followups.models import CallAttempt, FollowUpTask
+from tests.factories import CustomerFactory, UserFactory, VisitFactory, contact_all_day
 from visits.models import Visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,9 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def queue():
-    policy = FollowUpPolicy.current()
-    policy.calling_start, policy.calling_end = time(0, 0), time(23, 59)
-    policy.save()
+    contact_all_day()
     tasks = []
     for n, name in enumerate(["王芳", "赵敏"]):
         delivered = timezone.now() - timedelta(hours=30 + n)

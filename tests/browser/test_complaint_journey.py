@@ -2,14 +2,12 @@
 becomes a complaint, the manager acknowledges and resolves it with a root cause, the
 callback lands in the queue, the agent records "accepted", and the complaint closes."""
 
-from datetime import time
-
 import pytest
 
 from complaints.models import Complaint
 from followups import services as followup_services
-from followups.models import FollowUpPolicy, FollowUpTask
-from tests.factories import UserFactory
+from followups.models import FollowUpTask
+from tests.factories import UserFactory, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,9 +24,7 @@ def log_in(page, live_server, username, landing):
 
 
 def test_complaint_closed_loop(page, browser, live_server, screenshot_dir):
-    policy = FollowUpPolicy.current()
-    policy.calling_start, policy.calling_end = time(0, 0), time(23, 59, 59)
-    policy.save()
+    contact_all_day()
     visit = make_delivered_visit(hours_ago=30, name="吴刚")
     followup_services.post_service_task_for_visit(visit_id=visit.pk)
     UserFactory(role="agent", username="xiaoli", last_name="李", first_name="晓")

@@ -1,16 +1,14 @@
 """The customer's survey on a phone-sized screen over a slow mobile connection, and the
 agent taking the short form on the three-day call — each in a real browser."""
 
-from datetime import time
-
 import pytest
 
 from followups import services as followup_services
-from followups.models import FollowUpPolicy, FollowUpTask
+from followups.models import FollowUpTask
 from messaging.models import Message
 from surveys import services
 from surveys.models import SurveyInvitation, SurveyResponse
-from tests.factories import UserFactory
+from tests.factories import UserFactory, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,9 +24,7 @@ SLOW_MOBILE = {
 
 @pytest.fixture
 def all_day():
-    policy = FollowUpPolicy.current()
-    policy.calling_start, policy.calling_end = time(0, 0), time(23, 59, 59)
-    policy.save()
+    contact_all_day()
 
 
 @pytest.fixture

@@ -10,15 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from complaints import services, sla
+from complaints import services
 from complaints.models import (
     Complaint,
     ComplaintEscalation,
     ComplaintEvent,
-    ComplaintPolicy,
     Notification,
 )
-from followups.models import FollowUpTask, Holiday
+from followups.models import FollowUpTask
 from messaging.models import Message
 from shopcrm.errors import DomainError
 from tests.factories import CustomerFactory, UserFactory, VisitFactory
@@ -54,31 +53,8 @@ def make(owner, **extra):
     return services.complaint_create(**fields)
 
 
-# ---------------------------------------------------------------- SLA arithmetic
-
-
-def test_business_hours_skip_the_weekend():
-    policy = ComplaintPolicy.current()  # 09:00–18:00, Monday to Friday
-    assert sla.add_business_hours(at(FRIDAY, 17), 4, policy) == at(MONDAY, 12)
-    assert sla.add_business_hours(at(date(2026, 11, 21), 10), 1, policy) == at(MONDAY, 10)
-    assert sla.add_business_hours(at(FRIDAY, 7), 2, policy) == at(FRIDAY, 11)
-    assert sla.business_hours_between(at(FRIDAY, 17), at(MONDAY, 12), policy) == 4
-
-
-def test_business_hours_skip_a_holiday():
-    policy = ComplaintPolicy.current()
-    Holiday.objects.create(day=MONDAY, name="店休")
-    # Friday 17:00 + 4 h: 1 h on Friday, the weekend and Monday's holiday skipped, 3 h Tuesday
-    assert sla.add_business_hours(at(FRIDAY, 17), 4, policy) == at(MONDAY + timedelta(days=1), 12)
-    # 24 business hours from Friday 09:00: Friday 9 h, Tuesday 9 h, Wednesday 6 h
-    assert sla.add_business_hours(at(FRIDAY, 9), 24, policy) == at(date(2026, 11, 25), 15)
-
-
-def test_working_days_follow_the_policy():
-    policy = ComplaintPolicy.current()
-    policy.work_days = "123456"  # Saturdays too
-    policy.save()
-    assert sla.add_business_hours(at(FRIDAY, 17), 4, policy) == at(date(2026, 11, 21), 12)
+# ---------------------------------------------------------------- SLA deadlines
+# (the business-hours arithmetic itself: tests/shopcalendar)
 
 
 def test_deadlines_on_a_new_complaint(owner, monkeypatch):

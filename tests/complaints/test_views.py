@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 from complaints import services
 from complaints.models import Complaint, Notification
 from followups import services as followup_services
-from followups.models import FollowUpPolicy, FollowUpTask
+from followups.models import FollowUpTask
 from surveys import services as survey_services
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, UserFactory, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def calls_all_day():
-    policy = FollowUpPolicy.current()
-    policy.calling_start = policy.calling_start.replace(hour=0, minute=0)
-    policy.calling_end = policy.calling_end.replace(hour=23, minute=59)
-    policy.save()
+    contact_all_day()
 
 
 def take(owner, **extra):

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from followups import policies, services
-from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask, Holiday
+from followups import services
+from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
+from shopcalendar.models import Holiday
 from shopcrm.errors import DomainError
 from tests.factories import CustomerFactory, UserFactory, VehicleFactory, VisitFactory
 from visits import services as visit_services
@@ -331,12 +332,3 @@ def test_win_back_sweep_once_per_customer_and_cooldown():
     assert services.create_win_backs() == 0
     task = FollowUpTask.objects.get()
     assert task.kind == K.WIN_BACK and task.customer == lapsed.customer
-
-
-def test_calling_moments():
-    policy = FollowUpPolicy.current()
-    assert policies.next_calling_moment(at(MONDAY, 7), policy) == at(MONDAY, 9)
-    assert policies.next_calling_moment(at(MONDAY, 12), policy) == at(MONDAY, 12)
-    assert policies.next_calling_moment(at(MONDAY, 21), policy) == at(MONDAY + timedelta(days=1), 9)
-    Holiday.objects.create(day=MONDAY + timedelta(days=1), name="店休")
-    assert policies.next_calling_moment(at(MONDAY, 21), policy) == at(MONDAY + timedelta(days=2), 9)

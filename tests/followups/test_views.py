@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from customers.models import PhoneReveal
 from followups import services
-from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
-from tests.factories import UserFactory, VisitFactory
+from followups.models import CallAttempt, FollowUpTask
+from tests.factories import UserFactory, VisitFactory, contact_all_day
 from visits.models import Visit
 
 pytestmark = pytest.mark.django_db
@@ -18,10 +18,7 @@ S, OUT = FollowUpTask.Status, FollowUpTask.Outcome
 
 @pytest.fixture(autouse=True)
 def always_calling_hours():
-    policy = FollowUpPolicy.current()
-    policy.calling_start = policy.calling_start.replace(hour=0, minute=0)
-    policy.calling_end = policy.calling_end.replace(hour=23, minute=59)
-    policy.save()
+    contact_all_day()
 
 
 def make_task(**extra):

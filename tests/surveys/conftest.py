@@ -1,20 +1,17 @@
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from followups.models import FollowUpPolicy
 from messaging.backends import LocmemBackend
-from tests.factories import CustomerFactory, VisitFactory
+from tests.factories import CustomerFactory, VisitFactory, contact_all_day
 from visits.models import Visit
 
 
 @pytest.fixture(autouse=True)
 def calls_all_day(db):
     """Messages go out whenever the test runs (quiet hours are tested on their own)."""
-    policy = FollowUpPolicy.current()
-    policy.calling_start, policy.calling_end = time(0, 0), time(23, 59, 59)
-    policy.save()
+    contact_all_day()
     LocmemBackend.outbox.clear()
     yield
     LocmemBackend.outbox.clear()

@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from followups.models import FollowUpPolicy, FollowUpTask
+from followups.models import FollowUpTask
 from messaging.backends import LocmemBackend
 from messaging.models import Message
 from messaging.services import send_due_messages
+from shopcalendar.models import ShopCalendar
 from surveys import services
 from surveys.models import Answer, SurveyInvitation, SurveyResponse, SurveyTemplate
 from tests.surveys.conftest import make_delivered_visit
@@ -244,9 +245,9 @@ def test_not_yet_due_and_quiet_hours_send_nothing():
     visit = make_delivered_visit(hours_ago=2)  # due 24 h after delivery
     invitation = services.invitation_for_visit(visit_id=visit.pk)
     assert services.sweep_invitations()["sent"] == 0
-    policy = FollowUpPolicy.current()
-    policy.calling_start, policy.calling_end = time(9, 0), time(20, 0)
-    policy.save()
+    calendar = ShopCalendar.current()
+    calendar.contact_start, calendar.contact_end = time(9, 0), time(20, 0)
+    calendar.save()
     tomorrow = timezone.localdate() + timedelta(days=1)
     night = timezone.make_aware(datetime.combine(tomorrow, time(23, 0)))
     assert services.sweep_invitations(now=night)["sent"] == 0  # due, but quiet hours
