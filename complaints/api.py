@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from customers.selectors import customer_find_by_phone
 from customers.validators import normalize_phone
 from visits.models import Visit
 
@@ -55,7 +56,7 @@ def _customer(data: dict) -> Customer:
             phone = normalize_phone(data["customer_phone"])
         except ValidationError as exc:
             raise ValidationError({"customer_phone": exc.messages}) from exc
-        customer = Customer.objects.filter(phone=phone, merged_into__isnull=True).first()
+        customer = customer_find_by_phone(phone)
         if customer is None:
             raise ValidationError({"customer_phone": [_("没有这个手机号的客户。")]})
         return customer

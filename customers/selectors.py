@@ -101,6 +101,11 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
     return results
 
 
+def customer_find_by_phone(phone: str) -> Customer | None:
+    """The live (not merged) customer who has this normalised phone, if any."""
+    return _live_customers().filter(phone=phone).first()
+
+
 def customer_get(*, pk: int) -> Customer:
     """A customer with vehicles and recent visits, ready for the customer page."""
     visits = Visit.objects.select_related("vehicle", "advisor").order_by("-checked_in_at")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from shopcrm.errors import DomainError, DuplicateFound
 
 from .models import Customer, CustomerMerge, PhoneReveal, Vehicle
+from .selectors import customer_find_by_phone
 from .validators import normalize_phone, normalize_plate, normalize_vin, vin_check_digit
 
 
@@ -20,10 +21,6 @@ def _collect(errors: dict, field: str, func, *args, **kwargs):
     except ValidationError as exc:
         errors.setdefault(field, []).extend(exc.messages)
         return None
-
-
-def customer_find_by_phone(phone: str) -> Customer | None:
-    return Customer.objects.filter(phone=phone, merged_into__isnull=True).first()
 
 
 def _refuse_taken_phone(phone: str) -> None:
@@ -240,6 +237,16 @@ def vehicle_create(
         # A concurrent registration of the same VIN or plate won the race.
         raise DomainError(_("该车辆刚刚被其他人登记，请重新搜索。"), code="vehicle_race") from exc
     return vehicle
+
+
+def customer_mark_do_not_contact(*, customer: Customer, by=None, reason: str = "") -> Customer:
+    """The customer refused further contact (on a call, say): recorded with who and why.
+    Only the shop lifts it again, in the browser (customer_update)."""
+    customer.do_not_contact = True
+    customer._history_user = by
+    customer._change_reason = reason
+    customer.save(update_fields=["do_not_contact", "updated_at"])
+    return customer
 
 
 def vehicle_record_odometer(*, vehicle: Vehicle, odometer_km: int, by=None) -> None:

@@ -12,7 +12,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.contact import Purpose, contactable, may_contact
 from customers.models import Customer
+from customers.services import customer_mark_do_not_contact
 from messaging.services import message_enqueue
 from shopcalendar import rules as calendar_rules
 from shopcalendar import selectors as calendar
@@ -45,10 +47,10 @@ def task_create(
     visit=None,
     reason: str = "",
 ) -> tuple[FollowUpTask | None, bool]:
-    """Create the task for (kind, source) unless it exists: (task, created). Nothing for
-    do-not-contact customers. Safe to call twice or from two processes at once: the unique
-    constraint on (kind, source_key) decides."""
-    if customer.do_not_contact:
+    """Create the task for (kind, source) unless it exists: (task, created). Nothing for a
+    customer the contact rules say not to call. Safe to call twice or from two processes at
+    once: the unique constraint on (kind, source_key) decides."""
+    if not may_contact(customer, Purpose.CALL):
         return None, False
     try:
         with transaction.atomic():
@@ -358,10 +360,7 @@ def _outcome_postgresql_sql() -> str:
 
 
 def _set_do_not_contact(customer: Customer, agent, now) -> None:
-    customer.do_not_contact = True
-    customer._history_user = agent
-    customer._change_reason = "refused on a follow-up call"
-    customer.save(update_fields=["do_not_contact", "updated_at"])
+    customer_mark_do_not_contact(customer=customer, by=agent, reason="refused on a follow-up call")
     FollowUpTask.objects.filter(customer=customer, status=Status.PENDING).update(
         status=Status.CANCELLED, outcome_note=_("客户要求勿扰"), updated_at=now
     )
@@ -479,6 +478,7 @@ def create_maintenance_reminders(*, today=None) -> int:
             # The reminder also goes out by SMS, with the customer's consent only.
             message_enqueue(
                 purpose="maintenance_reminder",
+                contact_purpose=Purpose.MARKETING,
                 customer=visit.customer,
                 object_key=f"vehicle:{visit.vehicle_id}:{due}",
                 body=_(
@@ -509,8 +509,8 @@ def create_win_backs(*, today=None) -> int:
     )
     last_visits = (
         Visit.objects.filter(
+            contactable(Purpose.CALL, prefix="customer__"),
             status=Visit.Status.DELIVERED,
-            customer__do_not_contact=False,
             customer__merged_into__isnull=True,
         )
         .values("customer_id")

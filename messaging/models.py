@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from customers.contact import Purpose
+
 
 class Message(models.Model):
     """The outbox: one row per message, unique per (purpose, recipient, object), so a sweep
@@ -19,6 +21,11 @@ class Message(models.Model):
         GAVE_UP = "gave_up", _("已放弃")
 
     purpose = models.CharField(_("用途"), max_length=40)
+    # What the contact rules (customers.contact) ask of the customer, checked when the
+    # message is queued and again when it is sent. Staff e-mails have no customer.
+    contact_purpose = models.CharField(
+        _("联系类别"), max_length=10, choices=Purpose, default=Purpose.SERVICE
+    )
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel)
     recipient = models.CharField(_("接收方"), max_length=254)
     object_key = models.CharField(_("关联对象"), max_length=80)

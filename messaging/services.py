@@ -1,11 +1,14 @@
 """The outbox: enqueue once per (purpose, recipient, object), send with bounded retries,
-never in quiet hours, never without consent for marketing, never to do-not-contact."""
+never in quiet hours (the shop calendar), and only when the contact rules allow it
+(customers.contact: never to do-not-contact, consent for surveys and marketing) — asked when
+the message is queued and again when it is sent."""
 
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from customers.contact import address_for, may_contact
 from customers.models import Customer
 from shopcalendar import selectors as calendar
 
@@ -13,13 +16,12 @@ from .backends import SendError, backend_for
 from .models import Message
 
 MAX_ATTEMPTS = 5
-# Purposes that are marketing: sent only with the customer's consent.
-MARKETING = {"maintenance_reminder", "win_back"}
 
 
 def message_enqueue(
     *,
     purpose: str,
+    contact_purpose: str,
     customer: Customer,
     object_key: str,
     body: str,
@@ -27,15 +29,12 @@ def message_enqueue(
     template_code: str = "",
     params: dict | None = None,
 ) -> tuple[Message | None, bool]:
-    """(message, created). Nothing for do-not-contact customers, nor marketing without
-    consent. A second call for the same purpose, recipient and object creates nothing."""
-    if customer.do_not_contact or (purpose in MARKETING and not customer.marketing_consent):
+    """(message, created). Nothing when the contact rules refuse ``contact_purpose`` (a
+    customers.contact.Purpose) or the customer has no address on ``channel``. A second call
+    for the same purpose, recipient and object creates nothing."""
+    if not may_contact(customer, contact_purpose):
         return None, False
-    recipient = (
-        customer.email
-        if channel == Message.Channel.EMAIL
-        else (customer.wechat_openid if channel == Message.Channel.WECHAT else customer.phone)
-    )
+    recipient = address_for(customer, channel)
     if not recipient:
         return None, False
     try:
@@ -46,6 +45,7 @@ def message_enqueue(
                 object_key=object_key,
                 defaults={
                     "channel": channel,
+                    "contact_purpose": contact_purpose,
                     "customer": customer,
                     "body": body,
                     "template_code": template_code,
@@ -107,8 +107,9 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
     if not taken:
         return "skipped"
     message = Message.objects.select_related("customer").get(pk=message_id)
-    if message.customer and message.customer.do_not_contact:
-        message.status, message.last_error = Message.Status.GAVE_UP, "do not contact"
+    if message.customer and not may_contact(message.customer, message.contact_purpose):
+        refused = "do not contact" if message.customer.do_not_contact else "no consent"
+        message.status, message.last_error = Message.Status.GAVE_UP, refused
         message.save(update_fields=["status", "last_error"])
         return "gave_up"
     try:

@@ -16,9 +16,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.contact import Purpose, may_contact, message_channel_for
 from followups.models import FollowUpTask
 from followups.services import task_create
-from messaging.models import Message
 from messaging.services import message_enqueue
 from shopcalendar import selectors as calendar
 from visits.models import Visit
@@ -280,17 +280,12 @@ def invitation_for_visit(*, visit_id: int) -> SurveyInvitation | None:
         visit.status != Visit.Status.DELIVERED
         or visit.delivered_at is None
         or template is None
-        or customer.do_not_contact
-        or not customer.marketing_consent
+        or not may_contact(customer, Purpose.SURVEY)
         or visit.survey_responses.exists()
     ):
         return None
     policy = SurveyPolicy.current()
-    channel = customer.preferred_channel
-    if channel not in (Channel.SMS, Channel.WECHAT, Channel.EMAIL) or not _address(
-        customer, channel
-    ):
-        channel = Channel.SMS
+    channel = message_channel_for(customer)
     try:
         with transaction.atomic():
             invitation, _created = SurveyInvitation.objects.get_or_create(
@@ -305,14 +300,6 @@ def invitation_for_visit(*, visit_id: int) -> SurveyInvitation | None:
     except IntegrityError:
         invitation = SurveyInvitation.objects.get(visit=visit)
     return invitation
-
-
-def _address(customer, channel: str) -> str:
-    return {
-        Channel.SMS: customer.phone,
-        Channel.WECHAT: customer.wechat_openid,
-        Channel.EMAIL: customer.email,
-    }.get(channel, "")
 
 
 def sweep_invitations(*, now: datetime | None = None, limit: int = 500) -> dict:
@@ -365,10 +352,11 @@ def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
         if invitation is None:
             return ""  # another sweep has it
         customer = invitation.customer
-        if customer.do_not_contact or invitation.visit.survey_responses.exists():
+        allowed = may_contact(customer, Purpose.SURVEY)
+        if not allowed or invitation.visit.survey_responses.exists():
             invitation.status = Status.SKIPPED
             invitation.skip_reason = (
-                "do not contact" if customer.do_not_contact else "answered on the phone"
+                _skip_reason(customer) if not allowed else "answered on the phone"
             )
             invitation.save(update_fields=["status", "skip_reason"])
             return "skipped"
@@ -385,6 +373,10 @@ def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
     return "sent"
 
 
+def _skip_reason(customer) -> str:
+    return "do not contact" if customer.do_not_contact else "no consent"
+
+
 def _remind(pk: int, now: datetime) -> int:
     token, token_hash = new_token()
     with transaction.atomic():
@@ -394,7 +386,7 @@ def _remind(pk: int, now: datetime) -> int:
             .filter(pk=pk, status=Status.SENT, reminded_at__isnull=True)
             .first()
         )
-        if invitation is None or invitation.customer.do_not_contact:
+        if invitation is None or not may_contact(invitation.customer, Purpose.SURVEY):
             return 0
         message, _created = _enqueue(invitation, token, purpose="survey_reminder")
         invitation.reminded_at = now
@@ -412,10 +404,11 @@ def _enqueue(invitation: SurveyInvitation, token: str, *, purpose: str):
         body = _("【%(shop)s】感谢您 %(date)s 到店，请花 1 分钟评价本次服务：%(link)s")
     return message_enqueue(
         purpose=purpose,
+        contact_purpose=Purpose.SURVEY,
         customer=invitation.customer,
         object_key=f"survey_invitation:{invitation.pk}",
         body=body % {"shop": settings.SHOP_NAME, "date": date, "link": link},
-        channel=invitation.channel or Message.Channel.SMS,
+        channel=invitation.channel or Channel.SMS,
         template_code=settings.SMS_TEMPLATE_SURVEY_INVITATION,
         params={"date": date, "link": link},
     )

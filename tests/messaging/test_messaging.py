@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.utils import timezone
 
+from customers.contact import Purpose
 from followups import services as followup_services
 from messaging import services
 from messaging.backends import AliyunSmsBackend, LocmemBackend, SendError, TencentSmsBackend
@@ -38,8 +39,9 @@ def empty_outbox():
 
 
 def enqueue(customer, purpose="maintenance_reminder", key="vehicle:1:2026-12-01"):
+    contact = Purpose.SERVICE if purpose == "service_notice" else Purpose.MARKETING
     return services.message_enqueue(
-        purpose=purpose, customer=customer, object_key=key, body="保养提醒"
+        purpose=purpose, contact_purpose=contact, customer=customer, object_key=key, body="保养提醒"
     )
 
 
@@ -254,3 +256,25 @@ def test_tencent_request_is_signed_with_tc3(provider, monkeypatch):
     Provider.answer = {"Response": {"Error": {"Code": "LimitExceeded", "Message": "too many"}}}
     with pytest.raises(SendError):
         backend.send(sms())
+
+
+def test_consent_withdrawn_after_queueing_stops_the_message(django_capture_on_commit_callbacks):
+    """The contact rules are asked again at the moment of sending, consent included (before,
+    only do-not-contact was checked again, and a reminder queued with consent went out after
+    the customer withdrew it)."""
+    customer = CustomerFactory(marketing_consent=True)
+    with django_capture_on_commit_callbacks(execute=False):
+        message, _ = enqueue(customer)
+    customer.marketing_consent = False
+    customer.save()
+    assert services.message_send(message_id=message.pk, now=DAYTIME) == "gave_up"
+    message.refresh_from_db()
+    assert message.status == Message.Status.GAVE_UP and message.last_error == "no consent"
+    assert LocmemBackend.outbox == []
+
+
+def test_a_service_message_needs_no_consent_at_sending_either(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        message, _ = enqueue(CustomerFactory(), purpose="service_notice")
+    assert message.contact_purpose == Purpose.SERVICE
+    assert services.message_send(message_id=message.pk, now=DAYTIME) == "sent"

@@ -187,6 +187,18 @@ def test_no_invitation_without_consent_or_for_do_not_contact(customer):
     assert not SurveyInvitation.objects.exists()
 
 
+def test_consent_withdrawn_before_sending_skips_the_invitation():
+    """Asked again when the sweep sends it (before, only do-not-contact was)."""
+    visit = make_delivered_visit(hours_ago=30)
+    invitation = services.invitation_for_visit(visit_id=visit.pk)
+    visit.customer.marketing_consent = False
+    visit.customer.save()
+    assert services.sweep_invitations()["skipped"] == 1
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.skip_reason) == (S.SKIPPED, "no consent")
+    assert not Message.objects.exists()
+
+
 def test_preferred_channel_is_used_when_the_customer_has_that_address():
     visit = make_delivered_visit(preferred_channel="email", email="wang@example.com")
     assert services.invitation_for_visit(visit_id=visit.pk).channel == "email"

@@ -1,0 +1,59 @@
+"""The contact rules (customers.contact): who may be contacted for what, and at which
+address — one place that every sender and sweep asks."""
+
+import pytest
+
+from customers.contact import (
+    Purpose,
+    address_for,
+    contactable,
+    may_contact,
+    message_channel_for,
+)
+from customers.models import Customer
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+EVERY = list(Purpose)
+
+
+def customer(**fields) -> Customer:
+    return Customer(name="王芳", phone="+8613812345678", **fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "allowed"),
+    [
+        ({}, {Purpose.CALL, Purpose.SERVICE}),
+        ({"marketing_consent": True}, set(EVERY)),
+        ({"marketing_consent": True, "do_not_contact": True}, set()),
+        ({"do_not_contact": True}, set()),
+    ],
+)
+def test_who_may_be_contacted_for_what(fields, allowed):
+    assert {purpose for purpose in EVERY if may_contact(customer(**fields), purpose)} == allowed
+
+
+def test_the_filter_picks_exactly_whom_the_rule_allows():
+    people = [
+        CustomerFactory(),
+        CustomerFactory(marketing_consent=True),
+        CustomerFactory(marketing_consent=True, do_not_contact=True),
+        CustomerFactory(do_not_contact=True),
+    ]
+    for purpose in EVERY:
+        picked = set(Customer.objects.filter(contactable(purpose)))
+        assert picked == {c for c in people if may_contact(c, purpose)}, purpose
+
+
+def test_addresses_and_the_message_channel():
+    person = customer(email="wang@example.com", wechat_openid="", preferred_channel="wechat")
+    assert address_for(person, "sms") == address_for(person, "phone") == "+8613812345678"
+    assert address_for(person, "email") == "wang@example.com"
+    assert address_for(person, "wechat") == ""
+    assert address_for(person, "carrier_pigeon") == ""
+    assert message_channel_for(person) == "sms"  # no OpenID: SMS instead
+    person.wechat_openid = "o6_bmjrPTlm6_2sgVt7hMZOPfL2M"
+    assert message_channel_for(person) == "wechat"
+    person.preferred_channel = "phone"  # a call is not a message channel
+    assert message_channel_for(person) == "sms"
