@@ -139,12 +139,12 @@ def _agent_loop(args) -> tuple[list[float], list[int]]:
     latencies, claimed = [], []
     while True:
         started = time.perf_counter()
-        task = services.claim_next(agent=agent, now=now)
+        task = services.task_claim_next(agent=agent, now=now)
         latencies.append((time.perf_counter() - started) * 1000)
         if task is None:
             break
         claimed.append(task.pk)
-        services.record_outcome(
+        services.task_record_outcome(
             task=task, agent=agent, outcome=FollowUpTask.Outcome.REACHED_SATISFIED, now=now
         )
     connection.close()

@@ -11,9 +11,13 @@ class FollowupsConfig(AppConfig):
 
         from visits.events import visit_delivered
 
-        from . import policies, receivers
+        from . import receivers, selectors
         from .models import FollowUpPolicy
 
         visit_delivered.connect(receivers.schedule_post_service_call, dispatch_uid="post_service")
-        post_save.connect(policies.clear_cache, sender=FollowUpPolicy, dispatch_uid="clear_policy")
-        post_delete.connect(policies.clear_cache, sender=FollowUpPolicy, dispatch_uid="del_policy")
+        post_save.connect(
+            selectors.clear_policy_cache, sender=FollowUpPolicy, dispatch_uid="clear_policy"
+        )
+        post_delete.connect(
+            selectors.clear_policy_cache, sender=FollowUpPolicy, dispatch_uid="del_policy"
+        )

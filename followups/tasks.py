@@ -15,21 +15,21 @@ SWEEP = {"time_limit": 120, "soft_time_limit": 100}
     **SWEEP,
 )
 def create_post_service_task(visit_id: int) -> int | None:
-    task = services.post_service_task_for_visit(visit_id=visit_id)
+    task = services.post_service_task_create(visit_id=visit_id)
     return task.pk if task else None
 
 
 @shared_task(name="followups.tasks.sweep_leases_and_expiry", **SWEEP)
 def sweep_leases_and_expiry() -> dict:
     return {
-        "released": services.release_expired_leases(),
-        "expired": services.expire_stale(),
+        "released": services.lease_release_expired(),
+        "expired": services.task_expire_stale(),
     }
 
 
 @shared_task(name="followups.tasks.sweep_reminders_and_win_backs", **SWEEP)
 def sweep_reminders_and_win_backs() -> dict:
     return {
-        "reminders": services.create_maintenance_reminders(),
-        "win_backs": services.create_win_backs(),
+        "reminders": services.reminder_create_due(),
+        "win_backs": services.win_back_create_due(),
     }

@@ -52,7 +52,7 @@ class NextCallView(PermissionRequired, View):
 
     def post(self, request):
         try:
-            task = services.claim_next(agent=request.user)
+            task = services.task_claim_next(agent=request.user)
         except DomainError as exc:
             messages.warning(request, exc.message)
             return redirect("followups:queue")
@@ -141,7 +141,7 @@ class OutcomeView(PermissionRequired, View):
             try:
                 # Outcome and phone answers together, or neither.
                 with transaction.atomic():
-                    task = services.record_outcome(
+                    task = services.task_record_outcome(
                         task=task,
                         agent=request.user,
                         outcome=outcome,

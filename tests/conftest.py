@@ -73,11 +73,11 @@ def manager_client(client, manager):
 @pytest.fixture(autouse=True)
 def fresh_follow_up_policy_cache():
     """Each test starts from the database's policy, not one cached by an earlier test."""
-    from followups import policies
+    from followups.selectors import clear_policy_cache
     from shopcalendar import selectors as calendar
 
-    policies.clear_cache()
+    clear_policy_cache()
     calendar.clear_cache()
     yield
-    policies.clear_cache()
+    clear_policy_cache()
     calendar.clear_cache()

@@ -28,7 +28,7 @@ def queue():
         )
         visit.vehicle.owner = visit.customer
         visit.vehicle.save()
-        tasks.append(services.post_service_task_for_visit(visit_id=visit.pk))
+        tasks.append(services.post_service_task_create(visit_id=visit.pk))
     UserFactory(role="agent", username="chenjing", last_name="陈", first_name="静")
     return tasks
 

@@ -26,7 +26,7 @@ def log_in(page, live_server, username, landing):
 def test_complaint_closed_loop(page, browser, live_server, screenshot_dir):
     contact_all_day()
     visit = make_delivered_visit(hours_ago=30, name="吴刚")
-    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    followup_services.post_service_task_create(visit_id=visit.pk)
     UserFactory(role="agent", username="xiaoli", last_name="李", first_name="晓")
     UserFactory(role="manager", username="laozhang", last_name="张", first_name="经理")
 

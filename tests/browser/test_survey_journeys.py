@@ -102,7 +102,7 @@ def test_customer_answers_on_a_phone(phone_page, live_server, all_day, screensho
 def test_agent_takes_the_survey_on_the_phone(page, live_server, all_day, screenshot_dir):
     visit = make_delivered_visit(hours_ago=30, name="孙磊")
     services.invitation_for_visit(visit_id=visit.pk)
-    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    followup_services.post_service_task_create(visit_id=visit.pk)
     UserFactory(role="agent", username="lina", last_name="李", first_name="娜")
 
     page.goto(f"{live_server.url}/accounts/login/")

@@ -43,7 +43,7 @@ def take(owner, **extra):
 
 def test_reached_with_an_issue_leads_to_a_prefilled_complaint(client, agent):
     visit = make_delivered_visit()
-    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    followup_services.post_service_task_create(visit_id=visit.pk)
     client.force_login(agent)
     client.post(reverse("followups:next"))
     task = FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)

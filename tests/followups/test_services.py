@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from followups import services
+from followups import rules, services
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
 from shopcalendar.models import Holiday
 from shopcrm.errors import DomainError
@@ -75,13 +75,13 @@ def test_delivery_creates_the_three_day_call_once(advisor, django_capture_on_com
     assert (task.kind, task.visit, task.status) == (K.POST_SERVICE, visit, S.PENDING)
     assert task.due_at == visit.delivered_at + timedelta(hours=24)
     assert task.expires_at == visit.delivered_at + timedelta(days=7)
-    assert services.post_service_task_for_visit(visit_id=visit.pk) == task  # again: nothing new
+    assert services.post_service_task_create(visit_id=visit.pk) == task  # again: nothing new
     assert FollowUpTask.objects.count() == 1
 
 
 def test_do_not_contact_customers_get_no_task():
     visit = delivered_visit(customer=CustomerFactory(do_not_contact=True))
-    assert services.post_service_task_for_visit(visit_id=visit.pk) is None
+    assert services.post_service_task_create(visit_id=visit.pk) is None
     assert FollowUpTask.objects.count() == 0
 
 
@@ -93,7 +93,7 @@ def test_two_processes_creating_the_same_task_make_one():
     def worker():
         try:
             barrier.wait()
-            results.append(services.post_service_task_for_visit(visit_id=visit.pk).pk)
+            results.append(services.post_service_task_create(visit_id=visit.pk).pk)
         finally:
             connection.close()
 
@@ -112,31 +112,31 @@ def test_next_call_claims_the_most_urgent_due_task_with_a_lease(agent_user):
     later = due_task(due_at=CALLING - timedelta(minutes=5))
     urgent = due_task(due_at=CALLING - timedelta(minutes=1), kind=K.SERVICE_RECOVERY)
     due_task(due_at=CALLING + timedelta(hours=1))  # not due yet
-    task = services.claim_next(agent=agent_user, now=CALLING)
+    task = services.task_claim_next(agent=agent_user, now=CALLING)
     assert task == urgent
     assert task.status == S.CLAIMED and task.assigned_to == agent_user
     assert task.lease_expires_at == CALLING + timedelta(minutes=15)
     assert (
-        services.claim_next(agent=agent_user, now=CALLING) == urgent
+        services.task_claim_next(agent=agent_user, now=CALLING) == urgent
     )  # the held call, not a second one
     other = UserFactory(role="agent", username="agent-b")
-    assert services.claim_next(agent=other, now=CALLING) == later
+    assert services.task_claim_next(agent=other, now=CALLING) == later
 
 
 def test_no_calls_outside_calling_hours_or_on_holidays(agent_user):
     due_task(due_at=at(MONDAY, 7))
     with pytest.raises(DomainError):
-        services.claim_next(agent=agent_user, now=at(MONDAY, 8, 30))
+        services.task_claim_next(agent=agent_user, now=at(MONDAY, 8, 30))
     with pytest.raises(DomainError):
-        services.claim_next(agent=agent_user, now=at(MONDAY, 20, 0))
+        services.task_claim_next(agent=agent_user, now=at(MONDAY, 20, 0))
     Holiday.objects.create(day=MONDAY, name="店休")
     with pytest.raises(DomainError):
-        services.claim_next(agent=agent_user, now=CALLING)
+        services.task_claim_next(agent=agent_user, now=CALLING)
 
 
 def test_expired_tasks_are_not_handed_out(agent_user):
     due_task(expires_at=CALLING - timedelta(minutes=1))
-    assert services.claim_next(agent=agent_user, now=CALLING) is None
+    assert services.task_claim_next(agent=agent_user, now=CALLING) is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -150,7 +150,7 @@ def test_twenty_agents_at_once_never_get_the_same_task():
     def worker(agent):
         try:
             barrier.wait()
-            task = services.claim_next(agent=agent, now=CALLING)
+            task = services.task_claim_next(agent=agent, now=CALLING)
             claimed.append(task.pk if task else None)
         except Exception as exc:
             errors.append(exc)
@@ -171,12 +171,12 @@ def test_twenty_agents_at_once_never_get_the_same_task():
 
 def claimed(agent, **extra):
     due_task(**extra)
-    return services.claim_next(agent=agent, now=CALLING)
+    return services.task_claim_next(agent=agent, now=CALLING)
 
 
 def test_reached_and_satisfied_closes_the_task_and_records_the_dial(agent_user):
     task = claimed(agent_user)
-    task = services.record_outcome(
+    task = services.task_record_outcome(
         task=task,
         agent=agent_user,
         outcome=OUT.REACHED_SATISFIED,
@@ -194,8 +194,10 @@ def test_reached_and_satisfied_closes_the_task_and_records_the_dial(agent_user):
 def test_reached_with_an_issue_needs_a_note(agent_user):
     task = claimed(agent_user)
     with pytest.raises(ValidationError):
-        services.record_outcome(task=task, agent=agent_user, outcome=OUT.REACHED_ISSUE, now=CALLING)
-    task = services.record_outcome(
+        services.task_record_outcome(
+            task=task, agent=agent_user, outcome=OUT.REACHED_ISSUE, now=CALLING
+        )
+    task = services.task_record_outcome(
         task=task, agent=agent_user, outcome=OUT.REACHED_ISSUE, note="刹车还有异响", now=CALLING
     )
     assert task.status == S.DONE and task.outcome_note == "刹车还有异响"
@@ -203,16 +205,18 @@ def test_reached_with_an_issue_needs_a_note(agent_user):
 
 def test_no_answer_retries_after_two_hours_then_next_day_then_fails(agent_user):
     task = claimed(agent_user)
-    task = services.record_outcome(task=task, agent=agent_user, outcome=OUT.NO_ANSWER, now=CALLING)
+    task = services.task_record_outcome(
+        task=task, agent=agent_user, outcome=OUT.NO_ANSWER, now=CALLING
+    )
     assert task.status == S.PENDING and task.assigned_to is None
     assert task.next_attempt_at == CALLING + timedelta(hours=2)
-    task = services.claim_next(agent=agent_user, now=CALLING + timedelta(hours=2))
-    task = services.record_outcome(
+    task = services.task_claim_next(agent=agent_user, now=CALLING + timedelta(hours=2))
+    task = services.task_record_outcome(
         task=task, agent=agent_user, outcome=OUT.BUSY, now=CALLING + timedelta(hours=2)
     )
     assert task.next_attempt_at == at(MONDAY + timedelta(days=1), 9)
-    task = services.claim_next(agent=agent_user, now=at(MONDAY + timedelta(days=1), 9, 5))
-    task = services.record_outcome(
+    task = services.task_claim_next(agent=agent_user, now=at(MONDAY + timedelta(days=1), 9, 5))
+    task = services.task_record_outcome(
         task=task, agent=agent_user, outcome=OUT.NO_ANSWER, now=at(MONDAY + timedelta(days=1), 9, 6)
     )
     assert task.status == S.FAILED and task.attempts == 3
@@ -221,8 +225,8 @@ def test_no_answer_retries_after_two_hours_then_next_day_then_fails(agent_user):
 
 def test_a_retry_that_would_fall_after_hours_moves_to_the_next_calling_day(agent_user):
     due_task(due_at=at(MONDAY, 18, 0))
-    task = services.claim_next(agent=agent_user, now=at(MONDAY, 19, 0))
-    task = services.record_outcome(
+    task = services.task_claim_next(agent=agent_user, now=at(MONDAY, 19, 0))
+    task = services.task_record_outcome(
         task=task, agent=agent_user, outcome=OUT.NO_ANSWER, now=at(MONDAY, 19, 0)
     )
     assert task.next_attempt_at == at(MONDAY + timedelta(days=1), 9)
@@ -231,7 +235,7 @@ def test_a_retry_that_would_fall_after_hours_moves_to_the_next_calling_day(agent
 def test_refused_sets_do_not_contact_and_cancels_the_customers_other_calls(agent_user):
     task = claimed(agent_user)
     other = due_task(kind=K.MAINTENANCE_REMINDER, source_key="vehicle:1:x", customer=task.customer)
-    services.record_outcome(task=task, agent=agent_user, outcome=OUT.REFUSED, now=CALLING)
+    services.task_record_outcome(task=task, agent=agent_user, outcome=OUT.REFUSED, now=CALLING)
     task.customer.refresh_from_db()
     other.refresh_from_db()
     assert task.customer.do_not_contact and other.status == S.CANCELLED
@@ -240,16 +244,16 @@ def test_refused_sets_do_not_contact_and_cancels_the_customers_other_calls(agent
 def test_callback_at_a_chosen_time(agent_user):
     task = claimed(agent_user)
     with pytest.raises(ValidationError):
-        services.record_outcome(task=task, agent=agent_user, outcome=OUT.CALLBACK, now=CALLING)
+        services.task_record_outcome(task=task, agent=agent_user, outcome=OUT.CALLBACK, now=CALLING)
     when = CALLING + timedelta(days=1, hours=5)
-    task = services.record_outcome(
+    task = services.task_record_outcome(
         task=task, agent=agent_user, outcome=OUT.CALLBACK, callback_at=when, now=CALLING
     )
     assert (task.status, task.next_attempt_at, task.callback_at) == (S.PENDING, when, when)
 
 
 def test_wrong_number_fails_the_task(agent_user):
-    task = services.record_outcome(
+    task = services.task_record_outcome(
         task=claimed(agent_user), agent=agent_user, outcome=OUT.WRONG_NUMBER, now=CALLING
     )
     assert task.status == S.FAILED
@@ -259,11 +263,11 @@ def test_only_the_holder_records_an_outcome(agent_user):
     task = claimed(agent_user)
     intruder = UserFactory(role="agent", username="agent-x")
     with pytest.raises(DomainError):
-        services.record_outcome(
+        services.task_record_outcome(
             task=task, agent=intruder, outcome=OUT.REACHED_SATISFIED, now=CALLING
         )
     with pytest.raises(ValidationError):
-        services.record_outcome(task=task, agent=agent_user, outcome="teleported", now=CALLING)
+        services.task_record_outcome(task=task, agent=agent_user, outcome="teleported", now=CALLING)
     assert CallAttempt.objects.count() == 0
 
 
@@ -274,11 +278,11 @@ def test_lease_release_and_expiry_sweeps_twice_change_nothing_the_second_time(ag
     held = claimed(agent_user)
     stale = due_task(expires_at=CALLING + timedelta(minutes=30))
     after = CALLING + timedelta(hours=1)
-    assert services.release_expired_leases(now=after) == 1
-    assert services.expire_stale(now=after) == 1
+    assert services.lease_release_expired(now=after) == 1
+    assert services.task_expire_stale(now=after) == 1
     snapshot = list(FollowUpTask.objects.order_by("pk").values_list("pk", "status", "updated_at"))
-    assert services.release_expired_leases(now=after) == 0
-    assert services.expire_stale(now=after) == 0
+    assert services.lease_release_expired(now=after) == 0
+    assert services.task_expire_stale(now=after) == 0
     assert (
         list(FollowUpTask.objects.order_by("pk").values_list("pk", "status", "updated_at"))
         == snapshot
@@ -295,17 +299,17 @@ def test_predicted_next_service_follows_metrics():
     slow = delivered_visit(
         delivered_at=at(date(2026, 6, 30), 12), vehicle=vehicle, odometer_km=3600
     )  # 20 km/day
-    assert services.predicted_next_service(visit=slow, policy=policy) == date(
-        2026, 6, 30
-    ) + timedelta(days=180)
+    assert rules.predicted_next_service(visit=slow, policy=policy) == date(2026, 6, 30) + timedelta(
+        days=180
+    )
     fast = delivered_visit(
         delivered_at=at(date(2026, 6, 30), 12),
         vehicle=VehicleFactory(registration_date=date(2026, 1, 1)),
         odometer_km=18000,
     )  # 100 km/day
-    assert services.predicted_next_service(visit=fast, policy=policy) == date(
-        2026, 6, 30
-    ) + timedelta(days=50)
+    assert rules.predicted_next_service(visit=fast, policy=policy) == date(2026, 6, 30) + timedelta(
+        days=50
+    )
 
 
 def test_reminder_sweep_creates_each_reminder_once():
@@ -315,8 +319,8 @@ def test_reminder_sweep_creates_each_reminder_once():
         delivered_at=timezone.now() - timedelta(days=176), vehicle=vehicle, odometer_km=4000
     )
     VehicleFactory()  # never visited: nothing to remind
-    assert services.create_maintenance_reminders(today=today) == 1
-    assert services.create_maintenance_reminders(today=today) == 0
+    assert services.reminder_create_due(today=today) == 1
+    assert services.reminder_create_due(today=today) == 0
     task = FollowUpTask.objects.get()
     assert task.kind == K.MAINTENANCE_REMINDER and task.vehicle == vehicle
 
@@ -328,7 +332,7 @@ def test_win_back_sweep_once_per_customer_and_cooldown():
         delivered_at=timezone.now() - timedelta(days=500),
         customer=CustomerFactory(do_not_contact=True),
     )
-    assert services.create_win_backs() == 1
-    assert services.create_win_backs() == 0
+    assert services.win_back_create_due() == 1
+    assert services.win_back_create_due() == 0
     task = FollowUpTask.objects.get()
     assert task.kind == K.WIN_BACK and task.customer == lapsed.customer

@@ -100,7 +100,7 @@ def test_two_sweeps_in_parallel_threads_create_each_task_once():
     def sweep():
         try:
             barrier.wait()
-            services.create_win_backs()
+            services.win_back_create_due()
         except Exception as exc:  # asserted below
             errors.append(exc)
         finally:

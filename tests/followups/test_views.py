@@ -29,7 +29,7 @@ def make_task(**extra):
         delivered_at=delivered,
         concern="刹车异响",
     )
-    return services.post_service_task_for_visit(visit_id=visit.pk)
+    return services.post_service_task_create(visit_id=visit.pk)
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_empty_queue_says_so(agent_client):
 def test_another_agents_call_is_not_yours(agent_client):
     make_task()
     other = UserFactory(role="agent", username="agent-other")
-    task = services.claim_next(agent=other)
+    task = services.task_claim_next(agent=other)
     assert agent_client.get(reverse("followups:call", args=[task.pk])).status_code == 403
     response = agent_client.post(
         reverse("followups:outcome", args=[task.pk]),

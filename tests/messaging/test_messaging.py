@@ -118,11 +118,9 @@ def test_maintenance_reminders_go_out_by_sms_only_with_consent(consent):
         checked_in_at=delivered - timedelta(hours=2),
         delivered_at=delivered,
     )
-    assert (
-        followup_services.create_maintenance_reminders(today=today) == 1
-    )  # the call task either way
+    assert followup_services.reminder_create_due(today=today) == 1  # the call task either way
     assert Message.objects.filter(purpose="maintenance_reminder").count() == (1 if consent else 0)
-    followup_services.create_maintenance_reminders(today=today)
+    followup_services.reminder_create_due(today=today)
     assert Message.objects.count() == (1 if consent else 0)
 
 

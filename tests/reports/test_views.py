@@ -82,7 +82,7 @@ def test_at_risk_and_lapsed_lists_export_and_win_back_once(manager_client, histo
     assert "请先勾选客户" in response.content.decode()
 
 
-def test_only_supervisors_create_win_backs(client, history):
+def test_only_supervisors_win_back_create_due(client, history):
     lapsed, _active = history
     viewer = UserFactory(username="report-reader")
     from django.contrib.auth.models import Permission
@@ -183,7 +183,7 @@ def test_service_due_shows_the_reminder_call_and_exports(manager_client, due_fle
     from followups import services as followup_services
 
     # The sweep calls from 7 days before the due day: only the overdue vehicle so far.
-    followup_services.create_maintenance_reminders()
+    followup_services.reminder_create_due()
     assert FollowUpTask.objects.filter(vehicle=due_fleet["overdue"]).exists()
     assert not FollowUpTask.objects.filter(vehicle=due_fleet["later"]).exists()
     page = manager_client.get(reverse("reports:service_due"), {"show": "overdue"})

@@ -94,7 +94,7 @@ def test_english_switch(client):
 def call(client, agent):
     visit = make_delivered_visit(hours_ago=30)
     services.invitation_for_visit(visit_id=visit.pk)
-    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    followup_services.post_service_task_create(visit_id=visit.pk)
     client.force_login(agent)
     client.post(reverse("followups:next"))
     return FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)

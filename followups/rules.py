@@ -1,0 +1,123 @@
+"""The call queue's rules, with no database: how urgent each kind of call is, what an
+outcome does to a task (done, failed, tried again later, called back at the customer's
+time), the retry spacing and the last try. The services feed them the task as read, the
+policy, the clock and the shop's contact hours; tests call them directly."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.utils.translation import gettext as _
+
+from shopcalendar import rules as calendar_rules
+
+from .models import FollowUpPolicy, FollowUpTask
+
+Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
+
+# Smaller first; then by due time.
+PRIORITY = {
+    Kind.SERVICE_RECOVERY: 10,
+    Kind.COMPLAINT_CALLBACK: 10,
+    Kind.POST_SERVICE: 20,
+    Kind.MAINTENANCE_REMINDER: 40,
+    Kind.WIN_BACK: 60,
+}
+DEFAULT_PRIORITY = 50
+# Outcomes that end the task for good; no answer and busy are tried again.
+DONE = (*FollowUpTask.REACHED, Outcome.REFUSED)
+FAILED = (Outcome.WRONG_NUMBER,)
+
+
+@dataclass(frozen=True)
+class ContactHours:
+    """The shop calendar's contact hours and the holidays ahead (shopcalendar)."""
+
+    hours: calendar_rules.Hours
+    holidays: frozenset[date] = frozenset()
+
+    def next_moment(self, at: datetime) -> datetime:
+        return calendar_rules.next_open_moment(at, self.hours, set(self.holidays))
+
+
+def priority_of(kind: str) -> int:
+    return PRIORITY.get(kind, DEFAULT_PRIORITY)
+
+
+def outcome_errors(
+    *, outcome: str, note: str, callback_at: datetime | None, now: datetime
+) -> dict[str, list]:
+    """What is wrong with an outcome as the agent entered it ({} when nothing)."""
+    if outcome not in Outcome.values:
+        return {"outcome": [_("请选择通话结果。")]}
+    if outcome == Outcome.REACHED_ISSUE and not note.strip():
+        return {"note": [_("请记下客户反映的问题。")]}
+    if outcome == Outcome.CALLBACK and (callback_at is None or callback_at <= now):
+        return {"callback_at": [_("请填写一个将来的回拨时间。")]}
+    return {}
+
+
+def next_retry(at: datetime, attempts: int, policy: FollowUpPolicy, contact: ContactHours):
+    """After the first unanswered dial, retry after the policy's hours; after later ones,
+    at the start of the next calling day."""
+    if attempts <= 1:
+        return contact.next_moment(at + timedelta(hours=policy.first_retry_hours))
+    tomorrow = calendar_rules.local_day(at) + timedelta(days=1)
+    return contact.next_moment(calendar_rules.start_of(tomorrow))
+
+
+def apply_outcome(
+    task: FollowUpTask,
+    *,
+    outcome: str,
+    note: str,
+    callback_at: datetime | None,
+    now: datetime,
+    policy: FollowUpPolicy,
+    contact: ContactHours,
+) -> None:
+    """Change ``task`` (in memory) as the outcome of one more dial says: every dial counts;
+    reached or refused is done, a wrong number failed; a call-back request waits for the
+    customer's time (stretching the expiry to reach it); no answer or busy is tried again
+    after the retry spacing, and fails at the policy's last attempt."""
+    task.attempts += 1
+    task.outcome = outcome
+    task.outcome_note = note
+    task.lease_expires_at = None
+    task.updated_at = now
+    if outcome in DONE:
+        task.status, task.completed_at = Status.DONE, now
+    elif outcome in FAILED:
+        task.status, task.completed_at = Status.FAILED, now
+    elif outcome == Outcome.CALLBACK:
+        task.status, task.callback_at, task.next_attempt_at = (
+            Status.PENDING,
+            callback_at,
+            callback_at,
+        )
+        if task.expires_at and task.expires_at < callback_at:
+            task.expires_at = callback_at + timedelta(days=1)  # the customer asked for that time
+    elif task.attempts >= policy.max_attempts:  # no answer or busy, the last try
+        task.status, task.completed_at = Status.FAILED, now
+    else:
+        task.status = Status.PENDING
+        task.next_attempt_at = next_retry(now, task.attempts, policy, contact)
+    if task.status == Status.PENDING:
+        task.assigned_to = None
+
+
+def dial_started(lease_expires_at: datetime, policy: FollowUpPolicy) -> datetime:
+    """When the dial began: when the call was claimed (its lease's start)."""
+    return lease_expires_at - timedelta(minutes=policy.lease_minutes)
+
+
+def predicted_next_service(*, visit, policy: FollowUpPolicy) -> date:
+    """METRICS.md: last visit date plus the interval in days, or sooner, the days needed to
+    cover the interval in km at the vehicle's average daily mileage."""
+    last_day = calendar_rules.local_day(visit.delivered_at)
+    days = policy.service_interval_days
+    registered = visit.vehicle.registration_date
+    if registered and visit.odometer_km and (last_day - registered).days > 0:
+        daily_km = visit.odometer_km / (last_day - registered).days
+        if daily_km > 0:
+            days = min(days, int(policy.service_interval_km / daily_km))
+    return last_day + timedelta(days=days)
