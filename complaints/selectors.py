@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from followups import sources
+from followups.models import FollowUpTask
 from shopcalendar.rules import start_of
 
 from .models import Complaint, ComplaintPolicy, Notification
@@ -114,3 +116,13 @@ def complaint_list_for_api(*, filters: dict) -> QuerySet:
 
 def policy() -> ComplaintPolicy:
     return ComplaintPolicy.current()
+
+
+def complaint_for_callback(*, task: FollowUpTask) -> Complaint | None:
+    """The complaint a complaint-callback task asks the customer about."""
+    if task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK:
+        return None
+    source = task.source
+    if source is None or not source.is_a(sources.COMPLAINT):
+        return None
+    return Complaint.objects.filter(pk=source.pk).first()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from followups import sources
 from followups.models import FollowUpTask
 from followups.services import task_create
 from messaging.services import staff_message_enqueue
@@ -30,6 +31,7 @@ from .models import (
     Notification,
     Severity,
 )
+from .selectors import complaint_for_callback
 
 S = Complaint.Status
 Kind = ComplaintEvent.Kind
@@ -255,7 +257,7 @@ def complaint_resolve(
     complaint.save()
     task_create(
         kind=FollowUpTask.Kind.COMPLAINT_CALLBACK,
-        source_key=f"complaint:{complaint.pk}:{complaint.resolution_round}",
+        source=sources.of_complaint_round(complaint.pk, complaint.resolution_round),
         customer=complaint.customer,
         vehicle=complaint.vehicle,
         visit=complaint.visit,
@@ -292,20 +294,11 @@ def complaint_reopen(*, complaint: Complaint, by, reason: str) -> Complaint:
     return complaint
 
 
-def complaint_for_callback(task: FollowUpTask) -> Complaint | None:
-    if task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK:
-        return None
-    parts = task.source_key.split(":")
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    return Complaint.objects.filter(pk=parts[1]).first()
-
-
 @transaction.atomic
 def complaint_record_callback(*, task: FollowUpTask, by, accepted: bool, note: str = ""):
     """The complaint callback's outcome: accepted closes the complaint; not accepted
     reopens it and tells the owner."""
-    complaint = complaint_for_callback(task)
+    complaint = complaint_for_callback(task=task)
     if complaint is None or complaint.status != S.RESOLVED:
         return None
     now = timezone.now()

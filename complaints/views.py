@@ -15,6 +15,7 @@ from followups.models import FollowUpTask
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError
 from shopcrm.exports import table_response
+from surveys import selectors as survey_selectors
 from surveys.models import SurveyResponse
 from visits.models import Visit
 
@@ -41,8 +42,7 @@ def _source(request):
         )
         customer, visit = task.customer, task.visit
         initial = {"channel": Complaint.Channel.FOLLOW_UP, "description": task.outcome_note}
-        if task.source_key.startswith("survey_response:"):
-            response = SurveyResponse.objects.filter(pk=task.source_key.split(":")[1]).first()
+        response = survey_selectors.response_for_task(task=task)
     elif request.GET.get("response", "").isdigit():
         response = get_object_or_404(
             SurveyResponse.objects.select_related("customer", "visit"), pk=request.GET["response"]
@@ -51,7 +51,7 @@ def _source(request):
         low = [
             f"{a.question.label}：{a.value}"
             for a in response.answers.select_related("question")
-            if a.value is not None and a.question.kind == "scale" and a.value <= 2
+            if a.is_low
         ]
         initial = {
             "channel": Complaint.Channel.SURVEY_ALERT,

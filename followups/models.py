@@ -183,6 +183,13 @@ class FollowUpTask(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.customer}"
 
+    @property
+    def source(self):
+        """What the task is about (followups.sources.Source), read from its key."""
+        from .sources import Source
+
+        return Source.parse(self.source_key)
+
 
 class CallAttempt(models.Model):
     """One dial of a follow-up task."""

@@ -23,9 +23,10 @@ from shopcalendar import selectors as calendar
 from shopcrm.errors import DomainError
 from visits.models import Visit
 
-from . import queue, rules
+from . import queue, rules, sources
 from .models import FollowUpPolicy, FollowUpTask
 from .selectors import current_policy
+from .sources import Source
 
 Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
 
@@ -33,7 +34,7 @@ Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Out
 def task_create(
     *,
     kind: str,
-    source_key: str,
+    source: Source,
     customer: Customer,
     due_at: datetime,
     expires_at: datetime | None = None,
@@ -43,14 +44,14 @@ def task_create(
 ) -> tuple[FollowUpTask | None, bool]:
     """Create the task for (kind, source) unless it exists: (task, created). Nothing for a
     customer the contact rules say not to call. Safe to call twice or from two processes at
-    once: the unique constraint on (kind, source_key) decides."""
+    once: the unique constraint on (kind, source key) decides (followups.sources)."""
     if not may_contact(customer, Purpose.CALL):
         return None, False
     try:
         with transaction.atomic():
             return FollowUpTask.objects.get_or_create(
                 kind=kind,
-                source_key=source_key,
+                source_key=source.key,
                 defaults={
                     "customer": customer,
                     "vehicle": vehicle,
@@ -63,7 +64,7 @@ def task_create(
                 },
             )
     except IntegrityError:
-        return FollowUpTask.objects.get(kind=kind, source_key=source_key), False
+        return FollowUpTask.objects.get(kind=kind, source_key=source.key), False
 
 
 def post_service_task_create(*, visit_id: int) -> FollowUpTask | None:
@@ -74,7 +75,7 @@ def post_service_task_create(*, visit_id: int) -> FollowUpTask | None:
     policy = FollowUpPolicy.current()
     task, _created = task_create(
         kind=Kind.POST_SERVICE,
-        source_key=f"visit:{visit.pk}",
+        source=sources.of_visit(visit.pk),
         customer=visit.customer,
         vehicle=visit.vehicle,
         visit=visit,
@@ -257,7 +258,7 @@ def reminder_create_due(*, today=None) -> int:
             continue
         _task, was_created = task_create(
             kind=Kind.MAINTENANCE_REMINDER,
-            source_key=f"vehicle:{visit.vehicle_id}:{due}",
+            source=sources.of_vehicle_service(visit.vehicle_id, due),
             customer=visit.customer,
             vehicle=visit.vehicle,
             visit=visit,
@@ -272,7 +273,7 @@ def reminder_create_due(*, today=None) -> int:
                 purpose="maintenance_reminder",
                 contact_purpose=Purpose.MARKETING,
                 customer=visit.customer,
-                object_key=f"vehicle:{visit.vehicle_id}:{due}",
+                object_key=sources.of_vehicle_service(visit.vehicle_id, due).key,
                 body=_(
                     "【%(shop)s】您的爱车 %(plate)s 预计 %(date)s 需要保养，欢迎预约。回复 T 退订"
                 )
@@ -317,10 +318,10 @@ def win_back_create_due(*, today=None) -> int:
         if row["customer_id"] in recent:
             continue
         last_day = timezone.localtime(row["last"]).date()
-        source_key = f"customer:{row['customer_id']}:{last_day}"
+
         _task, was_created = task_create(
             kind=Kind.WIN_BACK,
-            source_key=source_key,
+            source=sources.of_lapse(row["customer_id"], last_day),
             customer=customers[row["customer_id"]],
             due_at=calendar.next_contact_moment(now),
             expires_at=now + timedelta(days=30),
@@ -357,7 +358,7 @@ def win_back_create_for(*, customers) -> int:
         last_day = timezone.localtime(last).date()
         _task, was_created = task_create(
             kind=Kind.WIN_BACK,
-            source_key=f"customer:{customer.pk}:{last_day}",
+            source=sources.of_lapse(customer.pk, last_day),
             customer=customer,
             due_at=calendar.next_contact_moment(now),
             expires_at=now + timedelta(days=30),

@@ -2,21 +2,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from complaints import services as complaint_services
+from complaints import selectors as complaint_selectors
 from customers import access as customer_access
 from customers.forms import apply_service_errors
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.errors import DomainError
 from surveys import selectors as survey_selectors
-from surveys import services as survey_services
 from surveys.forms import answers_from_post
+from workflows.call_outcome import call_outcome_record
 
 from . import selectors, services
 from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
@@ -87,7 +86,7 @@ class CallView(PermissionRequired, View):
                 "script": script_for(task.kind),
                 "form": form or OutcomeForm(),
                 "outcomes": _outcomes(task),
-                "complaint": complaint_services.complaint_for_callback(task),
+                "complaint": complaint_selectors.complaint_for_callback(task=task),
                 "previous": task.attempts_made.select_related("agent")[:10],
                 # The three-day call asks the default CSI template's short form; the answers
                 # become a survey response with channel "phone".
@@ -121,6 +120,9 @@ def _phone_questions(task: FollowUpTask) -> list:
 
 
 class OutcomeView(PermissionRequired, View):
+    """Parses the outcome form and shows the result; the workflow records the outcome and
+    all that follows from it (workflows.call_outcome)."""
+
     permission_required = WORK
 
     def post(self, request, pk):
@@ -128,43 +130,18 @@ class OutcomeView(PermissionRequired, View):
         form = OutcomeForm(request.POST)
         survey_errors = None
         if form.is_valid():
-            outcome = form.cleaned_data["outcome"]
-            answers = {}
-            if outcome in FollowUpTask.REACHED:
-                answers = {
-                    code: value
-                    for code, value in answers_from_post(
-                        request.POST, _phone_questions(task)
-                    ).items()
-                    if value
-                }
+            answers = answers_from_post(request.POST, _phone_questions(task))
             try:
-                # Outcome and phone answers together, or neither.
-                with transaction.atomic():
-                    task = services.task_record_outcome(
-                        task=task,
-                        agent=request.user,
-                        outcome=outcome,
-                        note=form.cleaned_data["note"],
-                        callback_at=form.cleaned_data["callback_at"],
-                    )
-                    if answers:
-                        survey_services.phone_response_record(
-                            task=task, agent=request.user, answers=answers
-                        )
-                    if outcome in FollowUpTask.REACHED:
-                        complaint_services.complaint_record_callback(
-                            task=task,
-                            by=request.user,
-                            accepted=outcome == FollowUpTask.Outcome.REACHED_SATISFIED,
-                            note=form.cleaned_data["note"],
-                        )
+                result = call_outcome_record(
+                    task=task,
+                    agent=request.user,
+                    outcome=form.cleaned_data["outcome"],
+                    note=form.cleaned_data["note"],
+                    callback_at=form.cleaned_data["callback_at"],
+                    answers=answers,
+                )
             except ValidationError as exc:
-                if (
-                    answers
-                    and hasattr(exc, "error_dict")
-                    and not set(exc.error_dict) & set(form.fields)
-                ):
+                if hasattr(exc, "error_dict") and not set(exc.error_dict) & set(form.fields):
                     survey_errors = exc.message_dict
                     form.add_error(None, _("电话问卷的回答有误，请检查标红的题目。"))
                 else:
@@ -173,21 +150,21 @@ class OutcomeView(PermissionRequired, View):
                 messages.error(request, exc.message)
                 return redirect("followups:queue")
             else:
-                messages.success(
-                    request,
-                    _("已记录：%(customer)s — %(outcome)s。")
-                    % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
-                )
-                if (
-                    outcome == FollowUpTask.Outcome.REACHED_ISSUE
-                    and task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK
-                    and has_perm(request.user, "complaints.add_complaint")
-                ):
-                    # The issue becomes a complaint, prefilled from the call.
-                    messages.info(request, _("请把客户反映的问题登记为投诉。"))
-                    return redirect(f"{reverse('complaints:create')}?task={task.pk}")
-                return redirect("followups:queue")
+                return self._done(request, result)
         return CallView().get(request, pk, form=form, status=400, survey_errors=survey_errors)
+
+    @staticmethod
+    def _done(request, result):
+        task = result.task
+        messages.success(
+            request,
+            _("已记录：%(customer)s — %(outcome)s。")
+            % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
+        )
+        if result.complaint_to_register and has_perm(request.user, "complaints.add_complaint"):
+            messages.info(request, _("请把客户反映的问题登记为投诉。"))
+            return redirect(f"{reverse('complaints:create')}?task={task.pk}")
+        return redirect("followups:queue")
 
 
 class TeamQueueView(PermissionRequired, View):

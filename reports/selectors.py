@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
+from followups import sources
 from followups.models import FollowUpTask
 from visits.models import Visit
 
@@ -133,7 +134,9 @@ def service_due_rows(*, as_of: date, within: int, show: str) -> list[dict]:
             pk__in={int(pk) for pk in frame["customer_id"]}
         ).values_list("pk", "name", "do_not_contact")
     }
-    keys = {f"vehicle:{row.vehicle_id}:{row.due_day.isoformat()}" for row in frame.itertuples()}
+    keys = {
+        sources.of_vehicle_service(row.vehicle_id, row.due_day).key for row in frame.itertuples()
+    }
     reminders = dict(
         FollowUpTask.objects.filter(
             kind=FollowUpTask.Kind.MAINTENANCE_REMINDER, vehicle_id__in=vehicle_ids
@@ -145,7 +148,7 @@ def service_due_rows(*, as_of: date, within: int, show: str) -> list[dict]:
     for row in frame.itertuples():
         vehicle = vehicles.get(row.vehicle_id)
         name, do_not_contact = customers.get(row.customer_id, ("", False))
-        reminder = reminders.get(f"vehicle:{row.vehicle_id}:{row.due_day.isoformat()}")
+        reminder = reminders.get(sources.of_vehicle_service(row.vehicle_id, row.due_day).key)
         rows.append(
             {
                 "vehicle_id": int(row.vehicle_id),

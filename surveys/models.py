@@ -287,3 +287,10 @@ class Answer(models.Model):
 
     def __str__(self):
         return f"{self.question.code}={self.value if self.value is not None else self.text}"
+
+    @property
+    def is_low(self) -> bool:
+        """A low score (surveys.scoring.is_low), shown in red to the agent and the manager."""
+        from .scoring import is_low
+
+        return is_low(self.question.kind, self.value)

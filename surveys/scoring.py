@@ -12,6 +12,9 @@ WEIGHTS = {
 DEFAULT_POINTS = {1: 0, 2: 20, 3: 40, 4: 60, 5: 100}
 ALERT_CSI_BELOW = 60
 FIXED_RIGHT_CODE = "rel_fixed_right"
+# A low score: 2 or below on a 5-point scale (dissatisfied or very dissatisfied). "Not fixed
+# right" this low raises an alert; low answers are what the agent and the complaint see.
+LOW_SCORE = 2
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ def points_map(template_map: dict | None) -> dict[int, float]:
     if not template_map:
         return dict(DEFAULT_POINTS)
     return {int(key): float(value) for key, value in template_map.items()}
+
+
+def is_low(kind: str, value) -> bool:
+    """A 5-point scale answer of LOW_SCORE or below."""
+    return kind == "scale" and value is not None and int(value) <= LOW_SCORE
 
 
 def nps_class(value: int | None) -> str:
@@ -80,7 +88,9 @@ def score(answers: list[tuple[ScoredQuestion, object]], mapping: dict | None = N
     )
     klass = nps_class(nps_value)
     alert = (
-        (csi is not None and csi < ALERT_CSI_BELOW) or klass == "detractor" or fixed_right in (1, 2)
+        (csi is not None and csi < ALERT_CSI_BELOW)
+        or klass == "detractor"
+        or is_low("scale", fixed_right)
     )
     return Score(
         csi=csi,

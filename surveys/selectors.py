@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.db.models import Avg, Count, Q, QuerySet
 
+from followups import sources
 from followups.models import FollowUpTask
 from shopcalendar.rules import start_of
 
@@ -107,12 +108,10 @@ def response_detail(*, pk: int) -> SurveyResponse:
 
 def response_for_task(*, task: FollowUpTask) -> SurveyResponse | None:
     """The response behind a service-recovery call (its answers on the agent's screen)."""
-    if not task.source_key.startswith("survey_response:"):
+    source = task.source
+    if source is None or not source.is_a(sources.SURVEY_RESPONSE):
         return None
-    pk = task.source_key.split(":", 1)[1]
-    if not pk.isdigit():
-        return None
-    return SurveyResponse.objects.prefetch_related("answers__question").filter(pk=pk).first()
+    return SurveyResponse.objects.prefetch_related("answers__question").filter(pk=source.pk).first()
 
 
 def short_form_questions() -> list[Question]:

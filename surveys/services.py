@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.contact import Purpose, may_contact, message_channel_for
+from followups import sources
 from followups.models import FollowUpTask
 from followups.services import task_create
 from messaging.services import message_enqueue
@@ -231,7 +232,7 @@ def alert_create_recovery_call(*, response: SurveyResponse, cleaned=None) -> Fol
     low = [
         f"{question.code}={value}"
         for question, value, _text in cleaned or []
-        if question.kind == Question.Kind.SCALE and value is not None and value <= 2
+        if scoring.is_low(question.kind, value)
     ]
     reason = _("调查预警：CSI %(csi)s，NPS %(nps)s") % {
         "csi": "—" if response.csi is None else f"{response.csi:.0f}",
@@ -241,7 +242,7 @@ def alert_create_recovery_call(*, response: SurveyResponse, cleaned=None) -> Fol
         reason += " · " + ", ".join(low)
     task, _created = task_create(
         kind=FollowUpTask.Kind.SERVICE_RECOVERY,
-        source_key=f"survey_response:{response.pk}",
+        source=sources.of_survey_response(response.pk),
         customer=visit.customer,
         vehicle=visit.vehicle,
         visit=visit,

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from followups import rules
+from followups import rules, sources
 from followups.models import FollowUpPolicy, FollowUpTask
 from shopcalendar.rules import Hours
 
@@ -137,3 +137,19 @@ def test_a_call_back_waits_for_the_customers_time_and_stretches_the_expiry():
 def test_the_dial_started_when_the_call_was_claimed():
     policy = FollowUpPolicy(lease_minutes=15)
     assert rules.dial_started(NOW + timedelta(minutes=15), policy) == NOW
+
+
+def test_a_source_is_built_and_read_in_one_place():
+    cases = {
+        sources.of_visit(12): "visit:12",
+        sources.of_vehicle_service(7, date(2027, 1, 31)): "vehicle:7:2027-01-31",
+        sources.of_lapse(9, date(2025, 10, 2)): "customer:9:2025-10-02",
+        sources.of_survey_response(3): "survey_response:3",
+        sources.of_complaint_round(5, 2): "complaint:5:2",
+    }
+    for source, key in cases.items():
+        assert source.key == key
+        assert sources.Source.parse(key) == source
+    assert FollowUpTask(source_key="complaint:5:2").source.is_a(sources.COMPLAINT)
+    for junk in ("", "visit", "visit:", "visit:x", ":3", "bench:"):
+        assert sources.Source.parse(junk) is None, junk

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from followups import rules, services
+from followups import rules, services, sources
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
 from shopcalendar.models import Holiday
 from shopcrm.errors import DomainError
@@ -45,7 +45,7 @@ def due_task(**extra):
     visit = delivered_visit()
     fields = {
         "kind": K.POST_SERVICE,
-        "source_key": f"visit:{visit.pk}",
+        "source": sources.of_visit(visit.pk),
         "customer": visit.customer,
         "visit": visit,
         "due_at": CALLING - timedelta(hours=1),
@@ -234,7 +234,11 @@ def test_a_retry_that_would_fall_after_hours_moves_to_the_next_calling_day(agent
 
 def test_refused_sets_do_not_contact_and_cancels_the_customers_other_calls(agent_user):
     task = claimed(agent_user)
-    other = due_task(kind=K.MAINTENANCE_REMINDER, source_key="vehicle:1:x", customer=task.customer)
+    other = due_task(
+        kind=K.MAINTENANCE_REMINDER,
+        source=sources.Source("vehicle", 1, "x"),
+        customer=task.customer,
+    )
     services.task_record_outcome(task=task, agent=agent_user, outcome=OUT.REFUSED, now=CALLING)
     task.customer.refresh_from_db()
     other.refresh_from_db()

@@ -111,3 +111,15 @@ def test_all_top_marks():
     assert score([(REL_FIXED, 5), (TAN_1, 5), (NPS, 3)]).all_top_marks
     assert not score([(REL_FIXED, 5), (TAN_1, 4)]).all_top_marks
     assert not score([(NPS, 10)]).all_top_marks
+
+
+def test_a_low_score_is_defined_once():
+    from surveys.scoring import LOW_SCORE, is_low
+
+    assert [value for value in range(1, 6) if is_low("scale", value)] == list(
+        range(1, LOW_SCORE + 1)
+    )
+    assert not is_low("scale", None) and not is_low("nps", 1) and not is_low("yes_no", 0)
+    # the alert's "not fixed right" uses the same line
+    assert score([(REL_FIXED, LOW_SCORE), (RES_1, 5)]).is_alert
+    assert not score([(REL_FIXED, LOW_SCORE + 1), (RES_1, 5)]).is_alert

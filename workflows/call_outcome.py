@@ -1,0 +1,75 @@
+"""A call's outcome and everything that follows from it, in one transaction.
+
+- The dial is recorded on the task (followups: done, retried, called back, failed); a
+  refusal marks the customer do-not-contact and cancels their other calls.
+- Answers the customer gave on a reached three-day call become a survey response with
+  channel "phone" (surveys), which is scored and may raise an alert.
+- On a complaint callback, "reached, satisfied" means the customer accepts the resolution
+  and closes the complaint; "reached with an issue" means they do not, and reopens it
+  (complaints).
+- "Reached with an issue" on any other call is a complaint to be registered: the result
+  says so, and the agent goes on to the complaint form, prefilled from the call (category
+  and severity are the agent's to judge).
+
+A bad answer, a lost lease or any other refusal leaves nothing written."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from complaints import services as complaint_services
+from complaints.models import Complaint
+from followups import services as followup_services
+from followups.models import FollowUpTask
+from surveys import services as survey_services
+from surveys.models import SurveyResponse
+
+Kind, Outcome = FollowUpTask.Kind, FollowUpTask.Outcome
+
+
+@dataclass
+class CallOutcome:
+    task: FollowUpTask
+    response: SurveyResponse | None = None  # the phone answers, scored
+    complaint: Complaint | None = None  # a complaint callback's complaint, closed or reopened
+    complaint_to_register: bool = False  # an issue raised on the call becomes a complaint
+
+
+def call_outcome_record(
+    *,
+    task: FollowUpTask,
+    agent,
+    outcome: str,
+    note: str = "",
+    callback_at: datetime | None = None,
+    answers: dict | None = None,
+    now: datetime | None = None,
+) -> CallOutcome:
+    """Record the outcome of the call ``agent`` holds with all that follows from it.
+    ``answers``: question code → value of the phone short form (kept only when the
+    customer was reached). Raises ValidationError (keyed by form field or question code)
+    or DomainError, and then nothing is written."""
+    reached = outcome in FollowUpTask.REACHED
+    answers = {
+        code: value
+        for code, value in (answers or {}).items()
+        if reached and value not in ("", None)
+    }
+    with transaction.atomic():
+        task = followup_services.task_record_outcome(
+            task=task, agent=agent, outcome=outcome, note=note, callback_at=callback_at, now=now
+        )
+        result = CallOutcome(task=task)
+        if answers:
+            result.response = survey_services.phone_response_record(
+                task=task, agent=agent, answers=answers, now=now
+            )
+        if reached and task.kind == Kind.COMPLAINT_CALLBACK:
+            result.complaint = complaint_services.complaint_record_callback(
+                task=task, by=agent, accepted=outcome == Outcome.REACHED_SATISFIED, note=note
+            )
+    result.complaint_to_register = (
+        outcome == Outcome.REACHED_ISSUE and task.kind != Kind.COMPLAINT_CALLBACK
+    )
+    return result
