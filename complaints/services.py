@@ -19,6 +19,7 @@ from followups.services import task_create
 from messaging.services import staff_message_enqueue
 from shopcrm import roles
 from shopcrm.errors import DomainError
+from shopcrm.people import person_name
 
 from . import sla
 from .models import (
@@ -215,7 +216,7 @@ def complaint_assign(*, complaint: Complaint, to, by) -> Complaint:
         Kind.ASSIGNED,
         by,
         timezone.now(),
-        _("分派给 %(name)s") % {"name": to.get_full_name() or to.username},
+        _("分派给 %(name)s") % {"name": person_name(to)},
     )
     return complaint
 

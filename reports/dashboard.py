@@ -15,6 +15,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from followups.models import FollowUpPolicy
+from shopcrm.people import person_name
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
@@ -62,7 +63,7 @@ def advisors_ranked(period: metrics.Period) -> list[dict]:
         {
             "advisor_id": user.pk,
             "username": user.username,
-            "name": (user.last_name + user.first_name) or user.username,
+            "name": person_name(user),
             "csi": row.csi_sum / row.csi_count,
             "responses": int(row.responses),
         }
