@@ -15,10 +15,11 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from complaints import services as complaint_services
+from followups import services as followup_services
 from shopcrm.people import person_name
 from surveys import services as survey_services
 from surveys.models import SurveyPolicy
-from tests.factories import CustomerFactory, UserFactory, VisitFactory
+from tests.factories import CustomerFactory, UserFactory, VehicleFactory, VisitFactory
 from tests.surveys.conftest import make_delivered_visit
 from tests.surveys.test_services import GOOD
 from visits.models import Visit
@@ -155,3 +156,64 @@ def test_a_flagged_advisor_is_named(manager_client, advisor, anna):
     body = manager_client.get(reverse("surveys:list")).content.decode()
     flagged = re.findall(r"<div>([^<]+)：3 份答卷中全满分比例明显高于全店", body)
     assert flagged == ["Anna Li"]
+
+
+# ---------------------------------------------------------------- drop-downs
+
+
+def options(body, name):
+    """The labels of a page's <select name=…>, without the empty choice."""
+    select = re.search(rf'<select name="{name}".*?</select>', body, re.S)
+    assert select, f"no drop-down {name}"
+    labels = [
+        label.strip() for label in re.findall(r"<option[^>]*>(.*?)</option>", select[0], re.S)
+    ]
+    return [label for label in labels if label.strip("-")]
+
+
+@pytest.fixture
+def staff(advisor, anna, manager):
+    """Username order (advisor1, advisor2, anna) is not name order."""
+    zhang = UserFactory(role="advisor", username="advisor2", last_name="张", first_name="伟")
+    return {"advisor": advisor, "anna": anna, "zhang": zhang, "manager": manager}
+
+
+def test_filter_drop_downs_show_names_in_name_order(manager_client, staff):
+    advisors = ["Anna Li", "张伟", "李娜"]  # Latin, then Chinese by code point
+    body = manager_client.get(reverse("surveys:list")).content.decode()
+    assert options(body, "advisor") == advisors
+    body = manager_client.get(reverse("reports:dashboard")).content.decode()
+    assert options(body, "advisor") == advisors
+    for owner in (staff["zhang"], staff["advisor"], staff["manager"]):
+        take_complaint(owner)
+    body = manager_client.get(reverse("complaints:list")).content.decode()
+    assert options(body, "owner") == ["manager1", "张伟", "李娜"]
+
+
+def test_the_assign_form_shows_names_in_name_order(manager_client, staff):
+    complaint = take_complaint(staff["advisor"])
+    body = manager_client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
+    assert options(body, "to") == ["Anna Li", "manager1", "张伟", "李娜"]
+
+
+def test_the_reassign_drop_down_shows_agents_in_name_order(manager_client):
+    lina = UserFactory(role="agent", username="agent-a", last_name="李", first_name="娜")
+    UserFactory(role="agent", username="agent-b", last_name="张", first_name="伟")
+    UserFactory(role="agent", username="agent-c")
+    delivered = timezone.now() - timedelta(hours=30)
+    visit = VisitFactory(
+        status=Visit.Status.DELIVERED,
+        checked_in_at=delivered - timedelta(hours=2),
+        delivered_at=delivered,
+    )
+    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    body = manager_client.get(reverse("followups:team")).content.decode()
+    assert options(body, "agent") == ["agent-c", "张伟", "李娜"]
+    assert f'<option value="{lina.pk}">李娜</option>' in body
+
+
+def test_the_appointment_form_shows_advisors_in_name_order(advisor_client, staff):
+    UserFactory(role="advisor", username="temp-advisor")
+    url = reverse("visits:appointment_create", args=[VehicleFactory().pk])
+    body = advisor_client.get(url).content.decode()
+    assert options(body, "advisor") == ["Anna Li", "temp-advisor", "张伟", "李娜"]
