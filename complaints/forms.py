@@ -2,6 +2,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from shopcrm.forms import StaffChoiceField
+
 from .models import Complaint, Severity
 
 
@@ -41,7 +43,7 @@ class AcknowledgeForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    to = forms.ModelChoiceField(label=_("分派给"), queryset=None)
+    to = StaffChoiceField(label=_("分派给"), queryset=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -49,7 +51,6 @@ class AssignForm(forms.Form):
             get_user_model()
             .objects.filter(is_active=True, groups__name__in=["advisor", "agent", "manager"])
             .distinct()
-            .order_by("username")
         )
 
 
@@ -79,7 +80,7 @@ class FilterForm(forms.Form):
     severity = forms.ChoiceField(
         label=_("严重程度"), required=False, choices=[("", _("全部")), *Severity.choices]
     )
-    owner = forms.ModelChoiceField(label=_("负责人"), required=False, queryset=None)
+    owner = StaffChoiceField(label=_("负责人"), required=False, queryset=None)
     overdue = forms.BooleanField(label=_("只看超时"), required=False)
     start = forms.DateField(
         label=_("受理日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -21,6 +21,7 @@ from messaging.services import staff_message_enqueue
 from shopcalendar import selectors as calendar
 from shopcrm import roles
 from shopcrm.errors import DomainError
+from shopcrm.people import person_name
 
 from .models import (
     Complaint,
@@ -212,7 +213,7 @@ def complaint_assign(*, complaint: Complaint, to, by) -> Complaint:
         Kind.ASSIGNED,
         by,
         timezone.now(),
-        _("分派给 %(name)s") % {"name": to.get_full_name() or to.username},
+        _("分派给 %(name)s") % {"name": person_name(to)},
     )
     return complaint
 

@@ -15,6 +15,7 @@ from followups.models import FollowUpTask
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError
 from shopcrm.exports import table_response
+from shopcrm.people import person_name
 from surveys import selectors as survey_selectors
 from surveys.models import SurveyResponse
 from visits.models import Visit
@@ -283,7 +284,6 @@ def _when(moment):
 
 
 def _row(c: Complaint) -> list:
-    owner = (c.owner.get_full_name() or c.owner.username) if c.owner else ""
     accepted = {True: _("是"), False: _("否"), None: ""}[c.customer_accepted]
     return [
         c.number,
@@ -293,7 +293,7 @@ def _row(c: Complaint) -> list:
         c.get_category_display(),
         c.get_severity_display(),
         c.get_status_display(),
-        owner,
+        person_name(c.owner),
         _when(c.first_response_due_at),
         _when(c.resolution_due_at),
         c.get_root_cause_display(),

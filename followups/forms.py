@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from shopcrm.forms import StaffChoiceField
 from visits.forms import DateTimeLocalInput
 
 from .models import FollowUpTask
@@ -47,14 +48,12 @@ class TeamFilterForm(forms.Form):
 
 
 class ReassignForm(forms.Form):
-    agent = forms.ModelChoiceField(label=_("改派给"), queryset=None)
+    agent = StaffChoiceField(label=_("改派给"), queryset=None, empty_label=None)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = (
-            get_user_model()
-            .objects.filter(groups__name="agent", is_active=True)
-            .order_by("username")
+        self.fields["agent"].queryset = get_user_model().objects.filter(
+            groups__name="agent", is_active=True
         )
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from followups.models import FollowUpPolicy
 from shopcalendar.rules import start_of
+from shopcrm.people import person_name
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
@@ -63,7 +64,7 @@ def advisors_ranked(period: metrics.Period) -> list[dict]:
         {
             "advisor_id": user.pk,
             "username": user.username,
-            "name": (user.last_name + user.first_name) or user.username,
+            "name": person_name(user),
             "csi": row.csi_sum / row.csi_count,
             "responses": int(row.responses),
         }

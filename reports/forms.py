@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shopcrm.forms import StaffChoiceField
 from visits.models import ServiceType
 
 from . import dashboard, metrics
@@ -27,16 +28,14 @@ class PeriodForm(forms.Form):
     end = forms.DateField(
         label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    advisor = forms.ModelChoiceField(label=_("服务顾问"), required=False, queryset=None)
+    advisor = StaffChoiceField(label=_("服务顾问"), required=False, queryset=None)
     service_type = forms.ChoiceField(
         label=_("服务类型"), required=False, choices=[("", _("全部")), *ServiceType.choices]
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["advisor"].queryset = (
-            get_user_model().objects.filter(groups__name="advisor").order_by("username")
-        )
+        self.fields["advisor"].queryset = get_user_model().objects.filter(groups__name="advisor")
 
     def clean(self):
         cleaned = super().clean()

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from customers.models import Customer, Vehicle
 from followups import sources
 from followups.models import FollowUpTask
+from shopcrm.people import person_name
 from visits.models import Visit
 
 from . import dashboard, metrics
@@ -33,11 +34,7 @@ def visit_row(visit: Visit) -> list:
     def when(moment):
         return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
-    advisor = (
-        visit.advisor.get_full_name() or visit.advisor.username
-        if visit.advisor
-        else visit.advisor_code
-    )
+    advisor = person_name(visit.advisor) if visit.advisor else visit.advisor_code
     return [
         visit.ro_number,
         when(visit.delivered_at),

@@ -3,11 +3,13 @@ integrity flags, and the rows of an export."""
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Q, QuerySet
 
 from followups import sources
 from followups.models import FollowUpTask
 from shopcalendar.rules import start_of
+from shopcrm.people import person_name
 
 from . import scoring
 from .models import Question, SurveyPolicy, SurveyResponse, SurveyTemplate
@@ -69,12 +71,7 @@ def advisors_with_suspicious_top_marks(*, responses: QuerySet) -> list[dict]:
     shop_rate = shop["top"] / shop["n"]
     rows = (
         scored.filter(visit__advisor__isnull=False)
-        .values(
-            "visit__advisor",
-            "visit__advisor__username",
-            "visit__advisor__last_name",
-            "visit__advisor__first_name",
-        )
+        .values("visit__advisor")
         .annotate(n=Count("pk"), top=Count("pk", filter=Q(all_top_marks=True)))
         .filter(n__gte=policy.top_marks_min_responses)
     )
@@ -85,14 +82,15 @@ def advisors_with_suspicious_top_marks(*, responses: QuerySet) -> list[dict]:
             flagged.append(
                 {
                     "advisor_id": row["visit__advisor"],
-                    "username": row["visit__advisor__username"],
-                    "name": (row["visit__advisor__last_name"] + row["visit__advisor__first_name"])
-                    or row["visit__advisor__username"],
                     "responses": row["n"],
                     "top_rate": rate,
                     "shop_rate": shop_rate,
                 }
             )
+    advisors = get_user_model().objects.in_bulk([row["advisor_id"] for row in flagged])
+    for row in flagged:
+        advisor = advisors[row["advisor_id"]]
+        row.update(username=advisor.username, name=person_name(advisor))
     return flagged
 
 

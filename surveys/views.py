@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from shopcrm.access import PermissionRequired
 from shopcrm.exports import table_response
+from shopcrm.people import person_name
 
 from . import selectors, services
 from .forms import ResponseFilterForm, answers_from_post
@@ -168,11 +169,7 @@ class ResponseExportView(PermissionRequired, View):
 
 def _export_row(response: SurveyResponse) -> list:
     visit = response.visit
-    advisor = (
-        visit.advisor.get_full_name() or visit.advisor.username
-        if visit.advisor
-        else visit.advisor_code
-    )
+    advisor = person_name(visit.advisor) if visit.advisor else visit.advisor_code
     return [
         timezone.localtime(response.submitted_at).strftime("%Y-%m-%d %H:%M"),
         visit.ro_number,

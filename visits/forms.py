@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import CustomerFields, VehicleFields
+from shopcrm.forms import StaffChoiceField
 
 from .models import ServiceType
 
@@ -101,22 +102,13 @@ class AppointmentForm(forms.Form):
     service_type = forms.ChoiceField(
         label=_("服务类型"), choices=ServiceType.choices, initial=ServiceType.MAINTENANCE
     )
-    advisor = forms.ModelChoiceField(label=_("服务顾问"), queryset=None, required=False)
+    advisor = StaffChoiceField(label=_("服务顾问"), queryset=None, required=False)
     notes = forms.CharField(label=_("备注"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
 
-        self.fields["advisor"].queryset = (
-            get_user_model()
-            .objects.filter(groups__name="advisor", is_active=True)
-            .order_by("last_name", "first_name")
+        self.fields["advisor"].queryset = get_user_model().objects.filter(
+            groups__name="advisor", is_active=True
         )
-        self.fields["advisor"].label_from_instance = _person_label
-
-
-def _person_label(user) -> str:
-    from shopcrm.templatetags.shopcrm_tags import person
-
-    return person(user)

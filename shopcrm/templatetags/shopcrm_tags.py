@@ -1,20 +1,11 @@
-import re
-
 from django import template
 
+from shopcrm.people import person_name
+
 register = template.Library()
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @register.filter
 def person(user) -> str:
-    """A staff member's name as the shop writes it: 李娜 (family name first, no space) for
-    Chinese names, "Anna Li" for Latin ones, the username when no name is set."""
-    if user is None:
-        return ""
-    first, last = user.first_name.strip(), user.last_name.strip()
-    if not (first or last):
-        return user.username
-    if _CJK.search(first + last):
-        return f"{last}{first}"
-    return f"{first} {last}".strip()
+    """A staff member's name as the shop writes it (``shopcrm.people.person_name``)."""
+    return person_name(user)
