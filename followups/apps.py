@@ -7,11 +7,12 @@ class FollowupsConfig(AppConfig):
     verbose_name = _("回访")
 
     def ready(self):
-        from django.db.models.signals import post_delete, post_save
+        from django.db import connections
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from visits.events import visit_delivered
 
-        from . import receivers, selectors
+        from . import receivers, selectors, states
         from .models import FollowUpPolicy
 
         visit_delivered.connect(receivers.schedule_post_service_call, dispatch_uid="post_service")
@@ -20,4 +21,12 @@ class FollowupsConfig(AppConfig):
         )
         post_delete.connect(
             selectors.clear_policy_cache, sender=FollowUpPolicy, dispatch_uid="del_policy"
+        )
+        # The change-logging triggers exist whenever the schema does (SQLite drops them when
+        # a migration rebuilds a table).
+        post_migrate.connect(
+            lambda sender, using="default", **kwargs: states.ensure_triggers(connections[using]),
+            sender=self,
+            dispatch_uid="state_triggers",
+            weak=False,
         )

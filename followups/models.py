@@ -4,6 +4,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from customers.models import Vehicle
+from shopcrm.triggers import for_model
+from visits.models import Visit
+
+from . import statelog
+
 
 class FollowUpPolicy(models.Model):
     """The shop's follow-up rules, edited by an administrator (one row). When calls may be
@@ -218,3 +224,105 @@ class CallAttempt(models.Model):
 
     def __str__(self):
         return f"{self.task_id} {self.outcome}"
+
+
+# ---------------------------------------------------------------- vehicle and customer states
+# Each row is a vehicle's or a customer's standing from one visit day (``last_day``) up to the
+# next (``next_day``, exclusive; null while it is the latest), so "as of T" reads the one row
+# per vehicle or customer with last_day <= T < next_day instead of the whole visit history:
+# the predicted next service the reminder sweep calls for, the last visit the win-back sweep
+# and churn count from, the segments' mileage. Triggers log every change that moves them
+# (followups.statelog); a read brings them up to date first (followups.states), so they are
+# never stale. Plain ids, no foreign keys: the rows are derived and rebuilt, never edited.
+
+
+class VehicleState(models.Model):
+    vehicle_id = models.BigIntegerField()
+    customer_id = models.BigIntegerField()  # the customer of that visit
+    visit_id = models.BigIntegerField()  # the latest delivered visit of that day
+    last_day = models.DateField()
+    next_day = models.DateField(null=True)
+    visit_count = models.IntegerField()  # delivered visits up to and including last_day
+    odometer_km = models.IntegerField(null=True)
+    registration_date = models.DateField(null=True)
+    avg_daily_km = models.FloatField(null=True)
+    due_day = models.DateField()  # predicted next service (the policy's intervals)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["vehicle_id", "last_day"], name="fu_vehiclestate_once")
+        ]
+        indexes = [
+            models.Index(fields=["next_day", "last_day"], name="fu_vehiclestate_asof_idx"),
+            models.Index(fields=["customer_id", "due_day"], name="fu_vehiclestate_cust_idx"),
+            # The reminder sweep: the latest states by predicted service day.
+            models.Index(
+                fields=["due_day"],
+                condition=Q(next_day__isnull=True),
+                name="fu_vehiclestate_due_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"vehicle {self.vehicle_id} from {self.last_day}"
+
+
+class CustomerState(models.Model):
+    customer_id = models.BigIntegerField()
+    last_day = models.DateField()
+    next_day = models.DateField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id", "last_day"], name="fu_customerstate_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["next_day", "last_day"], name="fu_customerstate_asof_idx"),
+            models.Index(fields=["last_day"], name="fu_customerstate_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"customer {self.customer_id} from {self.last_day}"
+
+
+class StateChange(models.Model):
+    """Written by triggers on visits, vehicles and the follow-up policy: whose states to
+    rebuild. Both ids null: rebuild everything (a truncate, a policy change, the first run)."""
+
+    id = models.BigAutoField(primary_key=True)
+    vehicle_id = models.BigIntegerField(null=True)
+    customer_id = models.BigIntegerField(null=True)
+
+    def __str__(self):
+        return f"change {self.pk}: vehicle {self.vehicle_id}, customer {self.customer_id}"
+
+
+# The change-logging triggers, declared once in followups.statelog, live on proxies of the
+# watched models so that those apps never know about them; this app's migrations create them.
+STATE_TRIGGERS = statelog.declare(log=StateChange, policy=FollowUpPolicy)
+
+
+class VisitStateLog(Visit):
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        triggers = for_model(STATE_TRIGGERS, Visit)
+
+
+class VehicleStateLog(Vehicle):
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        triggers = for_model(STATE_TRIGGERS, Vehicle)
+
+
+class PolicyStateLog(FollowUpPolicy):
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        triggers = for_model(STATE_TRIGGERS, FollowUpPolicy)
+
+
+STATE_LOG_PROXIES = (VisitStateLog, VehicleStateLog, PolicyStateLog)

@@ -108,16 +108,3 @@ def apply_outcome(
 def dial_started(lease_expires_at: datetime, policy: FollowUpPolicy) -> datetime:
     """When the dial began: when the call was claimed (its lease's start)."""
     return lease_expires_at - timedelta(minutes=policy.lease_minutes)
-
-
-def predicted_next_service(*, visit, policy: FollowUpPolicy) -> date:
-    """METRICS.md: last visit date plus the interval in days, or sooner, the days needed to
-    cover the interval in km at the vehicle's average daily mileage."""
-    last_day = calendar_rules.local_day(visit.delivered_at)
-    days = policy.service_interval_days
-    registered = visit.vehicle.registration_date
-    if registered and visit.odometer_km and (last_day - registered).days > 0:
-        daily_km = visit.odometer_km / (last_day - registered).days
-        if daily_km > 0:
-            days = min(days, int(policy.service_interval_km / daily_km))
-    return last_day + timedelta(days=days)

@@ -8,10 +8,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from shopcalendar.rules import start_of
-from visits.models import Visit
 
+from . import states
 from .models import FollowUpPolicy, FollowUpTask
-from .rules import predicted_next_service
 
 Status = FollowUpTask.Status
 POLICY_CACHE_SECONDS = 30
@@ -106,16 +105,6 @@ def team_queue(*, filters: dict, now: datetime | None = None):
 
 
 def next_services(*, vehicles) -> dict:
-    """{vehicle id: predicted next service date} from each vehicle's latest delivered visit
-    (METRICS.md's rule, the one the maintenance reminders use); vehicles never delivered are
-    left out."""
-    latest = {}
-    visits = (
-        Visit.objects.filter(vehicle__in=vehicles, status=Visit.Status.DELIVERED)
-        .select_related("vehicle")
-        .order_by("delivered_at", "pk")
-    )
-    for visit in visits:
-        latest[visit.vehicle_id] = visit
-    policy = FollowUpPolicy.current()
-    return {pk: predicted_next_service(visit=visit, policy=policy) for pk, visit in latest.items()}
+    """{vehicle id: predicted next service date} (followups.states, METRICS.md's rule, the
+    one the maintenance reminders use); vehicles never delivered are left out."""
+    return states.next_services(vehicle_ids=[vehicle.pk for vehicle in vehicles])

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.contact import Purpose, contactable, may_contact
-from customers.models import Customer
+from customers.models import Customer, Vehicle
 from customers.services import customer_mark_do_not_contact
 from messaging.services import message_enqueue
 from shopcalendar import rules as calendar_rules
@@ -23,7 +23,7 @@ from shopcalendar import selectors as calendar
 from shopcrm.errors import DomainError
 from visits.models import Visit
 
-from . import queue, rules, sources
+from . import queue, rules, sources, states
 from .models import FollowUpPolicy, FollowUpTask
 from .selectors import current_policy
 from .sources import Source
@@ -40,6 +40,7 @@ def task_create(
     expires_at: datetime | None = None,
     vehicle=None,
     visit=None,
+    visit_id: int | None = None,
     reason: str = "",
 ) -> tuple[FollowUpTask | None, bool]:
     """Create the task for (kind, source) unless it exists: (task, created). Nothing for a
@@ -55,7 +56,7 @@ def task_create(
                 defaults={
                     "customer": customer,
                     "vehicle": vehicle,
-                    "visit": visit,
+                    "visit_id": visit.pk if visit is not None else visit_id,
                     "reason": reason[:200],
                     "priority": rules.priority_of(kind),
                     "due_at": due_at,
@@ -224,112 +225,80 @@ def task_expire_stale(*, now: datetime | None = None) -> int:
     )
 
 
-def _last_delivered_visits(*, since: datetime, until: datetime):
-    """(vehicle_id, customer_id, last delivered_at, odometer) of vehicles whose latest delivered
-    visit falls between ``since`` and ``until``."""
-    latest = (
-        Visit.objects.filter(status=Visit.Status.DELIVERED)
-        .values("vehicle_id")
-        .annotate(last=Max("delivered_at"))
-        .filter(last__gte=since, last__lt=until)
-    )
-    last_by_vehicle = {row["vehicle_id"]: row["last"] for row in latest}
-    visits = Visit.objects.filter(
-        vehicle_id__in=last_by_vehicle, status=Visit.Status.DELIVERED
-    ).select_related("vehicle", "customer")
-    for visit in visits.iterator():
-        if visit.delivered_at == last_by_vehicle[visit.vehicle_id]:
-            yield visit
-
-
 def reminder_create_due(*, today=None) -> int:
-    """Reminder calls for vehicles whose next service is due within the lead time."""
+    """Reminder calls (and, with consent, an SMS) for vehicles whose predicted next service
+    (followups.states) falls from the lead time ahead to 30 days past: once per vehicle and
+    predicted service day."""
     today = today or timezone.localdate()
     policy = FollowUpPolicy.current()
     now = timezone.now()
-    window_start = now - timedelta(days=policy.service_interval_days + 30)
+    due = states.latest_vehicle_states(
+        due_from=today - timedelta(days=REMINDER_LATE_DAYS),
+        due_to=today + timedelta(days=policy.reminder_lead_days),
+    )
+    vehicles = Vehicle.objects.in_bulk([state.vehicle_id for state in due])
+    customers = Customer.objects.in_bulk([state.customer_id for state in due])
     created = 0
-    for visit in _last_delivered_visits(since=window_start, until=now):
-        due = rules.predicted_next_service(visit=visit, policy=policy)
-        if not (
-            today <= due + timedelta(days=30)
-            and due - timedelta(days=policy.reminder_lead_days) <= today
-        ):
-            continue
+    for state in due:
+        vehicle, customer = vehicles[state.vehicle_id], customers[state.customer_id]
+        source = sources.of_vehicle_service(state.vehicle_id, state.due_day)
         _task, was_created = task_create(
             kind=Kind.MAINTENANCE_REMINDER,
-            source=sources.of_vehicle_service(visit.vehicle_id, due),
-            customer=visit.customer,
-            vehicle=visit.vehicle,
-            visit=visit,
+            source=source,
+            customer=customer,
+            vehicle=vehicle,
+            visit_id=state.visit_id,
             due_at=calendar.next_contact_moment(now),
-            expires_at=calendar_rules.start_of(due + timedelta(days=30)),
-            reason=_("预计 %(date)s 需要保养") % {"date": due.isoformat()},
+            expires_at=calendar_rules.start_of(state.due_day + timedelta(days=REMINDER_LATE_DAYS)),
+            reason=_("预计 %(date)s 需要保养") % {"date": state.due_day.isoformat()},
         )
         created += was_created
         if was_created:
-            # The reminder also goes out by SMS, with the customer's consent only.
-            message_enqueue(
-                purpose="maintenance_reminder",
-                contact_purpose=Purpose.MARKETING,
-                customer=visit.customer,
-                object_key=sources.of_vehicle_service(visit.vehicle_id, due).key,
-                body=_(
-                    "【%(shop)s】您的爱车 %(plate)s 预计 %(date)s 需要保养，欢迎预约。回复 T 退订"
-                )
-                % {
-                    "shop": settings.SHOP_NAME,
-                    "plate": visit.vehicle.plate or visit.vehicle.vin,
-                    "date": due.isoformat(),
-                },
-                template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
-                params={"plate": visit.vehicle.plate or visit.vehicle.vin, "date": due.isoformat()},
-            )
+            _reminder_message(customer, vehicle, state.due_day, source)
     return created
+
+
+REMINDER_LATE_DAYS = 30  # past the predicted day, the win-back takes over
+
+
+def _reminder_message(customer: Customer, vehicle: Vehicle, due, source: Source) -> None:
+    """The reminder also goes out by SMS, with the customer's consent only."""
+    plate = vehicle.plate or vehicle.vin
+    message_enqueue(
+        purpose="maintenance_reminder",
+        contact_purpose=Purpose.MARKETING,
+        customer=customer,
+        object_key=source.key,
+        body=_("【%(shop)s】您的爱车 %(plate)s 预计 %(date)s 需要保养，欢迎预约。回复 T 退订")
+        % {"shop": settings.SHOP_NAME, "plate": plate, "date": due.isoformat()},
+        template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
+        params={"plate": plate, "date": due.isoformat()},
+    )
 
 
 def win_back_create_due(*, today=None) -> int:
-    """Win-back calls for lapsed customers, at most one per customer per cool-down."""
+    """Win-back calls for lapsed customers (last visit more than the churn days ago, within
+    the year before that: followups.states), at most one per customer per cool-down."""
     today = today or timezone.localdate()
     policy = FollowUpPolicy.current()
-    now = timezone.now()
-    lapsed_before = now - timedelta(days=policy.churn_days)
-    cooldown_since = now - timedelta(days=policy.win_back_cooldown_days)
-    recent = set(
-        FollowUpTask.objects.filter(kind=Kind.WIN_BACK, created_at__gte=cooldown_since).values_list(
-            "customer_id", flat=True
-        )
+    lapsed_before = today - timedelta(days=policy.churn_days)
+    lapsed = states.latest_customer_states(
+        last_from=lapsed_before - timedelta(days=365), last_before=lapsed_before
     )
-    last_visits = (
-        Visit.objects.filter(
-            contactable(Purpose.CALL, prefix="customer__"),
-            status=Visit.Status.DELIVERED,
-            customer__merged_into__isnull=True,
-        )
-        .values("customer_id")
-        .annotate(last=Max("delivered_at"))
-        .filter(last__lt=lapsed_before, last__gte=lapsed_before - timedelta(days=365))
+    customers = (
+        Customer.objects.filter(contactable(Purpose.CALL), merged_into__isnull=True)
+        .filter(pk__in=lapsed.values("customer_id"))
+        .exclude(pk__in=_recent_win_backs(policy))
+        .annotate(last_day=states.last_visit_day())
     )
-    created = 0
-    customers = {
-        c.pk: c for c in Customer.objects.filter(pk__in=[row["customer_id"] for row in last_visits])
-    }
-    for row in last_visits:
-        if row["customer_id"] in recent:
-            continue
-        last_day = timezone.localtime(row["last"]).date()
-
-        _task, was_created = task_create(
-            kind=Kind.WIN_BACK,
-            source=sources.of_lapse(row["customer_id"], last_day),
-            customer=customers[row["customer_id"]],
-            due_at=calendar.next_contact_moment(now),
-            expires_at=now + timedelta(days=30),
-            reason=_("上次回厂 %(date)s，已超过 %(days)s 天")
-            % {"date": last_day.isoformat(), "days": policy.churn_days},
+    return sum(
+        _win_back(
+            customer,
+            _("上次回厂 %(date)s，已超过 %(days)s 天")
+            % {"date": customer.last_day.isoformat(), "days": policy.churn_days},
         )
-        created += was_created
-    return created
+        for customer in customers
+    )
 
 
 def win_back_create_for(*, customers) -> int:
@@ -337,32 +306,38 @@ def win_back_create_for(*, customers) -> int:
     same source key as the sweep (customer and last visit date) and the same cool-down, so
     a customer gets one call however often it is asked for."""
     policy = FollowUpPolicy.current()
+    picked = (
+        Customer.objects.filter(pk__in=[customer.pk for customer in customers])
+        .filter(merged_into__isnull=True)
+        .exclude(pk__in=_recent_win_backs(policy))
+        .annotate(last_day=states.last_visit_day())
+        .filter(last_day__isnull=False)
+    )
+    return sum(
+        _win_back(
+            customer,
+            _("上次回厂 %(date)s（经理从流失名单中选出）")
+            % {"date": customer.last_day.isoformat()},
+        )
+        for customer in picked
+    )
+
+
+def _recent_win_backs(policy: FollowUpPolicy):
+    cooldown_since = timezone.now() - timedelta(days=policy.win_back_cooldown_days)
+    return FollowUpTask.objects.filter(kind=Kind.WIN_BACK, created_at__gte=cooldown_since).values(
+        "customer_id"
+    )
+
+
+def _win_back(customer: Customer, reason: str) -> bool:
     now = timezone.now()
-    cooldown_since = now - timedelta(days=policy.win_back_cooldown_days)
-    recent = set(
-        FollowUpTask.objects.filter(kind=Kind.WIN_BACK, created_at__gte=cooldown_since).values_list(
-            "customer_id", flat=True
-        )
+    _task, created = task_create(
+        kind=Kind.WIN_BACK,
+        source=sources.of_lapse(customer.pk, customer.last_day),
+        customer=customer,
+        due_at=calendar.next_contact_moment(now),
+        expires_at=now + timedelta(days=30),
+        reason=reason,
     )
-    last_visits = dict(
-        Visit.objects.filter(status=Visit.Status.DELIVERED, customer__in=customers)
-        .values("customer_id")
-        .annotate(last=Max("delivered_at"))
-        .values_list("customer_id", "last")
-    )
-    created = 0
-    for customer in customers:
-        last = last_visits.get(customer.pk)
-        if last is None or customer.pk in recent or customer.merged_into_id:
-            continue
-        last_day = timezone.localtime(last).date()
-        _task, was_created = task_create(
-            kind=Kind.WIN_BACK,
-            source=sources.of_lapse(customer.pk, last_day),
-            customer=customer,
-            due_at=calendar.next_contact_moment(now),
-            expires_at=now + timedelta(days=30),
-            reason=_("上次回厂 %(date)s（经理从流失名单中选出）") % {"date": last_day.isoformat()},
-        )
-        created += was_created
     return created

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import services, states
 
 SWEEP = {"time_limit": 120, "soft_time_limit": 100}
 
@@ -33,3 +33,11 @@ def sweep_reminders_and_win_backs() -> dict:
         "reminders": services.reminder_create_due(),
         "win_backs": services.win_back_create_due(),
     }
+
+
+@shared_task(name="followups.tasks.refresh_states", time_limit=600, soft_time_limit=540)
+def refresh_states() -> int:
+    """Every minute, so that a sweep or a report read rarely finds work left to do: the
+    vehicle and customer states (safe twice or at once: refreshers take turns and each takes
+    only the changes it saw). Returns the change-log rows taken."""
+    return states.refresh()

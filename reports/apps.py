@@ -7,8 +7,14 @@ class ReportsConfig(AppConfig):
     verbose_name = _("报表")
 
     def ready(self):
+        from django.db import connections
         from django.db.models.signals import post_migrate
 
-        from . import states
+        from . import daily
 
-        post_migrate.connect(states.after_migrate, sender=self, dispatch_uid="report_triggers")
+        post_migrate.connect(
+            lambda sender, using="default", **kwargs: daily.ensure_triggers(connections[using]),
+            sender=self,
+            dispatch_uid="report_triggers",
+            weak=False,
+        )

@@ -1,41 +1,37 @@
-"""The summary table behind the period figures (reports.models.DailyFigures).
+"""The summary table behind the period figures (reports.models.DailyFigures), kept current.
 
-Per delivery day (the shop's calendar), advisor and service type: how many visits were
-delivered, promised, on time, by appointment, repairs, repairs that came back within 30 days,
-reached by a post-service call within 72 hours; their survey responses (count, CSI and
-dimension sums, alerts, promoters, detractors, NPS answers) and survey invitations (sent,
-completed). METRICS.md's period rates are ratios of these sums, so a period's figures add up
-at most a few thousand rows instead of joining its visits to four other tables.
+Per delivery day (the shop's calendar), advisor and service type, the columns declared in
+reports.figures. A period's figures add up at most a few thousand rows instead of joining
+its visits to four other tables.
 
-On PostgreSQL, triggers on visits, responses, invitations, follow-up tasks and call attempts
-log the delivery time of every visit whose day a change moves (``reports_daychange``),
-including the earlier repairs of the same vehicle that a new repair check-in makes comebacks.
-``refresh()`` redoes those days with the same grouped queries as a full rebuild; every read
-calls it first, and the beat task every minute, so a figure never trails the data. Other
-databases (SQLite in development) compute the same grouped figures for the period directly.
+Triggers on visits, responses, invitations, follow-up tasks and call attempts (declared with
+the figures; PostgreSQL and SQLite alike) log the delivery time of every visit whose day a
+change moves (``reports_daychange``), including the earlier repairs of the same vehicle that
+a new repair check-in makes comebacks. ``refresh()`` redoes those days with the same grouped
+queries as a full rebuild; every read calls it first, and the beat task every minute, so a
+figure never trails the data.
 """
 
 from datetime import date, timedelta
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, FloatField, Q, Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate, TruncMonth
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
-from shopcalendar.rules import start_of
-from surveys.models import Dimension, SurveyInvitation, SurveyResponse
+from shopcalendar.rules import day_span, local_day
+from shopcrm import bulk, triggers
+from surveys.models import SurveyInvitation, SurveyResponse
 from visits.models import Visit
 
-from . import states
-from .models import DailyFigures, DayChange
+from . import figures
+from .models import DAY_LOG_PROXIES, DAY_TRIGGERS, DailyFigures, DayChange
 
-LOCK_KEY = 7_114_002  # pg_advisory_xact_lock: one refresher at a time
-KEY = ["day", "advisor_id", "service_type"]
+LOCK_KEY = 7_114_002  # one refresher at a time (shopcrm.bulk.take_log)
+KEY = figures.KEY
 # Above this many separate runs of days to redo, redo the whole span from first to last.
 MAX_RUNS = 50
-REPAIRS = ("repair", "warranty")  # metrics.REPAIRS, spelled for the triggers' SQL
 
 COLUMNS = [
     field.name for field in DailyFigures._meta.concrete_fields if field.name not in ("id", *KEY)
@@ -53,77 +49,55 @@ def _delivered(prefix: str, runs: list[tuple[date, date]] | None) -> Q:
         return q
     within = Q()
     for first, last in runs:
-        within |= Q(
-            **{
-                f"{prefix}delivered_at__gte": start_of(first),
-                f"{prefix}delivered_at__lt": start_of(last + timedelta(days=1)),
-            }
-        )
+        since, until = day_span(first, last)
+        within |= Q(**{f"{prefix}delivered_at__gte": since, f"{prefix}delivered_at__lt": until})
     return q & within
 
 
 def _keyed(queryset, prefix: str):
-    tz = timezone.get_default_timezone()
+    """Grouped by the key: the delivery day in the shop's calendar, advisor, service type."""
     if not prefix:
-        return queryset.annotate(day=TruncDate("delivered_at", tzinfo=tz)).values(*KEY)
+        day = TruncDate("delivered_at", tzinfo=timezone.get_default_timezone())
+        return queryset.annotate(day=day).values(*KEY)
     return queryset.values(
-        day=TruncDate(f"{prefix}delivered_at", tzinfo=tz),
+        day=TruncDate(f"{prefix}delivered_at", tzinfo=timezone.get_default_timezone()),
         advisor_id=F(f"{prefix}advisor_id"),
         service_type=F(f"{prefix}service_type"),
     )
 
 
-def figures(runs: list[tuple[date, date]] | None = None, **visit_filters) -> pd.DataFrame:
+def _counts(conditions: dict) -> dict:
+    """Count(…) of the visits where each condition holds (Q() for all)."""
+    return {
+        name: Count("pk", filter=condition) if condition else Count("pk")
+        for name, condition in conditions.items()
+    }
+
+
+def compute(runs: list[tuple[date, date]] | None = None, **visit_filters) -> pd.DataFrame:
     """One row per day, advisor and service type (the KEY) with every column of
     DailyFigures, over the visits delivered within ``runs`` (every day if None) and
     matching ``visit_filters``: five grouped queries, each over one join at most."""
-    from . import metrics
-
     visits = Visit.objects.filter(_delivered("", runs), **visit_filters).order_by()
     related = {f"visit__{name}": value for name, value in visit_filters.items()}
-    frames = [
-        _keyed(visits, "").annotate(
-            visits=Count("pk"),
-            promised=Count("pk", filter=Q(promised_at__isnull=False)),
-            on_time=Count(
-                "pk", filter=Q(promised_at__isnull=False, delivered_at__lte=F("promised_at"))
-            ),
-            by_appointment=Count("pk", filter=Q(by_appointment=True)),
-            repairs=Count("pk", filter=Q(service_type__in=REPAIRS)),
-        ),
+    repairs = visits.filter(figures.VISIT_COUNTS["repairs"])
+    querysets = [
+        _keyed(visits, "").annotate(**_counts(figures.VISIT_COUNTS)),
         # Exists as a filter: one hash semi-join (in an aggregate's filter it would be a
         # subquery per visit).
-        _keyed(
-            visits.filter(service_type__in=REPAIRS).filter(Exists(metrics.came_back())), ""
-        ).annotate(came_back=Count("pk")),
-        _keyed(visits.filter(Exists(metrics.reached_within_72h())), "").annotate(
-            contacted=Count("pk")
-        ),
+        _keyed(repairs.filter(figures.came_back()), "").annotate(came_back=Count("pk")),
+        _keyed(visits.filter(figures.reached_within_72h()), "").annotate(contacted=Count("pk")),
         _keyed(
             SurveyResponse.objects.filter(_delivered("visit__", runs), **related).order_by(),
             "visit__",
-        ).annotate(
-            responses=Count("pk"),
-            csi_count=Count("csi"),
-            csi_sum=Sum("csi"),
-            alerts=Count("pk", filter=Q(is_alert=True)),
-            promoters=Count("pk", filter=Q(nps_class="promoter")),
-            detractors=Count("pk", filter=Q(nps_class="detractor")),
-            nps_answered=Count("pk", filter=~Q(nps_class="")),
-            **_dimension_aggregates(),
-        ),
+        ).annotate(**figures.RESPONSE_FIGURES),
         _keyed(
-            SurveyInvitation.objects.filter(
-                _delivered("visit__", runs), sent_at__isnull=False, **related
-            ).order_by(),
+            SurveyInvitation.objects.filter(_delivered("visit__", runs), **related).order_by(),
             "visit__",
-        ).annotate(
-            invitations_sent=Count("pk"),
-            invitations_completed=Count("pk", filter=Q(status=SurveyInvitation.Status.COMPLETED)),
-        ),
+        ).annotate(**figures.INVITATION_FIGURES),
     ]
     merged = None
-    for queryset in frames:
+    for queryset in querysets:
         frame = pd.DataFrame(list(queryset))
         if frame.empty:
             continue
@@ -141,42 +115,25 @@ def figures(runs: list[tuple[date, date]] | None = None, **visit_filters) -> pd.
     return merged[KEY + COLUMNS].sort_values(KEY[:1]).reset_index(drop=True)
 
 
-def _dimension_aggregates() -> dict:
-    aggregates = {}
-    for name in Dimension.values:
-        score = Cast(KeyTextTransform(name, "dimension_scores"), FloatField())
-        aggregates[f"{name}_count"] = Count(score)
-        aggregates[f"{name}_sum"] = Sum(score)
-    return aggregates
-
-
 # ---------------------------------------------------------------- reading
 
 
 def totals(period) -> dict:
-    """The sums of every column over the period's delivery days, advisor and service type:
-    from the table on PostgreSQL (brought up to date first), computed directly elsewhere."""
-    if connection.vendor == "postgresql":
-        refresh()
-        sums = _rows(period).aggregate(**{name: Sum(name) for name in COLUMNS})
-        return {name: value or 0 for name, value in sums.items()}
-    frame = figures([(period.start, period.end)], **_filters(period))
-    return {name: frame[name].sum().item() if len(frame) else 0 for name in COLUMNS}
+    """The sums of every column over the period's delivery days, advisor and service type
+    (the table brought up to date first)."""
+    refresh()
+    sums = _rows(period).aggregate(**{name: Sum(name) for name in COLUMNS})
+    return {name: value or 0 for name, value in sums.items()}
 
 
 def grouped(period, by: str) -> pd.DataFrame:
     """The same sums per ``by``: "month" (the first day of the delivery month) or
     "advisor_id" (null for visits without one), a row for each with any visit."""
-    if connection.vendor == "postgresql":
-        refresh()
-        rows = _rows(period)
-        rows = rows.annotate(month=TruncMonth("day")) if by == "month" else rows
-        sums = rows.values(by).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(by)
-        return pd.DataFrame(list(sums), columns=[by, *COLUMNS])
-    frame = figures([(period.start, period.end)], **_filters(period))
-    if by == "month":
-        frame["month"] = frame["day"].map(lambda day: day.replace(day=1))
-    return frame.groupby(by, dropna=False)[COLUMNS].sum().reset_index()
+    refresh()
+    rows = _rows(period)
+    rows = rows.annotate(month=TruncMonth("day")) if by == "month" else rows
+    sums = rows.values(by).annotate(**{name: Sum(name) for name in COLUMNS}).order_by(by)
+    return pd.DataFrame(list(sums), columns=[by, *COLUMNS])
 
 
 def _filters(period) -> dict:
@@ -203,29 +160,23 @@ def refresh() -> int:
     if not DayChange.objects.exists():
         return 0
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            # One refresher at a time; it takes the rows it saw, and a change committed
-            # meanwhile stays for the next one.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-            cursor.execute("DELETE FROM reports_daychange RETURNING delivered_at")
-            changes = [at for (at,) in cursor.fetchall()]
+        # One refresher at a time; it takes the rows it saw, and a change committed
+        # meanwhile stays for the next one.
+        changes = [at for (at,) in bulk.take_log(DayChange, ["delivered_at"], lock_key=LOCK_KEY)]
         if not changes:
             return 0
         if any(at is None for at in changes):
             runs = None
-            _empty()
+            bulk.empty(DailyFigures)
         else:
-            tz = timezone.get_default_timezone()  # the days TruncDate gives, whatever is active
-            runs = day_runs({timezone.localtime(at, tz).date() for at in changes})
+            # The shop's days (the ones TruncDate gives), whatever zone a request activated.
+            runs = day_runs({local_day(at) for at in changes})
             DailyFigures.objects.filter(
-                Q.create(
-                    [("day__range", run) for run in runs],
-                    connector=Q.OR,
-                )
+                Q.create([("day__range", run) for run in runs], connector=Q.OR)
             ).delete()
-        frame = figures(runs)
+        frame = compute(runs)
         if len(frame):
-            states._insert(DailyFigures, frame)
+            bulk.load_frame(DailyFigures, frame)
         return len(changes)
 
 
@@ -245,188 +196,18 @@ def day_runs(days: set[date]) -> list[tuple[date, date]]:
 
 def rebuild() -> None:
     """Every day from scratch (the benchmark after its load; repairs by hand)."""
-    if connection.vendor != "postgresql":
-        return
     DayChange.objects.create()
     refresh()
 
 
-def _empty() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {DailyFigures._meta.db_table}")
-
-
-# ---------------------------------------------------------------- the triggers (PostgreSQL)
-
-LOG = "INSERT INTO reports_daychange (delivered_at)"
-
-
-def _distinct(columns: list[str]) -> str:
-    return " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
-
-
-def _row_triggers(prefix, table, function, columns, *, insert=True) -> dict:
-    """After insert, delete, and an update that changes one of ``columns`` (Django's save()
-    writes every column, so the condition, not UPDATE OF, tells what moved)."""
-    triggers = {
-        f"{prefix}_update": (table, "UPDATE", _distinct(columns), function),
-        f"{prefix}_delete": (table, "DELETE", "", function),
-    }
-    if insert:
-        triggers[f"{prefix}_insert"] = (table, "INSERT", "", function)
-    return triggers
-
-
-TRIGGERS = {
-    # name: (table, event, WHEN condition or "", function)
-    "reports_day_visit_insert": (
-        "visits_visit",
-        "INSERT",
-        f"NEW.status = 'delivered' OR NEW.service_type IN {REPAIRS}",
-        "reports_day_of_visit",
-    ),
-    "reports_day_visit_update": (
-        "visits_visit",
-        "UPDATE",
-        "((OLD.status = 'delivered' OR NEW.status = 'delivered') AND ("
-        + _distinct(
-            [
-                "status",
-                "delivered_at",
-                "promised_at",
-                "by_appointment",
-                "service_type",
-                "advisor_id",
-                "vehicle_id",
-            ]
-        )
-        + f")) OR ((OLD.service_type IN {REPAIRS} OR NEW.service_type IN {REPAIRS}) AND ("
-        + _distinct(["service_type", "vehicle_id", "checked_in_at"])
-        + "))",
-        "reports_day_of_visit",
-    ),
-    "reports_day_visit_delete": (
-        "visits_visit",
-        "DELETE",
-        f"OLD.status = 'delivered' OR OLD.service_type IN {REPAIRS}",
-        "reports_day_of_visit",
-    ),
-    **_row_triggers(
-        "reports_day_response",
-        "surveys_surveyresponse",
-        "reports_day_of_linked_visit",
-        ["visit_id", "csi", "dimension_scores", "nps_class", "is_alert"],
-    ),
-    **_row_triggers(
-        "reports_day_invitation",
-        "surveys_surveyinvitation",
-        "reports_day_of_linked_visit",
-        ["visit_id", "status", "sent_at"],
-    ),
-    # A new task has no calls yet; its calls are deleted before it.
-    **_row_triggers(
-        "reports_day_task",
-        "followups_followuptask",
-        "reports_day_of_linked_visit",
-        ["visit_id", "kind"],
-        insert=False,
-    ),
-    **_row_triggers(
-        "reports_day_call",
-        "followups_callattempt",
-        "reports_day_of_call",
-        ["task_id", "outcome", "ended_at"],
-    ),
-}
-TRUNCATED = [
-    "visits_visit",
-    "surveys_surveyresponse",
-    "surveys_surveyinvitation",
-    "followups_followuptask",
-    "followups_callattempt",
-]
-
-
-def _visit_day(row: str) -> str:
-    """The row's own day, and the delivered repairs of its vehicle that the row, a repair
-    checked in within 30 days after them, makes comebacks (a day of slack: more days redone,
-    none missed)."""
-    return f"""IF {row}.status = 'delivered' THEN {LOG} VALUES ({row}.delivered_at); END IF;
-    IF {row}.service_type IN {REPAIRS} THEN
-      {LOG} SELECT v.delivered_at FROM visits_visit v
-       WHERE v.vehicle_id = {row}.vehicle_id AND v.status = 'delivered'
-         AND v.service_type IN {REPAIRS}
-         AND v.delivered_at >= {row}.checked_in_at - interval '31 days'
-         AND v.delivered_at < {row}.checked_in_at;
-    END IF;"""
-
-
-def _linked_day(row: str) -> str:
-    return (
-        f"{LOG} SELECT v.delivered_at FROM visits_visit v"
-        f" WHERE v.id = {row}.visit_id AND v.status = 'delivered';"
-    )
-
-
-def _call_day(row: str) -> str:
-    return (
-        f"{LOG} SELECT v.delivered_at FROM followups_followuptask t"
-        f" JOIN visits_visit v ON v.id = t.visit_id"
-        f" WHERE t.id = {row}.task_id AND v.status = 'delivered';"
-    )
-
-
-def trigger_sql() -> list[str]:
-    def function(name, body):
-        return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP <> 'INSERT' THEN {body("OLD")} END IF;
-  IF TG_OP <> 'DELETE' THEN {body("NEW")} END IF;
-  RETURN NULL;
-END $$"""
-
-    statements = [
-        function("reports_day_of_visit", _visit_day),
-        function("reports_day_of_linked_visit", _linked_day),
-        function("reports_day_of_call", _call_day),
-        f"""CREATE OR REPLACE FUNCTION reports_day_everything() RETURNS trigger
-LANGUAGE plpgsql AS $$ BEGIN {LOG} VALUES (NULL); RETURN NULL; END $$""",
-    ]
-    for name, (table, event, when, function_name) in TRIGGERS.items():
-        statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        statements.append(
-            f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW"
-            + (f" WHEN ({when})" if when else "")
-            + f" EXECUTE FUNCTION {function_name}()"
-        )
-    for table in TRUNCATED:
-        name = f"reports_day_truncate_{table}"
-        statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        statements.append(
-            f"CREATE TRIGGER {name} AFTER TRUNCATE ON {table}"
-            " FOR EACH STATEMENT EXECUTE FUNCTION reports_day_everything()"
-        )
-    return statements
-
-
-def trigger_names() -> list[str]:
-    return [*TRIGGERS, *(f"reports_day_truncate_{table}" for table in TRUNCATED)]
-
-
-def install_triggers(using=connection) -> bool:
-    """PostgreSQL: create the triggers where any is missing, and log a full rebuild, since
-    changes made without them went unlogged. Returns whether it did anything."""
-    if using.vendor != "postgresql":
-        return False
+def ensure_triggers(using=connection) -> bool:
+    """Put back any change-logging trigger that is missing (created by the migrations on
+    PostgreSQL, after every migrate on SQLite) and log a full rebuild, since changes made
+    without them went unlogged. Returns whether anything was missing."""
     if DayChange._meta.db_table not in using.introspection.table_names():
         return False  # migrated back below this app
-    names = trigger_names()
+    if not triggers.ensure_installed(DAY_TRIGGERS, DAY_LOG_PROXIES, using):
+        return False
     with using.cursor() as cursor:
-        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname = ANY(%s)", [names])
-        if {name for (name,) in cursor.fetchall()} >= set(names):
-            return False
-    with transaction.atomic(using=using.alias), using.cursor() as cursor:
-        for statement in trigger_sql():
-            cursor.execute(statement)
-        cursor.execute("INSERT INTO reports_daychange (delivered_at) VALUES (NULL)")
+        cursor.execute(f"INSERT INTO {DayChange._meta.db_table} (delivered_at) VALUES (NULL)")
     return True

@@ -2,6 +2,7 @@
 show (by month, by advisor, key drivers, value tiers), each a SQL aggregate or a pandas step
 on an aggregated frame."""
 
+import math
 from datetime import date, timedelta
 
 import numpy as np
@@ -9,11 +10,12 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, FloatField, Max, Q, Sum
+from django.db.models import Count, F, FloatField, Max, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
+from followups import states
 from followups.models import FollowUpPolicy
 from shopcalendar.rules import start_of
 from shopcrm.people import person_name
@@ -79,10 +81,7 @@ def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> 
     when the caller has them) and its Pearson correlation with the NPS answer, over the
     period's responses that have both (none below 3 pairs, or when either side is constant).
     """
-    if connection.vendor == "postgresql":
-        correlations = _correlations_in_sql(period)
-    else:
-        correlations = _correlations_in_pandas(period)
+    correlations = _correlations(period)
     summary = dimension_means or metrics.survey_figures(period)["csi_dimensions"]
     table = [
         {
@@ -103,40 +102,44 @@ def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> 
     )
 
 
-def _answered_nps(period: metrics.Period):
-    return metrics.responses_of(period).filter(nps_score__isnull=False)
-
-
-def _correlations_in_sql(period: metrics.Period) -> dict:
-    """PostgreSQL's corr() per dimension, one pass over the period's responses (it is null
-    when either side has no variance)."""
-    from django.contrib.postgres.aggregates import Corr
-
+def _correlations(period: metrics.Period) -> dict:
+    """Pearson's r of each dimension's points with the NPS answer, from sums taken in one
+    pass over the period's responses (n, Σx, Σy, Σx², Σy², Σxy per dimension: plain SQL
+    aggregates, the same on every database)."""
+    responses = metrics.responses_of(period).filter(nps_score__isnull=False)
     nps = Cast("nps_score", FloatField())
     aggregates = {}
     for name in Dimension.values:
-        points = Cast(KeyTextTransform(name, "dimension_scores"), FloatField())
-        aggregates[f"corr_{name}"] = Corr(nps, points)
-        aggregates[f"pairs_{name}"] = Count(points)
-    figures = _answered_nps(period).aggregate(**aggregates)
-    return {
-        name: figures[f"corr_{name}"]
-        for name in Dimension.values
-        if figures[f"pairs_{name}"] >= 3 and figures[f"corr_{name}"] is not None
-    }
-
-
-def _correlations_in_pandas(period: metrics.Period) -> dict:
-    """The same on other databases (the zero-setup SQLite run), over the fetched pairs."""
-    rows = list(_answered_nps(period).values_list("dimension_scores", "nps_score"))
-    frame = pd.DataFrame([{**scores, "nps": nps} for scores, nps in rows])
+        responses = responses.annotate(
+            **{f"p_{name}": Cast(KeyTextTransform(name, "dimension_scores"), FloatField())}
+        )
+        points, paired = F(f"p_{name}"), Q(**{f"p_{name}__isnull": False})
+        aggregates |= {
+            f"{name}_n": Count(points),
+            f"{name}_x": Sum(nps, filter=paired),
+            f"{name}_xx": Sum(nps * nps, filter=paired),
+            f"{name}_y": Sum(points),
+            f"{name}_yy": Sum(points * points),
+            f"{name}_xy": Sum(nps * points),
+        }
+    sums = responses.aggregate(**aggregates)
     correlations = {}
     for name in Dimension.values:
-        if name in frame and frame[name].notna().sum() >= 3:
-            pair = frame[[name, "nps"]].dropna()
-            if pair[name].std() > 0 and pair["nps"].std() > 0:
-                correlations[name] = float(pair[name].corr(pair["nps"]))
+        r = pearson(*(sums[f"{name}_{part}"] for part in ("n", "x", "y", "xx", "yy", "xy")))
+        if r is not None:
+            correlations[name] = r
     return correlations
+
+
+def pearson(n, sx, sy, sxx, syy, sxy) -> float | None:
+    """Pearson's r from sums; None below 3 pairs or when a side does not vary (a variance
+    term within rounding of zero)."""
+    if not n or n < 3:
+        return None
+    var_x, var_y = n * sxx - sx * sx, n * syy - sy * sy
+    if var_x <= 1e-9 * n * sxx or var_y <= 1e-9 * n * syy:
+        return None
+    return max(-1.0, min(1.0, (n * sxy - sx * sy) / math.sqrt(var_x * var_y)))
 
 
 def value_tiers(as_of: date) -> dict:
@@ -210,10 +213,10 @@ def churn_over_time(as_of: date, points: int = 6, latest: dict | None = None) ->
         if day == as_of and latest is not None:
             figures = latest
         else:
-            metrics.states.refresh()  # first: it may move the version
+            states.refresh()  # first: it may move the version
             key = (
                 f"reports:churn:{day.isoformat()}:{FollowUpPolicy.current().churn_days}:"
-                f"{metrics.states.version()}"
+                f"{states.version()}"
             )
             figures = cache.get(key)
             if figures is None:

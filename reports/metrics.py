@@ -2,11 +2,12 @@
 dashboard, the exports and the API alike.
 
 The period figures of visits, responses and invitations are ratios of the sums of the
-daily summary table (reports/daily.py: per delivery day, advisor and service type, each
-column one aggregate over its own table, never several aggregates across joins that would
-multiply rows); follow-up tasks and complaints are one aggregate each. The as-of figures
-(churn, at risk, retention, segments) count rows of the per-vehicle and per-customer state
-tables (reports/states.py). Both kinds of table are brought up to date before each read.
+daily summary table (reports.figures declares its columns, reports.daily keeps it: per
+delivery day, advisor and service type, each column one aggregate over its own table, never
+several aggregates across joins that would multiply rows); follow-up tasks and complaints
+are one aggregate each. The as-of figures (churn, at risk, retention, segments) count rows of
+the per-vehicle and per-customer state tables (followups.states, which the reminder and
+win-back sweeps read too). Both kinds of table are brought up to date before each read.
 Rates whose denominator is 0 are None."""
 
 from dataclasses import dataclass
@@ -14,20 +15,24 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from complaints.models import Complaint
-from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
+from followups import states
+from followups.models import CustomerState, FollowUpPolicy, FollowUpTask, VehicleState
 from shopcalendar.rules import start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
-from visits.models import ServiceType, Visit
+from visits.models import Visit
+from visits.rules import REPAIR_TYPES
 
-from . import daily, states
+from . import daily, figures
 
 REACHED = list(FollowUpTask.REACHED)
-REPAIRS = [ServiceType.REPAIR, ServiceType.WARRANTY]
+REPAIRS = list(REPAIR_TYPES)
+CUSTOMER_STATES = CustomerState._meta.db_table
+VEHICLE_STATES = VehicleState._meta.db_table
 BANDS = [(5, 50), (50, 150), (150, 300), (300, 500)]
 AT_RISK_DAYS = 180
 OVERDUE_GRACE_DAYS = 30
@@ -89,26 +94,11 @@ def responses_of(period: Period):
     return _of_delivered_visits(SurveyResponse, period)
 
 
-def came_back():
-    """For a visit (the outer query): a repair of its vehicle checked in within 30 days after
-    its delivery (METRICS.md, fixed first visit)."""
-    return Visit.objects.filter(
-        vehicle_id=OuterRef("vehicle_id"),
-        service_type__in=REPAIRS,
-        checked_in_at__gt=OuterRef("delivered_at"),
-        checked_in_at__lte=OuterRef("delivered_at") + timedelta(days=30),
-    )
-
-
-def reached_within_72h():
-    """For a visit (the outer query): a post-service call that reached the customer within 72
-    hours of its delivery (METRICS.md, three-day follow-up rate)."""
-    return CallAttempt.objects.filter(
-        task__visit_id=OuterRef("pk"),
-        task__kind=FollowUpTask.Kind.POST_SERVICE,
-        outcome__in=REACHED,
-        ended_at__lte=OuterRef("delivered_at") + timedelta(hours=72),
-    )
+# For a visit (the outer query): a comeback (a repair of its vehicle checked in within 30
+# days after its delivery) and a post-service call that reached the customer within 72 hours
+# — declared once in reports.figures, which the daily table and its triggers use too.
+came_back = figures.came_back
+reached_within_72h = figures.reached_within_72h
 
 
 def summary(period: Period, *, now: datetime | None = None) -> dict:
@@ -241,9 +231,9 @@ def _standing_sql(where: str = "") -> str:
     vehicles whose latest visit at T was theirs."""
     return f"""
 SELECT c.customer_id, c.last_day, d.due_day
-  FROM reports_customerstate c
+  FROM {CUSTOMER_STATES} c
   LEFT JOIN (SELECT customer_id, MIN(due_day) AS due_day
-               FROM reports_vehiclestate
+               FROM {VEHICLE_STATES}
               WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s)
               GROUP BY customer_id) d ON d.customer_id = c.customer_id
  WHERE c.last_day <= %s AND (c.next_day IS NULL OR c.next_day > %s) {where}"""
@@ -266,15 +256,15 @@ def churn(as_of: date) -> dict:
     # or more recent than that and a vehicle of theirs overdue (an EXISTS over the few
     # recent customers, not a per-customer minimum over every vehicle).
     recent_from = max(limits["lapsed_before"], limits["risk_before"])
-    sql = """
-WITH c AS (SELECT customer_id, last_day FROM reports_customerstate
+    sql = f"""
+WITH c AS (SELECT customer_id, last_day FROM {CUSTOMER_STATES}
             WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s))
 SELECT COUNT(*),
        COALESCE(SUM(CASE WHEN last_day < %s THEN 1 ELSE 0 END), 0),
        COALESCE(SUM(CASE WHEN last_day >= %s AND last_day < %s THEN 1 ELSE 0 END), 0),
        (SELECT COUNT(*) FROM c
          WHERE c.last_day >= %s
-           AND EXISTS (SELECT 1 FROM reports_vehiclestate v
+           AND EXISTS (SELECT 1 FROM {VEHICLE_STATES} v
                         WHERE v.customer_id = c.customer_id AND v.due_day < %s
                           AND v.last_day <= %s AND (v.next_day IS NULL OR v.next_day > %s)))
   FROM c"""
@@ -354,7 +344,7 @@ def _service_due_sql(as_of: date, within: int, show: str, select: str) -> tuple[
         "": ("s.due_day <= %s", [until]),
     }[show]
     sql = f"""SELECT {select}
-                FROM reports_vehiclestate s
+                FROM {VEHICLE_STATES} s
                 JOIN customers_vehicle v ON v.id = s.vehicle_id AND v.is_active
                WHERE s.last_day <= %s AND (s.next_day IS NULL OR s.next_day > %s)
                  AND s.last_day >= %s AND {window}"""
@@ -397,11 +387,11 @@ def retention_13m(as_of: date):
     following = date(year + (month == 12), month % 12 + 1, 1)
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT COALESCE(SUM(CASE WHEN next_day IS NULL OR next_day >= %s
+            f"""SELECT COALESCE(SUM(CASE WHEN next_day IS NULL OR next_day >= %s
                                         THEN 1 ELSE 0 END), 0),
                       COALESCE(SUM(CASE WHEN next_day >= %s AND next_day <= %s
                                         THEN 1 ELSE 0 END), 0)
-                 FROM reports_customerstate WHERE last_day >= %s AND last_day < %s""",
+                 FROM {CUSTOMER_STATES} WHERE last_day >= %s AND last_day < %s""",
             [following, following, as_of, first, following],
         )
         cohort, retained = cursor.fetchone()
@@ -432,7 +422,7 @@ def segments(as_of: date) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT COUNT(*), {bands}
-                  FROM reports_vehiclestate
+                  FROM {VEHICLE_STATES}
                  WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s)""",
             [*[cutoff] * len(BANDS), as_of, as_of],
         )
@@ -456,7 +446,7 @@ def qualifying_vehicles(as_of: date, band: int | None = None) -> pd.DataFrame:
     where = f"AND {_band_case(band)}" if band is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT vehicle_id, visit_count, avg_daily_km FROM reports_vehiclestate
+            f"""SELECT vehicle_id, visit_count, avg_daily_km FROM {VEHICLE_STATES}
                  WHERE last_day <= %s AND (next_day IS NULL OR next_day > %s)
                    AND {SEGMENT_QUALIFIES} {where}""",
             [as_of, as_of, _months_before(as_of, 3)],

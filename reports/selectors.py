@@ -3,7 +3,7 @@
 from datetime import date
 
 import pandas as pd
-from django.db.models import Exists, F, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,9 +24,9 @@ def visits_behind(
     if late:
         visits = visits.filter(promised_at__isnull=False, delivered_at__gt=F("promised_at"))
     if comeback:
-        visits = visits.filter(service_type__in=metrics.REPAIRS).filter(Exists(metrics.came_back()))
+        visits = visits.filter(service_type__in=metrics.REPAIRS).filter(metrics.came_back())
     if not_contacted:
-        visits = visits.exclude(Exists(metrics.reached_within_72h()))
+        visits = visits.exclude(metrics.reached_within_72h())
     return visits.order_by("-delivered_at")
 
 

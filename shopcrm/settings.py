@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "pgtrigger",
     "shopcrm",
     "shopcalendar",
     "customers",
@@ -237,8 +238,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.sweep_invitations",
         "schedule": 60.0,
     },
-    "reports-refresh-states": {
-        "task": "reports.tasks.refresh_states",
+    "followups-refresh-states": {
+        "task": "followups.tasks.refresh_states",
+        "schedule": 60.0,
+    },
+    "reports-refresh-daily-figures": {
+        "task": "reports.tasks.refresh_daily_figures",
         "schedule": 60.0,
     },
     "followups-reminders-and-win-backs": {

@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from followups import rules, services, sources
-from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
+from followups import selectors, services, sources
+from followups.models import CallAttempt, FollowUpTask
 from shopcalendar.models import Holiday
 from shopcrm.errors import DomainError
 from tests.factories import CustomerFactory, UserFactory, VehicleFactory, VisitFactory
@@ -298,22 +298,19 @@ def test_lease_release_and_expiry_sweeps_twice_change_nothing_the_second_time(ag
 
 
 def test_predicted_next_service_follows_metrics():
-    policy = FollowUpPolicy.current()
+    """The one definition (followups.states), as the customer page and the sweeps read it."""
     vehicle = VehicleFactory(registration_date=date(2026, 1, 1))
-    slow = delivered_visit(
+    delivered_visit(
         delivered_at=at(date(2026, 6, 30), 12), vehicle=vehicle, odometer_km=3600
     )  # 20 km/day
-    assert rules.predicted_next_service(visit=slow, policy=policy) == date(2026, 6, 30) + timedelta(
-        days=180
-    )
-    fast = delivered_visit(
-        delivered_at=at(date(2026, 6, 30), 12),
-        vehicle=VehicleFactory(registration_date=date(2026, 1, 1)),
-        odometer_km=18000,
+    fast = VehicleFactory(registration_date=date(2026, 1, 1))
+    delivered_visit(
+        delivered_at=at(date(2026, 6, 30), 12), vehicle=fast, odometer_km=18000
     )  # 100 km/day
-    assert rules.predicted_next_service(visit=fast, policy=policy) == date(2026, 6, 30) + timedelta(
-        days=50
-    )
+    assert selectors.next_services(vehicles=[vehicle, fast, VehicleFactory()]) == {
+        vehicle.pk: date(2026, 6, 30) + timedelta(days=180),
+        fast.pk: date(2026, 6, 30) + timedelta(days=50),
+    }
 
 
 def test_reminder_sweep_creates_each_reminder_once():

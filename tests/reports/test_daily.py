@@ -8,15 +8,17 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Exists
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from followups.models import CallAttempt, FollowUpTask
-from reports import daily, metrics
-from reports.models import DailyFigures, DayChange
+from reports import daily, figures, metrics
+from reports.models import DAY_LOG_PROXIES, DAY_TRIGGERS, CallDayLog, DailyFigures, DayChange
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.reports.test_correctness import TODAY, expected_summary, moment, same
+from tests.reports.test_states import installed
 from visits.models import Visit
+from visits.rules import COMEBACK_WINDOW, REPAIR_TYPES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 HISTORY = (date(2024, 1, 1), TODAY)
@@ -188,7 +190,7 @@ def test_unrelated_changes_log_nothing(shop):
     visit.odometer_km = 1
     visit.save()
     checked_in = Visit.objects.exclude(status=Visit.Status.DELIVERED).exclude(
-        service_type__in=daily.REPAIRS
+        service_type__in=REPAIR_TYPES
     )[0]
     checked_in.promised_at = checked_in.checked_in_at
     checked_in.save()
@@ -217,14 +219,15 @@ def test_a_truncate_redoes_everything(shop, reader):
 
 
 def test_missing_triggers_are_put_back_with_a_full_rebuild(db):
-    assert not daily.install_triggers()  # the migration's post_migrate put them there
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER reports_day_call_insert ON followups_callattempt")
+    declared = {trigger.name for trigger in DAY_TRIGGERS}
+    assert installed(DAY_LOG_PROXIES) == declared
+    assert not daily.ensure_triggers()  # the migrations made them all
+    insert = next(t for t in CallDayLog._meta.triggers if t.name == "rp_day_call_insert")
+    insert.uninstall(CallDayLog)
     DayChange.objects.all().delete()
-    assert daily.install_triggers()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'reports_day_%%'")
-        assert cursor.fetchone()[0] == len(daily.trigger_names())
+    assert installed(DAY_LOG_PROXIES) == declared - {"rp_day_call_insert"}
+    assert daily.ensure_triggers()
+    assert installed(DAY_LOG_PROXIES) == declared
     assert DayChange.objects.filter(delivered_at=None).count() == 1
 
 
@@ -247,7 +250,7 @@ def test_the_direct_computation_gives_what_the_table_gives(shop, start, end, adv
     filters = {"advisor_id": advisor_id} if advisor_id else {}
     if service_type:
         filters["service_type"] = service_type
-    frame = daily.figures([(start, end)], **filters)
+    frame = daily.compute([(start, end)], **filters)
     direct = {name: frame[name].sum().item() if len(frame) else 0 for name in daily.COLUMNS}
     assert set(direct) == set(from_table)
     for name, value in from_table.items():
@@ -299,5 +302,39 @@ def test_two_refreshers_at_once_do_not_collide(shop):
     assert snapshot() == rebuilt()
 
 
-def test_the_triggers_know_the_repairs_the_figures_count():
-    assert tuple(metrics.REPAIRS) == daily.REPAIRS
+def test_what_the_triggers_watch_comes_from_what_the_figures_read(monkeypatch):
+    """One declaration (reports.figures): the columns a figure reads are the columns whose
+    change logs its day, and the repair kinds and the comeback window are visits.rules'."""
+    watched = figures.watched()
+    assert watched == {
+        "visit": [
+            "advisor_id",
+            "by_appointment",
+            "delivered_at",
+            "promised_at",
+            "service_type",
+            "status",
+            "vehicle_id",
+        ],
+        "repair": ["checked_in_at", "service_type", "vehicle_id"],
+        "response": ["csi", "dimension_scores", "is_alert", "nps_class", "visit_id"],
+        "invitation": ["sent_at", "status", "visit_id"],
+        "call": ["ended_at", "outcome", "task_id"],
+        "task": ["kind", "visit_id"],
+    }
+    # A new figure reading another column: that column is watched from then on.
+    monkeypatch.setitem(figures.VISIT_COUNTS, "with_odometer", Q(odometer_km__isnull=False))
+    assert "odometer_km" in figures.watched()["visit"]
+    update = next(
+        t for t in figures.declare_triggers(log=DayChange) if t.name.endswith("visit_update")
+    )
+    assert "OLD.odometer_km IS DISTINCT FROM NEW.odometer_km" in update.postgresql().condition.sql
+    assert "OLD.odometer_km IS NOT NEW.odometer_km" in update.sqlite()
+    # The repairs and the window, in both dialects' SQL.
+    visit_triggers = [t for t in DAY_TRIGGERS if t.model is Visit and t.event != "TRUNCATE"]
+    seconds = int(COMEBACK_WINDOW.total_seconds())
+    for trigger in visit_triggers:
+        for sql in (trigger.postgresql().func, trigger.sqlite()):
+            assert all(f"'{kind}'" in sql for kind in REPAIR_TYPES)
+            assert f"{seconds} seconds" in sql
+    assert tuple(metrics.REPAIRS) == REPAIR_TYPES

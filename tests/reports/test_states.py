@@ -1,4 +1,5 @@
-"""The state tables behind churn, retention and segments (reports/states.py): every change
+"""The state tables behind churn, retention, segments and the reminder and win-back sweeps
+(followups/states.py, declared in followups/statelog.py): every change
 that moves them is logged by a trigger, a read brings them up to date first, and the
 incremental refresh gives exactly what a rebuild from scratch gives."""
 
@@ -14,9 +15,15 @@ from django.db import connection
 
 from customers.models import Customer, Vehicle
 from customers.services import customer_merge
-from followups.models import FollowUpPolicy
-from reports import states
-from reports.models import CustomerState, StateChange, VehicleState
+from followups import states
+from followups.models import (
+    STATE_LOG_PROXIES,
+    CustomerState,
+    FollowUpPolicy,
+    StateChange,
+    VehicleState,
+    VisitStateLog,
+)
 from tests.factories import valid_vin
 from tests.reports.test_correctness import TODAY, expected_churn, moment
 from visits.models import Visit
@@ -29,6 +36,7 @@ def snapshot():
         VehicleState.objects.values_list(
             "vehicle_id",
             "customer_id",
+            "visit_id",
             "last_day",
             "next_day",
             "visit_count",
@@ -144,13 +152,25 @@ def test_unrelated_visit_changes_log_nothing(shop):
     assert not StateChange.objects.exists()
 
 
+def installed(proxies) -> set[str]:
+    return {
+        trigger.name
+        for proxy in proxies
+        for trigger in proxy._meta.triggers
+        if trigger.get_installation_status(proxy)[0] == "INSTALLED"
+    }
+
+
 def test_missing_triggers_are_put_back_with_a_full_rebuild(db):
-    assert not states.install_triggers()  # the migration's post_migrate put them there
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER reports_visit_insert ON visits_visit")
+    declared = {trigger.name for proxy in STATE_LOG_PROXIES for trigger in proxy._meta.triggers}
+    assert installed(STATE_LOG_PROXIES) == declared == {t.name for t in states.STATE_TRIGGERS}
+    assert not states.ensure_triggers()  # the migrations made them all
+    insert = next(t for t in VisitStateLog._meta.triggers if t.name == "fu_state_visit_insert")
+    insert.uninstall(VisitStateLog)  # a restore without triggers, say
     StateChange.objects.all().delete()
-    assert states.install_triggers()
-    assert set(states.TRIGGERS) <= states.installed_triggers(connection)
+    assert installed(STATE_LOG_PROXIES) == declared - {"fu_state_visit_insert"}
+    assert states.ensure_triggers()
+    assert installed(STATE_LOG_PROXIES) == declared
     assert StateChange.objects.filter(vehicle_id=None, customer_id=None).count() == 1
 
 
@@ -189,10 +209,16 @@ def test_the_sqlite_development_database_keeps_them_current_too(tmp_path):
 from datetime import date, timedelta
 from django.utils import timezone
 from customers.models import Customer, Vehicle
-from reports import metrics, states
+from django.db import connection
+from followups import states
+from reports import daily, metrics
 from visits.models import Visit
-assert states.installed_triggers(__import__("django.db").db.connection) >= {
-    "reports_visit_insert", "reports_visit_update", "reports_visit_delete"}
+with connection.cursor() as cursor:
+    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    present = {name for (name,) in cursor.fetchall()}
+wanted = {t.name for t in (*states.STATE_TRIGGERS, *daily.DAY_TRIGGERS) if t.sqlite()}
+assert wanted <= present and len(wanted) == 20, sorted(wanted - present)
+assert not states.ensure_triggers() and not daily.ensure_triggers()
 customer = Customer.objects.create(name="测试", phone="+8613700000001")
 vehicle = Vehicle.objects.create(owner=customer, vin="LSVAM4187C2184847", plate="粤A12345",
                                  registration_date=timezone.localdate() - timedelta(days=900))
@@ -209,7 +235,7 @@ Visit.objects.create(vehicle=vehicle, customer=customer, ro_number="R9",
 figures = metrics.churn(today)
 assert (figures["base"], figures["lapsed"]) == (1, 0), figures
 assert metrics.segments(today)["vehicles"] == 1
-# The period summary computes its daily figures directly on SQLite.
+# The period summary adds up the daily table there too, kept by SQLite's triggers.
 figures = metrics.summary(metrics.Period(today - timedelta(days=600), today))
 assert (figures["visits"], figures["on_time_delivery_rate"]) == (5, None), figures
 assert metrics.summary(metrics.Period(today, today))["visits"] == 1
@@ -236,10 +262,10 @@ print("ok")
 
 
 def test_the_beat_refreshes_every_minute(shop, settings):
-    from reports.tasks import refresh_states
+    from followups.tasks import refresh_states
 
-    entry = settings.CELERY_BEAT_SCHEDULE["reports-refresh-states"]
-    assert (entry["task"], entry["schedule"]) == ("reports.tasks.refresh_states", 60.0)
+    entry = settings.CELERY_BEAT_SCHEDULE["followups-refresh-states"]
+    assert (entry["task"], entry["schedule"]) == ("followups.tasks.refresh_states", 60.0)
     assert refresh_states.delay().get() > 0  # the shop's visits, logged by the triggers
     assert refresh_states.delay().get() == 0  # nothing new
     assert snapshot() == rebuilt()

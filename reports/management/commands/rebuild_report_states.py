@@ -6,8 +6,10 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from reports import daily, states
-from reports.models import CustomerState, DailyFigures, VehicleState
+from followups import states
+from followups.models import CustomerState, VehicleState
+from reports import daily
+from reports.models import DailyFigures
 
 
 class Command(BaseCommand):
