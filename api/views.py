@@ -21,12 +21,12 @@ from rest_framework.views import APIView
 from complaints import api as complaint_api
 from complaints import selectors as complaint_selectors
 from customers import selectors as customer_selectors
-from customers.sync import customers_sync, vehicles_sync
+from customers.sync import CUSTOMER_RECORD, VEHICLE_RECORD, customers_sync, vehicles_sync
 from shopcrm.sync import MAX_RECORDS, BatchRejected, storable
 from surveys import selectors as survey_selectors
-from surveys.sync import survey_responses_sync
+from surveys.sync import SURVEY_RESPONSE_RECORD, survey_responses_sync
 from visits import selectors as visit_selectors
-from visits.sync import visits_sync
+from visits.sync import VISIT_RECORD, visits_sync
 
 from . import serializers
 from .access import (
@@ -139,10 +139,11 @@ class SyncView(APIView):
         return response
 
 
-def _sync_schema(record_serializer, summary):
+def _sync_schema(declaration, summary):
+    """The request body's schema comes from the record's declaration (shopcrm.sync)."""
     return extend_schema(
         summary=summary,
-        request=record_serializer(many=True),
+        request=declaration.serializer(many=True),
         responses={200: serializers.SyncResult, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
         tags=["sync"],
@@ -153,7 +154,7 @@ class CustomerSyncView(SyncView):
     sync = staticmethod(customers_sync)
     endpoint = "customers"
 
-    @_sync_schema(serializers.CustomerSyncRecord, _("批量同步客户"))
+    @_sync_schema(CUSTOMER_RECORD, _("批量同步客户"))
     def post(self, request):
         return super().post(request)
 
@@ -162,7 +163,7 @@ class VehicleSyncView(SyncView):
     sync = staticmethod(vehicles_sync)
     endpoint = "vehicles"
 
-    @_sync_schema(serializers.VehicleSyncRecord, _("批量同步车辆"))
+    @_sync_schema(VEHICLE_RECORD, _("批量同步车辆"))
     def post(self, request):
         return super().post(request)
 
@@ -171,7 +172,7 @@ class VisitSyncView(SyncView):
     sync = staticmethod(visits_sync)
     endpoint = "visits"
 
-    @_sync_schema(serializers.VisitSyncRecord, _("批量同步工单"))
+    @_sync_schema(VISIT_RECORD, _("批量同步工单"))
     def post(self, request):
         return super().post(request)
 
@@ -180,7 +181,7 @@ class SurveyResponseSyncView(SyncView):
     sync = staticmethod(survey_responses_sync)
     endpoint = "survey-responses"
 
-    @_sync_schema(serializers.SurveyResponseSyncRecord, _("导入调查答卷"))
+    @_sync_schema(SURVEY_RESPONSE_RECORD, _("导入调查答卷"))
     def post(self, request):
         return super().post(request)
 
