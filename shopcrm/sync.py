@@ -318,12 +318,17 @@ class Integer(Field):
     json_types: ClassVar[tuple] = (int,)
     type_name: ClassVar = gettext_lazy("整数")
 
+    def __post_init__(self):
+        object.__setattr__(self, "moving", callable(self.minimum) or callable(self.maximum))
+
     def parse(self, record: Record) -> int | None:
         value = record.data.get(self.name)
         if value is None:
             return None
-        minimum = self.minimum() if callable(self.minimum) else self.minimum
-        maximum = self.maximum() if callable(self.maximum) else self.maximum
+        minimum, maximum = self.minimum, self.maximum
+        if self.moving:
+            minimum = minimum() if callable(minimum) else minimum
+            maximum = maximum() if callable(maximum) else maximum
         if minimum is not None and value < minimum:
             record.error(self.name, _("不能小于 %(min)s。") % {"min": minimum})
         elif maximum is not None and value > maximum:
@@ -473,7 +478,6 @@ class Declaration:
             *self.derived,
             *(bulk.Column(name, on_update=None) for name in self.insert_only),
         ]
-        self._row_names = [field.name for field in written] + [c.name for c in self.derived]
         stored = {f.column for f in model._meta.concrete_fields}
         unknown = [c.name for c in self.columns if c.name not in stored]
         if unknown:
@@ -548,11 +552,9 @@ class Declaration:
         return records
 
     def row(self, values: dict) -> dict:
-        """The upsert's row of a parsed record (its derived values filled in)."""
-        row = {name: values[name] for name in self._row_names}
-        row["external_id"] = values["external_id"]
-        row.update(self.insert_only)
-        return row
+        """The upsert's row of a parsed record, its derived values filled in (bulk.upsert
+        takes the columns it writes and leaves the rest)."""
+        return {**values, **self.insert_only}
 
     @cached_property
     def serializer(self) -> type[serializers.Serializer]:
