@@ -53,8 +53,8 @@ class SyncView(APIView):
     """POST a JSON array of 1..1000 records; each is applied on its own."""
 
     permission_classes = [CanSync]
-    # Declared for the schema; the body is read and checked by the service (request.data is
-    # never used), for exact 400/413 answers and one JSON parse per batch.
+    # Declared for the schema; the body is read here and checked by the service
+    # (request.data is never used), for exact 400/413 answers and one JSON parse per batch.
     parser_classes = [JSONParser]
     sync = None  # the service, set by each endpoint
     endpoint = ""

@@ -18,7 +18,8 @@ surveys/sync.py).
 
 import re
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -572,7 +573,7 @@ class SyncResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list = field(default_factory=list)
+    errors: list = dataclass_field(default_factory=list)
 
     @property
     def failed(self) -> int:
