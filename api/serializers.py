@@ -1,5 +1,6 @@
 """API serializers: the read-back output, the query filters, and the documented shape of the
-sync requests and answers (the sync services validate records themselves, in bulk)."""
+sync answers (a sync request's records are declared once, with shopcrm.sync, and the schema
+of the request body comes from that declaration)."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -10,73 +11,7 @@ from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
 from visits.models import ServiceType, Visit
 
-# ---------------------------------------------------------------- sync: documented shapes
-
-
-class CustomerSyncRecord(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=100)
-    phone = serializers.CharField(help_text=_("中国大陆手机或固话，+86、空格、短横线均可"))
-    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
-    kind = serializers.ChoiceField(Customer.Kind.choices, required=False, allow_null=True)
-    marketing_consent = serializers.BooleanField(required=False, allow_null=True)
-    do_not_contact = serializers.BooleanField(required=False, allow_null=True)
-    source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
-
-
-class VehicleSyncRecord(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
-    customer_external_id = serializers.CharField(max_length=64)
-    vin = serializers.CharField(max_length=17, help_text=_("17 位，校验位必须正确"))
-    plate = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    brand = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    model = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    model_year = serializers.IntegerField(required=False, allow_null=True)
-    registration_date = serializers.DateField(required=False, allow_null=True)
-    odometer_km = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
-
-
-class SurveyResponseSyncRecord(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
-    visit_external_id = serializers.CharField(max_length=64)
-    submitted_at = serializers.DateTimeField()
-    channel = serializers.ChoiceField(
-        ["sms", "wechat", "email", "phone", "web", "import"], required=False, default="import"
-    )
-    answers = serializers.DictField(
-        help_text=_('题目代码 → 答案，如 {"rel_fixed_right": 5, "nps": 9, "comment": "..."}')
-    )
-
-
-class VisitSyncRecord(serializers.Serializer):
-    external_id = serializers.CharField(max_length=64)
-    ro_number = serializers.CharField(max_length=32)
-    vehicle_external_id = serializers.CharField(max_length=64)
-    customer_external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    advisor = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, help_text=_("用户名或顾问代码")
-    )
-    service_type = serializers.ChoiceField(ServiceType.choices)
-    status = serializers.ChoiceField(Visit.Status.choices)
-    checked_in_at = serializers.DateTimeField()
-    promised_at = serializers.DateTimeField(required=False, allow_null=True)
-    delivered_at = serializers.DateTimeField(
-        required=False, allow_null=True, help_text=_("已交车时必填")
-    )
-    odometer_km = serializers.IntegerField(required=False, allow_null=True, min_value=0)
-    by_appointment = serializers.BooleanField(required=False, allow_null=True)
-    concern = serializers.CharField(required=False, allow_null=True, allow_blank=True)
-    labour_amount = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, allow_null=True
-    )
-    parts_amount = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, allow_null=True
-    )
-    total_amount = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, allow_null=True
-    )
-    source_updated_at = serializers.DateTimeField(required=False, allow_null=True)
+# ---------------------------------------------------------------- sync: the answers
 
 
 class RecordError(serializers.Serializer):

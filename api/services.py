@@ -1,12 +1,84 @@
-"""Writes of the API app itself (the sync services live with the records they write)."""
+"""Writes of the API app itself: a sync batch under its Idempotency-Key, and the pruning of
+old keys (the sync services live with the records they write)."""
 
+import hashlib
+import json
+from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shopcrm.sync import BatchRejected
 
 from .models import IdempotencyRecord
 
 IDEMPOTENCY_KEEP_DAYS = 7
+
+
+@dataclass(frozen=True)
+class SyncAnswer:
+    """What a sync request is answered: the view turns it into a response as it is."""
+
+    status_code: int
+    body: dict
+    replayed: bool = False
+
+
+def sync_batch_submit(
+    *, client, endpoint: str, body: bytes, idempotency_key: str, sync
+) -> SyncAnswer:
+    """Apply one sync batch (``sync``: customers_sync, …) for ``client``.
+
+    With an Idempotency-Key the first 200 answer is stored with the writes, in one
+    transaction, and a retry gets it back without anything applied again; the same key with
+    another body is a 422 (the IETF idempotency-key draft). Two concurrent requests with one
+    key cannot both write: the unique (client, key) constraint refuses the second, whose
+    writes roll back, and it answers with the first one's answer."""
+    # Keys are stored as their SHA-256: any header value works, of any length.
+    key = (
+        hashlib.sha256(idempotency_key.encode("utf-8", "surrogatepass")).hexdigest()
+        if idempotency_key
+        else ""
+    )
+    digest = hashlib.sha256(body).hexdigest()
+    if key:
+        previous = IdempotencyRecord.objects.filter(client=client, key=key).first()
+        if previous:
+            return _replay(previous, digest)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return SyncAnswer(400, {"detail": _("请求体不是有效的 JSON。")})
+    try:
+        with transaction.atomic():
+            result = sync(payload=payload, by=client).as_dict()
+            if key:
+                IdempotencyRecord.objects.create(
+                    client=client,
+                    key=key,
+                    endpoint=endpoint,
+                    request_sha256=digest,
+                    status_code=200,
+                    response=result,
+                )
+    except BatchRejected as exc:
+        return SyncAnswer(400, {"detail": exc.detail, "errors": exc.errors})
+    except IntegrityError:
+        # The same key was used by a concurrent request that committed first: everything
+        # this one wrote is rolled back, and it answers with the first answer.
+        previous = IdempotencyRecord.objects.filter(client=client, key=key).first()
+        if key and previous:
+            return _replay(previous, digest)
+        raise
+    return SyncAnswer(200, result)
+
+
+def _replay(previous: IdempotencyRecord, digest: str) -> SyncAnswer:
+    if previous.request_sha256 != digest:
+        return SyncAnswer(422, {"detail": _("这个 Idempotency-Key 已用于另一个不同的请求体。")})
+    return SyncAnswer(previous.status_code, previous.response, replayed=True)
 
 
 def idempotency_records_prune(*, now=None) -> int:

@@ -1,12 +1,8 @@
 """The REST API of API.md: DMS sync (bulk upserts) and read-back. Views are thin: they check
-access, turn the body into records, call a sync service or a selector, and answer."""
-
-import hashlib
-import json
+access, hand the body or the query to a service or a selector, and answer."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -21,14 +17,14 @@ from rest_framework.views import APIView
 from complaints import api as complaint_api
 from complaints import selectors as complaint_selectors
 from customers import selectors as customer_selectors
-from customers.sync import customers_sync, vehicles_sync
-from shopcrm.sync import MAX_RECORDS, BatchRejected, storable
+from customers.sync import CUSTOMER_RECORD, VEHICLE_RECORD, customers_sync, vehicles_sync
+from shopcrm.sync import MAX_RECORDS, storable
 from surveys import selectors as survey_selectors
-from surveys.sync import survey_responses_sync
+from surveys.sync import SURVEY_RESPONSE_RECORD, survey_responses_sync
 from visits import selectors as visit_selectors
-from visits.sync import visits_sync
+from visits.sync import VISIT_RECORD, visits_sync
 
-from . import serializers
+from . import serializers, services
 from .access import (
     CanCreateComplaint,
     CanReadBack,
@@ -36,7 +32,6 @@ from .access import (
     CanSync,
     sees_full_phones,
 )
-from .models import IdempotencyRecord
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(serializers.BatchError, description=_("请求格式错误，整批未写入")),
@@ -58,8 +53,8 @@ class SyncView(APIView):
     """POST a JSON array of 1..1000 records; each is applied on its own."""
 
     permission_classes = [CanSync]
-    # Declared for the schema; the body is read and checked here (request.data is never
-    # used), for exact 400/413 answers and one JSON parse per batch.
+    # Declared for the schema; the body is read here and checked by the service
+    # (request.data is never used), for exact 400/413 answers and one JSON parse per batch.
     parser_classes = [JSONParser]
     sync = None  # the service, set by each endpoint
     endpoint = ""
@@ -69,47 +64,20 @@ class SyncView(APIView):
         if too_big:
             return too_big
         try:
-            raw = request.body
+            body = request.body
         except RawPostDataException:  # pragma: no cover  (nothing reads the stream first)
-            raw = b""
-        # Keys are stored as their SHA-256: any header value works, of any length.
-        header = request.headers.get("Idempotency-Key", "")
-        key = hashlib.sha256(header.encode("utf-8", "surrogatepass")).hexdigest() if header else ""
-        digest = hashlib.sha256(raw).hexdigest()
-        if key:
-            previous = IdempotencyRecord.objects.filter(client=request.user, key=key).first()
-            if previous:
-                return self._replay(previous, digest)
-        try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return Response(
-                {"detail": _("请求体不是有效的 JSON。")}, status=status.HTTP_400_BAD_REQUEST
-            )
-        try:
-            with transaction.atomic():
-                result = type(self).sync(payload=payload, by=request.user).as_dict()
-                if key:
-                    IdempotencyRecord.objects.create(
-                        client=request.user,
-                        key=key,
-                        endpoint=self.endpoint,
-                        request_sha256=digest,
-                        status_code=200,
-                        response=result,
-                    )
-        except BatchRejected as exc:
-            return Response(
-                {"detail": exc.detail, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST
-            )
-        except IntegrityError:
-            # The same key was used by a concurrent request that committed first: everything
-            # this one wrote is rolled back, and it answers with the first answer.
-            previous = IdempotencyRecord.objects.filter(client=request.user, key=key).first()
-            if key and previous:
-                return self._replay(previous, digest)
-            raise
-        return Response(result)
+            body = b""
+        answer = services.sync_batch_submit(
+            client=request.user,
+            endpoint=self.endpoint,
+            body=body,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            sync=type(self).sync,
+        )
+        response = Response(answer.body, status=answer.status_code)
+        if answer.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
     @staticmethod
     def _too_big(request):
@@ -127,22 +95,12 @@ class SyncView(APIView):
             )
         return None
 
-    @staticmethod
-    def _replay(previous: IdempotencyRecord, digest: str):
-        if previous.request_sha256 != digest:
-            return Response(
-                {"detail": _("这个 Idempotency-Key 已用于另一个不同的请求体。")},
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        response = Response(previous.response, status=previous.status_code)
-        response["Idempotent-Replayed"] = "true"
-        return response
 
-
-def _sync_schema(record_serializer, summary):
+def _sync_schema(declaration, summary):
+    """The request body's schema comes from the record's declaration (shopcrm.sync)."""
     return extend_schema(
         summary=summary,
-        request=record_serializer(many=True),
+        request=declaration.serializer(many=True),
         responses={200: serializers.SyncResult, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
         tags=["sync"],
@@ -153,7 +111,7 @@ class CustomerSyncView(SyncView):
     sync = staticmethod(customers_sync)
     endpoint = "customers"
 
-    @_sync_schema(serializers.CustomerSyncRecord, _("批量同步客户"))
+    @_sync_schema(CUSTOMER_RECORD, _("批量同步客户"))
     def post(self, request):
         return super().post(request)
 
@@ -162,7 +120,7 @@ class VehicleSyncView(SyncView):
     sync = staticmethod(vehicles_sync)
     endpoint = "vehicles"
 
-    @_sync_schema(serializers.VehicleSyncRecord, _("批量同步车辆"))
+    @_sync_schema(VEHICLE_RECORD, _("批量同步车辆"))
     def post(self, request):
         return super().post(request)
 
@@ -171,7 +129,7 @@ class VisitSyncView(SyncView):
     sync = staticmethod(visits_sync)
     endpoint = "visits"
 
-    @_sync_schema(serializers.VisitSyncRecord, _("批量同步工单"))
+    @_sync_schema(VISIT_RECORD, _("批量同步工单"))
     def post(self, request):
         return super().post(request)
 
@@ -180,7 +138,7 @@ class SurveyResponseSyncView(SyncView):
     sync = staticmethod(survey_responses_sync)
     endpoint = "survey-responses"
 
-    @_sync_schema(serializers.SurveyResponseSyncRecord, _("导入调查答卷"))
+    @_sync_schema(SURVEY_RESPONSE_RECORD, _("导入调查答卷"))
     def post(self, request):
         return super().post(request)
 

@@ -300,6 +300,7 @@ EN = {
     "整数": "an integer",
     "true 或 false": "true or false",
     "数字或数字字符串": "a number or a numeric string",
+    "JSON 对象": "a JSON object",
     "请求体必须是 JSON 数组（1 到 %(max)s 条记录）。": "The request body must be a JSON array (1 to %(max)s records).",
     "请求体是空数组：至少要有 1 条记录。": "The request body is an empty array: send at least 1 record.",
     "一次最多 %(max)s 条记录，本次有 %(count)s 条，请分批发送。": "At most %(max)s records at a time; this request has %(count)s. Send them in batches.",

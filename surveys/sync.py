@@ -5,55 +5,41 @@ is validated against the default template and written in its own savepoint."""
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from shopcrm import bulk
-from shopcrm.sync import STRING, FieldSpec, Record, SyncResult, check_shape, parse_records
+from shopcrm import bulk, sync
+from shopcrm.sync import SyncResult
 from visits.models import Visit
 
 from . import services
 from .models import Channel, SurveyResponse
 
-OBJECT = "object"
-RESPONSE_FIELDS = [
-    FieldSpec("external_id", STRING, required=True),
-    FieldSpec("visit_external_id", STRING, required=True),
-    FieldSpec("submitted_at", STRING, required=True),
-    FieldSpec("channel", STRING),
-]
-CHANNELS = tuple(Channel.values)
-
-
-def _parse(record: Record) -> dict:
-    answers = record.data.get("answers")
-    if not isinstance(answers, dict) or not answers:
-        record.error("answers", _("必填：题目代码 → 答案的 JSON 对象。"))
-        answers = {}
-    return {
-        "external_id": record.string("external_id", max_length=64, required=True),
-        "visit_external_id": record.string("visit_external_id", max_length=64, required=True),
-        "submitted_at": record.moment("submitted_at", required=True),
-        "channel": record.choice("channel", CHANNELS, default=Channel.IMPORT),
-        "answers": answers,
-    }
+# Written by services.response_create (scores, alerts, follow-ups), not by an upsert: the
+# declaration gives the shape check, the parsing and the schema.
+SURVEY_RESPONSE_RECORD = sync.Declaration(
+    SurveyResponse,
+    sync.Text("external_id", required=True),
+    sync.Reference("visit_external_id", Visit, required=True),
+    sync.Moment("submitted_at", required=True),
+    sync.Choice("channel", default=Channel.IMPORT),
+    # Question code -> answer, judged against the template by response_create.
+    sync.JsonObject(
+        "answers",
+        required=True,
+        written=False,
+        required_message=gettext_lazy("必填：题目代码 → 答案的 JSON 对象。"),
+        help_text=gettext_lazy(
+            '题目代码 → 答案，如 {"rel_fixed_right": 5, "nps": 9, "comment": "..."}'
+        ),
+    ),
+)
 
 
 def survey_responses_sync(*, payload, by, now=None) -> SyncResult:
     """Create the responses of a batch. A response already imported (same external_id)
     is left as it was and counted unchanged: a survey answer is a fact, not a state."""
-    # "answers" is an object: the shared shape check knows strings, numbers and booleans.
-    check_shape(
-        [
-            {key: value for key, value in record.items() if key != "answers"}
-            if isinstance(record, dict)
-            else record
-            for record in payload
-        ]
-        if isinstance(payload, list)
-        else payload,
-        RESPONSE_FIELDS,
-    )
+    records = SURVEY_RESPONSE_RECORD.parse(payload)
     result = SyncResult()
-    records = parse_records(payload, _parse)
     template = services.default_template()
     live = [r for r in records if r.ok]
     visits = dict(

@@ -5,94 +5,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
-from shopcrm import bulk
-from shopcrm.sync import (
-    BOOLEAN,
-    INTEGER,
-    NUMBER_OR_STRING,
-    STRING,
-    FieldSpec,
-    Record,
-    SyncResult,
-    check_shape,
-    parse_records,
-    refuse_duplicates_in_batch,
-    write_batch,
-)
+from shopcrm import bulk, sync
+from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
 from .events import emit_visit_delivered
-from .models import ServiceType, Visit
-
-SERVICE_TYPES = tuple(ServiceType.values)
-STATUSES = tuple(Visit.Status.values)
-
-VISIT_FIELDS = [
-    FieldSpec("external_id", STRING, required=True),
-    FieldSpec("ro_number", STRING, required=True),
-    FieldSpec("vehicle_external_id", STRING, required=True),
-    FieldSpec("customer_external_id", STRING),
-    FieldSpec("advisor", STRING),
-    FieldSpec("service_type", STRING, required=True),
-    FieldSpec("status", STRING, required=True),
-    FieldSpec("checked_in_at", STRING, required=True),
-    FieldSpec("promised_at", STRING),
-    FieldSpec("delivered_at", STRING),
-    FieldSpec("odometer_km", INTEGER),
-    FieldSpec("by_appointment", BOOLEAN),
-    FieldSpec("concern", STRING),
-    FieldSpec("labour_amount", NUMBER_OR_STRING),
-    FieldSpec("parts_amount", NUMBER_OR_STRING),
-    FieldSpec("total_amount", NUMBER_OR_STRING),
-    FieldSpec("source_updated_at", STRING),
-]
-
-VISIT_COLUMNS = [
-    bulk.Column("ro_number"),
-    bulk.Column("vehicle_id"),
-    bulk.Column("customer_id"),
-    bulk.Column("advisor_id"),
-    bulk.Column("advisor_code"),
-    bulk.Column("service_type"),
-    bulk.Column("status"),
-    bulk.Column("checked_in_at"),
-    bulk.Column("promised_at"),
-    bulk.Column("delivered_at"),
-    bulk.Column("odometer_km"),
-    bulk.Column("by_appointment"),
-    bulk.Column("concern"),
-    bulk.Column("labour_amount"),
-    bulk.Column("parts_amount"),
-    bulk.Column("total_amount"),
-    bulk.Column("source_updated_at"),
-    # Written by the desk only; a synced visit starts with them empty.
-    bulk.Column("walkaround_notes", on_update=None),
-    bulk.Column("odometer_lower_confirmed", on_update=None),
-    bulk.Column("cancel_reason", on_update=None),
-]
+from .models import Visit
 
 
-def _parse_visit(record: Record) -> dict:
-    values = {
-        "external_id": record.string("external_id", max_length=64, required=True),
-        "ro_number": record.string("ro_number", max_length=32, required=True),
-        "vehicle_external_id": record.string("vehicle_external_id", max_length=64, required=True),
-        "customer_external_id": record.string("customer_external_id", max_length=64),
-        "advisor": record.string("advisor", max_length=64),
-        "service_type": record.choice("service_type", SERVICE_TYPES),
-        "status": record.choice("status", STATUSES),
-        "checked_in_at": record.moment("checked_in_at", required=True),
-        "promised_at": record.moment("promised_at"),
-        "delivered_at": record.moment("delivered_at"),
-        "odometer_km": record.integer("odometer_km", minimum=0, maximum=2_000_000),
-        "by_appointment": record.boolean("by_appointment"),
-        "concern": record.string("concern", max_length=4000),
-        "labour_amount": record.money("labour_amount"),
-        "parts_amount": record.money("parts_amount"),
-        "total_amount": record.money("total_amount"),
-        "source_updated_at": record.moment("source_updated_at"),
-    }
+def _delivery_times_in_order(record: Record, values: dict) -> None:
     delivered_without_time = (
         values["status"] == Visit.Status.DELIVERED and values["delivered_at"] is None
     )
@@ -103,7 +26,44 @@ def _parse_visit(record: Record) -> dict:
         record.error("delivered_at", _("交车时间不能早于接车时间。"))
     if checked_in and values["promised_at"] and values["promised_at"] < checked_in:
         record.error("promised_at", _("承诺交车时间不能早于接车时间。"))
-    return values
+
+
+VISIT_RECORD = sync.Declaration(
+    Visit,
+    sync.Text("external_id", required=True),
+    sync.Text("ro_number", required=True),
+    sync.Reference("vehicle_external_id", Vehicle, required=True),
+    sync.Reference("customer_external_id", Customer),
+    # A username, else a DMS staff code kept as text in advisor_code.
+    sync.Text(
+        "advisor",
+        max_length=Visit.advisor_code.field.max_length,
+        written=False,
+        help_text=gettext_lazy("用户名或顾问代码"),
+    ),
+    sync.Choice("service_type", required=True),
+    sync.Choice("status", required=True),
+    sync.Moment("checked_in_at", required=True),
+    sync.Moment("promised_at"),
+    sync.Moment("delivered_at", help_text=gettext_lazy("已交车时必填")),
+    sync.Integer("odometer_km", minimum=0, maximum=2_000_000),
+    sync.Boolean("by_appointment"),
+    sync.Text("concern", max_length=4000),
+    sync.Money("labour_amount"),
+    sync.Money("parts_amount"),
+    sync.Money("total_amount"),
+    sync.Moment("source_updated_at"),
+    # Resolved from the references and the advisor.
+    derived=[
+        bulk.Column("vehicle_id"),
+        bulk.Column("customer_id"),
+        bulk.Column("advisor_id"),
+        bulk.Column("advisor_code"),
+    ],
+    # Written by the desk only; a synced visit starts with them empty.
+    insert_only={"walkaround_notes": "", "odometer_lower_confirmed": False, "cancel_reason": ""},
+    clean=_delivery_times_in_order,
+)
 
 
 def _resolve_references(records: list[Record]) -> None:
@@ -159,10 +119,8 @@ def visits_sync(*, payload, by, now=None) -> SyncResult:
     A visit that becomes delivered here fires the same "visit delivered" event as the
     browser, unless it was delivered longer ago than the look-back: history does not
     trigger calls."""
-    check_shape(payload, VISIT_FIELDS)
+    records = VISIT_RECORD.parse(payload)
     now = now or timezone.now()
-    result = SyncResult()
-    records = parse_records(payload, _parse_visit)
     refuse_duplicates_in_batch(records, "ro_number", _("该工单号已用于本批第 %(index)s 条记录。"))
     _resolve_references(records)
     was_delivered = {
@@ -191,22 +149,10 @@ def visits_sync(*, payload, by, now=None) -> SyncResult:
                 emit_visit_delivered(visit_id=visit_id, source="dms")
 
     return write_batch(
-        Visit,
+        VISIT_RECORD,
         records,
-        result,
         now=now,
         by=by,
-        columns=VISIT_COLUMNS,
         checks=[_ro_number_taken],
-        row=lambda values: {
-            **{
-                key: value
-                for key, value in values.items()
-                if key not in ("vehicle_external_id", "customer_external_id", "advisor")
-            },
-            "walkaround_notes": "",
-            "odometer_lower_confirmed": False,
-            "cancel_reason": "",
-        },
         after_write=fire_delivered_events,
     )

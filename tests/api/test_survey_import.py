@@ -92,6 +92,27 @@ def test_malformed_batches_are_refused_whole(dms, visits, payload):
     assert not SurveyResponse.objects.exists()
 
 
+@pytest.mark.parametrize("answers", ["nps=9", [{"nps": 9}], 9, True])
+def test_answers_that_are_not_an_object_are_a_400_like_any_wrong_type(dms, visits, answers):
+    response = post(dms, ENDPOINT, [record(0), record(1, answers=answers)])
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "请求中有未知字段或类型错误的值，整批未写入。",
+        "errors": [{"index": 1, "errors": {"answers": ["类型错误：应为JSON 对象。"]}}],
+    }
+    assert not SurveyResponse.objects.exists()
+
+
+def test_answers_left_out_are_an_error_for_that_record(dms, visits):
+    left_out = {k: v for k, v in record(1, 1).items() if k != "answers"}
+    answer = post(dms, ENDPOINT, [record(0), left_out, record(2, 2, answers=None)]).json()
+    assert (answer["created"], answer["failed"]) == (1, 2)
+    assert [error["errors"] for error in answer["errors"]] == [
+        {"answers": ["必填：题目代码 → 答案的 JSON 对象。"]},
+        {"answers": ["必填：题目代码 → 答案的 JSON 对象。"]},
+    ]
+
+
 def test_only_sync_clients_may_import(client, visits):
     from rest_framework.test import APIClient
 
