@@ -825,6 +825,14 @@ EN = {
     "只显示前 500 行，完整名单请导出。": "Showing the first 500 rows; export for the full list.",
     "30 天内预计保养（辆）": "Services due in 30 days",
     "距预计日期天数": "Days to due date",
+    "服务通知": "Service notice",
+    "保养提醒与营销": "Reminders and marketing",
+    "联系类别": "Contact rule",
+    "营业时间与休息日": "Shop hours and holidays",
+    "每天开始联系客户": "Contact customers from",
+    "回访电话、短信和微信只在这段时间内进行，其余时间为免打扰时段": "Follow-up calls, SMS and WeChat messages only in these hours; the rest of the day is quiet hours",
+    "每天停止联系客户": "Contact customers until",
+    "营业时间": "Shop hours",
 }
 PLURALS = {
     "%(n)s 辆超时": ("%(n)s late vehicle", "%(n)s late vehicles"),
