@@ -23,7 +23,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, Vehicle
-from customers.selectors import search
 from shopcrm.management.commands.seed_demo import (
     GIVEN,
     MOBILE_PREFIXES,
@@ -32,6 +31,7 @@ from shopcrm.management.commands.seed_demo import (
     make_vin,
 )
 from visits.models import Visit
+from visits.selectors import desk_search as search
 
 BATCH = 5000
 

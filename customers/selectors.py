@@ -1,4 +1,5 @@
-"""Reads on customers and vehicles: the desk's one search box, and the customer page."""
+"""Reads on customers and vehicles: the customer and vehicle half of the desk's one search
+box (visits.selectors.desk_search adds the repair orders), and the customer page."""
 
 import re
 from dataclasses import dataclass, field
@@ -6,8 +7,6 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.db.models.functions import Right
-
-from visits.models import Visit
 
 from .models import Customer, Vehicle
 from .validators import clean_plate_text, clean_vin_text, looks_like_plate, normalize_phone
@@ -34,9 +33,10 @@ def _live_customers():
 
 
 def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
-    """Find customers, vehicles and visits by plate, VIN (or its last 6), phone (or its
-    last 4), name or RO number. Each shape of query uses an index; a name is matched by
-    prefix (each lookup is limited, so a common surname stays fast)."""
+    """Find customers and vehicles by plate, VIN (or its last 6), phone (or its last 4) or
+    name (visits by RO number: visits.selectors.desk_search). Each shape of query uses an
+    index; a name is matched by prefix (each lookup is limited, so a common surname stays
+    fast)."""
     text = (query or "").strip()
     results = SearchResults(query=text)
     if not text:
@@ -44,7 +44,6 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
 
     vehicle_q = Q(pk__in=[])
     customer_q = Q(pk__in=[])
-    visit_q = Q(pk__in=[])
     annotate_vin6 = annotate_phone4 = False
 
     plate = clean_plate_text(text)
@@ -73,11 +72,6 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
             phone = None
         if phone:
             customer_q |= Q(phone=phone) | Q(phone2=phone)
-    if re.fullmatch(r"(?i)RO\d{6,}", text.replace(" ", "")) or (
-        digits.isdigit() and len(digits) >= 8
-    ):
-        ro = text.replace(" ", "").upper()
-        visit_q |= Q(ro_number=ro) | Q(ro_number=f"RO{ro}")
     if not digits.isdigit():
         customer_q |= Q(name__startswith=text)
 
@@ -93,11 +87,6 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
     results.vehicles = list(
         vehicles.filter(vehicle_q).select_related("owner").order_by("-is_active", "plate")[:limit]
     )
-    results.visits = list(
-        Visit.objects.filter(visit_q)
-        .select_related("vehicle", "customer")
-        .order_by("-checked_in_at")[:limit]
-    )
     return results
 
 
@@ -107,20 +96,15 @@ def customer_find_by_phone(phone: str) -> Customer | None:
 
 
 def customer_get(*, pk: int) -> Customer:
-    """A customer with vehicles and recent visits, ready for the customer page."""
-    visits = Visit.objects.select_related("vehicle", "advisor").order_by("-checked_in_at")
+    """A customer with vehicles, ready for the customer page (its visits:
+    visits.selectors.visits_of_customer)."""
     return (
         Customer.objects.select_related("merged_into")
         .prefetch_related(
             Prefetch("vehicles", queryset=Vehicle.objects.order_by("-is_active", "plate")),
-            Prefetch("visits", queryset=visits),
         )
         .get(pk=pk)
     )
-
-
-def vehicle_last_visit(*, vehicle: Vehicle) -> Visit | None:
-    return vehicle.visits.order_by("-checked_in_at").first()
 
 
 def customer_list_for_api(*, filters: dict):

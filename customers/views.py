@@ -10,11 +10,12 @@ from django.views import View
 from followups import selectors as followup_selectors
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError, DuplicateFound
-from shopcrm.history import history_entries
 from visits import access as visit_access
+from visits import selectors as visit_selectors
 
 from . import access, selectors, services
 from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm, apply_service_errors
+from .history import history_entries
 from .models import Customer
 from .validators import display_phone
 
@@ -26,7 +27,7 @@ class SearchView(PermissionRequired, View):
 
     def get(self, request):
         query = request.GET.get("q", "")
-        results = selectors.search(query=query)
+        results = visit_selectors.desk_search(query=query)
         return render(
             request,
             "customers/search.html",
@@ -104,6 +105,7 @@ class CustomerDetailView(PermissionRequired, View):
             "customers/customer_detail.html",
             {
                 "customer": customer,
+                "visits": visit_selectors.visits_of_customer(customer=customer),
                 "vehicles": vehicles,
                 "today": timezone.localdate(),
                 "can_reveal": access.can_reveal_phone(request.user, customer),

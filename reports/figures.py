@@ -217,7 +217,29 @@ def declare_triggers(*, log) -> list[LogTrigger]:
             f" OR (({repair}) AND ({sql.changed(columns['repair'])}))"
         )
 
-    triggers = [
+    triggers = _visit_triggers(visit_day, on_visits, visit_update)
+    # A new task has no calls yet; its calls are deleted before it.
+    for name, model, day, key, insert_too in (
+        ("response", SurveyResponse, linked_day, "response", True),
+        ("invitation", SurveyInvitation, linked_day, "invitation", True),
+        ("task", FollowUpTask, linked_day, "task", False),
+        ("call", CallAttempt, call_day, "call", True),
+    ):
+        triggers += _row_triggers(name, model, day, columns[key], insert_too=insert_too)
+    for model in (Visit, SurveyResponse, SurveyInvitation, FollowUpTask, CallAttempt):
+        triggers.append(
+            LogTrigger(
+                f"rp_day_truncate_{model._meta.model_name}",
+                model,
+                "TRUNCATE",
+                lambda sql: [f"{insert} VALUES (NULL)"],
+            )
+        )
+    return triggers
+
+
+def _visit_triggers(visit_day, on_visits, visit_update) -> list[LogTrigger]:
+    return [
         LogTrigger(
             "rp_day_visit_insert",
             Visit,
@@ -240,24 +262,6 @@ def declare_triggers(*, log) -> list[LogTrigger]:
             lambda sql: on_visits("OLD"),
         ),
     ]
-    # A new task has no calls yet; its calls are deleted before it.
-    for name, model, day, key, insert_too in (
-        ("response", SurveyResponse, linked_day, "response", True),
-        ("invitation", SurveyInvitation, linked_day, "invitation", True),
-        ("task", FollowUpTask, linked_day, "task", False),
-        ("call", CallAttempt, call_day, "call", True),
-    ):
-        triggers += _row_triggers(name, model, day, columns[key], insert_too=insert_too)
-    for model in (Visit, SurveyResponse, SurveyInvitation, FollowUpTask, CallAttempt):
-        triggers.append(
-            LogTrigger(
-                f"rp_day_truncate_{model._meta.model_name}",
-                model,
-                "TRUNCATE",
-                lambda sql: [f"{insert} VALUES (NULL)"],
-            )
-        )
-    return triggers
 
 
 def _row_triggers(name, model, day, columns, *, insert_too) -> list[LogTrigger]:

@@ -43,88 +43,7 @@ class DashboardView(PermissionRequired, View):
             return render(request, "reports/dashboard.html", {"form": form}, status=400)
         summary = metrics.summary(period)
         churn = metrics.churn(period.end)
-        query = _period_query(period)
-        base = urlencode(query)
-        complaint_query = urlencode({"start": query["start"], "end": query["end"], "status": ""})
-        tiles = [
-            ("csi", "CSI", summary["csi"], "number", f"{reverse('surveys:list')}?{base}"),
-            ("nps", "NPS", summary["nps"], "number", f"{reverse('surveys:list')}?{base}"),
-            (
-                "complaint_rate",
-                _("投诉率（每百台次）"),
-                summary["complaint_rate_per_100_visits"],
-                "number",
-                f"{reverse('complaints:list')}?{complaint_query}",
-            ),
-            (
-                "followup_72h",
-                _("三日回访率"),
-                summary["followup_contact_rate_72h"],
-                "rate",
-                f"{reverse('reports:visits')}?{base}&not_contacted=1",
-            ),
-            (
-                "on_time",
-                _("按时交车率"),
-                summary["on_time_delivery_rate"],
-                "rate",
-                f"{reverse('reports:visits')}?{base}&late=1",
-            ),
-            (
-                "fixed_first",
-                _("一次修复率"),
-                summary["fixed_first_visit_rate"],
-                "rate",
-                f"{reverse('reports:visits')}?{base}&comeback=1",
-            ),
-            (
-                "churn",
-                _("流失率"),
-                churn["churn_rate"],
-                "rate",
-                f"{reverse('reports:customers')}?as_of={period.end}&state=lapsed",
-            ),
-            (
-                "service_due",
-                _("30 天内预计保养（辆）"),
-                metrics.service_due_count(period.end, within=30, show="upcoming"),
-                "count",
-                f"{reverse('reports:service_due')}?as_of={period.end}&within=30&show=upcoming",
-            ),
-        ]
-        charts = {
-            "byMonth": dashboard.by_month(period),
-            "dimensions": [
-                {"dimension": name, "label": str(label), "mean": summary["csi_dimensions"][name]}
-                for name, label in Dimension.choices
-            ],
-            "advisors": dashboard.advisors_ranked(period),
-            "categories": [
-                {**row, "label": str(Complaint.Category(row["category"]).label)}
-                for row in metrics.complaint_categories(period)
-            ],
-            "sla": [
-                {"label": _("首次响应"), "rate": summary["complaint_first_response_sla_rate"]},
-                {"label": _("解决"), "rate": summary["complaint_resolution_sla_rate"]},
-            ],
-            "funnel": [
-                {**row, "label": str(FUNNEL_LABELS[row["step"]])}
-                for row in dashboard.follow_up_funnel(period)
-            ],
-            "churn": dashboard.churn_over_time(period.end, latest=churn),
-            "bands": metrics.segments(period.end)["bands"],
-            "tiers": [
-                {**row, "label": str(TIER_LABELS[row["tier"]])}
-                for row in dashboard.value_tiers(period.end)["tiers"]
-            ],
-            "links": {
-                "surveys": f"{reverse('surveys:list')}?{base}",
-                "complaints": f"{reverse('complaints:list')}?{complaint_query}",
-                "customers": f"{reverse('reports:customers')}?as_of={period.end}",
-                "vehicles": f"{reverse('reports:vehicles')}?as_of={period.end}",
-                "calls": reverse("followups:team"),
-            },
-        }
+        links = _links(period)
         return render(
             request,
             "reports/dashboard.html",
@@ -133,12 +52,108 @@ class DashboardView(PermissionRequired, View):
                 "period": period,
                 "summary": summary,
                 "churn": churn,
-                "tiles": tiles,
+                "tiles": _tiles(period, summary, churn, links),
                 "key_drivers": dashboard.key_drivers(period, summary["csi_dimensions"]),
-                "charts": charts,
-                "filter_query": base,
+                "charts": _charts(period, summary, churn, links),
+                "filter_query": links["query"],
             },
         )
+
+
+def _links(period: metrics.Period) -> dict:
+    """Where each figure's rows are, for the period's filters."""
+    query = urlencode(_period_query(period))
+    complaints = urlencode(
+        {"start": period.start.isoformat(), "end": period.end.isoformat(), "status": ""}
+    )
+    return {
+        "query": query,
+        "surveys": f"{reverse('surveys:list')}?{query}",
+        "complaints": f"{reverse('complaints:list')}?{complaints}",
+        "visits": f"{reverse('reports:visits')}?{query}",
+        "customers": f"{reverse('reports:customers')}?as_of={period.end}",
+        "vehicles": f"{reverse('reports:vehicles')}?as_of={period.end}",
+        "service_due": f"{reverse('reports:service_due')}?as_of={period.end}",
+        "calls": reverse("followups:team"),
+    }
+
+
+def _tiles(period, summary: dict, churn: dict, links: dict) -> list[tuple]:
+    """(key, label, value, kind of value, the rows behind it) per tile."""
+    return [
+        ("csi", "CSI", summary["csi"], "number", links["surveys"]),
+        ("nps", "NPS", summary["nps"], "number", links["surveys"]),
+        (
+            "complaint_rate",
+            _("投诉率（每百台次）"),
+            summary["complaint_rate_per_100_visits"],
+            "number",
+            links["complaints"],
+        ),
+        (
+            "followup_72h",
+            _("三日回访率"),
+            summary["followup_contact_rate_72h"],
+            "rate",
+            f"{links['visits']}&not_contacted=1",
+        ),
+        (
+            "on_time",
+            _("按时交车率"),
+            summary["on_time_delivery_rate"],
+            "rate",
+            f"{links['visits']}&late=1",
+        ),
+        (
+            "fixed_first",
+            _("一次修复率"),
+            summary["fixed_first_visit_rate"],
+            "rate",
+            f"{links['visits']}&comeback=1",
+        ),
+        ("churn", _("流失率"), churn["churn_rate"], "rate", f"{links['customers']}&state=lapsed"),
+        (
+            "service_due",
+            _("30 天内预计保养（辆）"),
+            metrics.service_due_count(period.end, within=30, show="upcoming"),
+            "count",
+            f"{links['service_due']}&within=30&show=upcoming",
+        ),
+    ]
+
+
+def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
+    """The data of each chart (ECharts reads it as JSON)."""
+    return {
+        "byMonth": dashboard.by_month(period),
+        "dimensions": [
+            {"dimension": name, "label": str(label), "mean": summary["csi_dimensions"][name]}
+            for name, label in Dimension.choices
+        ],
+        "advisors": dashboard.advisors_ranked(period),
+        "categories": [
+            {**row, "label": str(Complaint.Category(row["category"]).label)}
+            for row in metrics.complaint_categories(period)
+        ],
+        "sla": [
+            {"label": _("首次响应"), "rate": summary["complaint_first_response_sla_rate"]},
+            {"label": _("解决"), "rate": summary["complaint_resolution_sla_rate"]},
+        ],
+        "funnel": [
+            {**row, "label": str(FUNNEL_LABELS[row["step"]])}
+            for row in dashboard.follow_up_funnel(period)
+        ],
+        "churn": dashboard.churn_over_time(period.end, latest=churn),
+        "bands": metrics.segments(period.end)["bands"],
+        "tiers": [
+            {**row, "label": str(TIER_LABELS[row["tier"]])}
+            for row in dashboard.value_tiers(period.end)["tiers"]
+        ],
+        "links": {
+            name: links[name]
+            for name in ("surveys", "complaints", "customers", "vehicles", "calls")
+        },
+    }
 
 
 FUNNEL_LABELS = {

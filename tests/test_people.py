@@ -206,7 +206,7 @@ def test_the_reassign_drop_down_shows_agents_in_name_order(manager_client):
         checked_in_at=delivered - timedelta(hours=2),
         delivered_at=delivered,
     )
-    followup_services.post_service_task_for_visit(visit_id=visit.pk)
+    followup_services.post_service_task_create(visit_id=visit.pk)
     body = manager_client.get(reverse("followups:team")).content.decode()
     assert options(body, "agent") == ["agent-c", "张伟", "李娜"]
     assert f'<option value="{lina.pk}">李娜</option>' in body

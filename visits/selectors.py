@@ -1,11 +1,13 @@
 """Reads for the desk: today's board and a visit with what its pages show."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
 
+from customers.selectors import SEARCH_LIMIT, SearchResults, search
 from shopcalendar.rules import day_span, start_of
 
 from .models import Appointment, Visit
@@ -44,6 +46,31 @@ def board_for_day(*, day: date | None = None) -> Board:
         appointments=appointments,
         columns=columns,
         late_count=sum(1 for v in in_workshop if v.is_late),
+    )
+
+
+def desk_search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
+    """The desk's one search box: customers and vehicles (customers.selectors.search) and
+    repair orders by RO number, with or without the "RO"."""
+    results = search(query=query, limit=limit)
+    text = results.query.replace(" ", "")
+    digits = re.sub(r"[\s\-+]", "", results.query)
+    if re.fullmatch(r"(?i)RO\d{6,}", text) or (digits.isdigit() and len(digits) >= 8):
+        ro = text.upper()
+        results.visits = list(
+            Visit.objects.filter(Q(ro_number=ro) | Q(ro_number=f"RO{ro}"))
+            .select_related("vehicle", "customer")
+            .order_by("-checked_in_at")[:limit]
+        )
+    return results
+
+
+def visits_of_customer(*, customer) -> list[Visit]:
+    """The customer's visits, newest first, for their page."""
+    return list(
+        Visit.objects.filter(customer=customer)
+        .select_related("vehicle", "advisor")
+        .order_by("-checked_in_at")
     )
 
 

@@ -126,25 +126,14 @@ def visit_check_in(
     """Open a repair order for a vehicle at the desk."""
     checked_in_at = checked_in_at or timezone.now()
     vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-    errors: dict = {}
-    if promised_at is None:
-        errors["promised_at"] = [_("请填写承诺交车时间。")]
-    elif promised_at <= checked_in_at:
-        errors["promised_at"] = [_("承诺交车时间必须晚于接车时间。")]
-    if odometer_km is not None:
-        if odometer_km < 0:
-            errors["odometer_km"] = [_("里程不能为负数。")]
-        elif (
-            vehicle.odometer_km is not None
-            and odometer_km < vehicle.odometer_km
-            and not confirm_lower_odometer
-        ):
-            errors["odometer_km"] = [
-                _("里程 %(new)s 公里低于上次记录的 %(old)s 公里，请核对；如无误请勾选确认。")
-                % {"new": odometer_km, "old": vehicle.odometer_km}
-            ]
-    if estimated_amount is not None and estimated_amount < 0:
-        errors["estimated_amount"] = [_("预估金额不能为负数。")]
+    errors = _check_in_errors(
+        vehicle=vehicle,
+        checked_in_at=checked_in_at,
+        promised_at=promised_at,
+        odometer_km=odometer_km,
+        confirm_lower_odometer=confirm_lower_odometer,
+        estimated_amount=estimated_amount,
+    )
     if errors:
         raise ValidationError(errors)
     if customer.is_merged:
@@ -156,15 +145,8 @@ def visit_check_in(
             code="already_in_workshop",
         )
     if appointment is not None:
-        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        if appointment.status != Appointment.Status.BOOKED:
-            raise DomainError(_("该预约已不是待到店状态。"), code="appointment_not_booked")
-        appointment.status = Appointment.Status.ARRIVED
-        appointment.status_changed_at = checked_in_at
-        appointment._history_user = advisor
-        appointment.save()
+        appointment = _appointment_arrive(appointment, at=checked_in_at, by=advisor)
         by_appointment = True
-
     visit = Visit(
         ro_number=ro_number_next(day=timezone.localdate(checked_in_at)),
         vehicle=vehicle,
@@ -192,6 +174,44 @@ def visit_check_in(
     if odometer_km is not None:
         vehicle_record_odometer(vehicle=vehicle, odometer_km=odometer_km, by=advisor)
     return visit
+
+
+def _check_in_errors(
+    *, vehicle, checked_in_at, promised_at, odometer_km, confirm_lower_odometer, estimated_amount
+) -> dict:
+    """The field errors of a check-in: the promise after the check-in, a plausible odometer
+    (a lower reading than the last one only when confirmed), no negative estimate."""
+    errors: dict = {}
+    if promised_at is None:
+        errors["promised_at"] = [_("请填写承诺交车时间。")]
+    elif promised_at <= checked_in_at:
+        errors["promised_at"] = [_("承诺交车时间必须晚于接车时间。")]
+    if odometer_km is not None:
+        if odometer_km < 0:
+            errors["odometer_km"] = [_("里程不能为负数。")]
+        elif (
+            vehicle.odometer_km is not None
+            and odometer_km < vehicle.odometer_km
+            and not confirm_lower_odometer
+        ):
+            errors["odometer_km"] = [
+                _("里程 %(new)s 公里低于上次记录的 %(old)s 公里，请核对；如无误请勾选确认。")
+                % {"new": odometer_km, "old": vehicle.odometer_km}
+            ]
+    if estimated_amount is not None and estimated_amount < 0:
+        errors["estimated_amount"] = [_("预估金额不能为负数。")]
+    return errors
+
+
+def _appointment_arrive(appointment: Appointment, *, at: datetime, by) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.status != Appointment.Status.BOOKED:
+        raise DomainError(_("该预约已不是待到店状态。"), code="appointment_not_booked")
+    appointment.status = Appointment.Status.ARRIVED
+    appointment.status_changed_at = at
+    appointment._history_user = by
+    appointment.save()
+    return appointment
 
 
 def _lock(visit: Visit) -> Visit:

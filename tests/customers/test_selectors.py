@@ -4,6 +4,7 @@ import pytest
 
 from customers.selectors import customer_get, search
 from tests.factories import CustomerFactory, VehicleFactory, VisitFactory
+from visits.selectors import desk_search
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -49,8 +50,9 @@ def test_name_prefix(records):
 
 def test_ro_number(records):
     visit = records[2]
-    assert search(query="ro202611230007").visits == [visit]
-    assert search(query="202611230007").visits == [visit]
+    assert desk_search(query="ro202611230007").visits == [visit]
+    assert desk_search(query="202611230007").visits == [visit]
+    assert search(query="202611230007").visits == []  # customers and vehicles only
 
 
 def test_merged_customers_are_not_found(records, manager):

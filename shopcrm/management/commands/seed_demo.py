@@ -208,9 +208,33 @@ class Command(BaseCommand):
         User = get_user_model()
         advisors = list(User.objects.filter(groups__name=roles.ADVISOR).order_by("username"))
         now = timezone.now()
-        today = timezone.localdate()
-        tz = timezone.get_current_timezone()
+        customers = self._customers(rng, n_customers, now)
+        vehicles, profiles = self._vehicles(rng, customers)
+        visits = self._visits(rng, vehicles, profiles, advisors, now)
+        appointments = self._appointments(rng, vehicles, advisors)
+        # The call centre's queue: three-day calls for recent deliveries, reminders, win-backs.
+        recent = Visit.objects.filter(
+            status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
+        ).values_list("pk", flat=True)
+        for visit_id in recent:
+            followup_services.post_service_task_create(visit_id=visit_id)
+        followup_services.reminder_create_due()
+        followup_services.win_back_create_due()
+        responses = self._survey_responses(rng, advisors, now)
+        complaints = self._complaints(rng, advisors, now)
+        for visit_id in recent:
+            survey_services.invitation_for_visit(visit_id=visit_id)
+        return {
+            "responses": responses,
+            "complaints": complaints,
+            "customers": len(customers),
+            "vehicles": len(vehicles),
+            "visits": visits,
+            "appointments": appointments,
+        }
 
+    @staticmethod
+    def _customers(rng: random.Random, n_customers: int, now) -> list:
         phones = set(Customer.objects.values_list("phone", flat=True))
         customers = []
         for index in range(n_customers):
@@ -241,8 +265,11 @@ class Command(BaseCommand):
                 )
             )
         Customer.objects.bulk_create(customers, batch_size=2000)
-        customers = list(Customer.objects.filter(external_id__startswith="DMS-C").order_by("pk"))
+        return list(Customer.objects.filter(external_id__startswith="DMS-C").order_by("pk"))
 
+    def _vehicles(self, rng: random.Random, customers: list) -> tuple[list, list]:
+        """Each customer's vehicles, and (registration date, daily km) per vehicle."""
+        today = timezone.localdate()
         plates = set(Vehicle.objects.exclude(plate="").values_list("plate", flat=True))
         vehicles = []
         profiles = []  # (registration date, daily km) per vehicle
@@ -277,7 +304,12 @@ class Command(BaseCommand):
                 profiles.append((registration, daily_km))
         Vehicle.objects.bulk_create(vehicles, batch_size=2000)
         vehicles = list(Vehicle.objects.filter(external_id__startswith="DMS-V").order_by("pk"))
+        return vehicles, profiles
 
+    def _visits(self, rng: random.Random, vehicles, profiles, advisors, now) -> int:
+        """Two years of visits per vehicle at its own rhythm, and today's workshop."""
+        today = timezone.localdate()
+        tz = timezone.get_current_timezone()
         visits, ro_counter = [], {}
         history_start = today - timedelta(days=730)
         in_workshop_target = 14
@@ -310,7 +342,13 @@ class Command(BaseCommand):
         Vehicle.objects.bulk_update(vehicles, ["odometer_km"], batch_size=2000)
         for day, last in ro_counter.items():
             RoNumberSequence.objects.update_or_create(day=day, defaults={"last": last})
+        return len(visits)
 
+    @staticmethod
+    def _appointments(rng: random.Random, vehicles, advisors) -> int:
+        """Today's appointments, for cars not in the workshop."""
+        today = timezone.localdate()
+        tz = timezone.get_current_timezone()
         appointments = []
         busy = set(
             Visit.objects.filter(status__in=Visit.IN_WORKSHOP).values_list("vehicle_id", flat=True)
@@ -333,27 +371,7 @@ class Command(BaseCommand):
                 )
             )
         Appointment.objects.bulk_create(appointments)
-
-        # The call centre's queue: three-day calls for recent deliveries, reminders, win-backs.
-        recent = Visit.objects.filter(
-            status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
-        ).values_list("pk", flat=True)
-        for visit_id in recent:
-            followup_services.post_service_task_for_visit(visit_id=visit_id)
-        followup_services.create_maintenance_reminders()
-        followup_services.create_win_backs()
-        responses = self._survey_responses(rng, advisors, now)
-        complaints = self._complaints(rng, advisors, now)
-        for visit_id in recent:
-            survey_services.invitation_for_visit(visit_id=visit_id)
-        return {
-            "responses": responses,
-            "complaints": complaints,
-            "customers": len(customers),
-            "vehicles": len(vehicles),
-            "visits": len(visits),
-            "appointments": len(appointments),
-        }
+        return len(appointments)
 
     @staticmethod
     def _complaints(rng: random.Random, advisors: list, now) -> int:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
 
-from customers.validators import mask_phone
+from .validators import mask_phone
 
 KINDS = {"+": _("创建"), "~": _("修改"), "-": _("删除")}
 MASKED_FIELDS = {"phone", "phone2"}  # history must not become a way around the masking
