@@ -36,7 +36,7 @@ from reports.models import DailyFigures
 from shopcrm import roles
 from surveys import scoring
 from surveys.models import SurveyInvitation
-from surveys.services import default_template
+from surveys.selectors import template_default
 from visits.models import Visit
 
 TABLES = [
@@ -283,7 +283,7 @@ class Command(BaseCommand):
             visit_rows,
         )
         delivered_visits = [row for row in visit_rows if row[7] is not None]
-        template = default_template()
+        template = template_default()
         questions = [
             scoring.ScoredQuestion(q.code, q.kind, q.dimension) for q in template.questions.all()
         ]

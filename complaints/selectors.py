@@ -3,12 +3,14 @@ timeline, SLA state for display, export rows, unread notifications."""
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from followups import sources
 from followups.models import FollowUpTask
 from shopcalendar.rules import start_of
+from shopcrm import roles
 
 from .models import Complaint, ComplaintPolicy, Notification
 
@@ -126,3 +128,8 @@ def complaint_for_callback(*, task: FollowUpTask) -> Complaint | None:
     if source is None or not source.is_a(sources.COMPLAINT):
         return None
     return Complaint.objects.filter(pk=source.pk).first()
+
+
+def managers() -> list:
+    """The active managers (told of every escalation)."""
+    return list(get_user_model().objects.filter(groups__name=roles.MANAGER, is_active=True))

@@ -5,7 +5,6 @@ once per breach by a sweep, and closed only when the customer accepts the resolu
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -17,9 +16,8 @@ from customers.models import Customer
 from followups import sources
 from followups.models import FollowUpTask
 from followups.services import task_create
-from messaging.services import staff_message_enqueue
+from messaging.services import message_enqueue_staff
 from shopcalendar import selectors as calendar
-from shopcrm import roles
 from shopcrm.errors import DomainError
 from shopcrm.people import person_name
 
@@ -32,25 +30,14 @@ from .models import (
     Notification,
     Severity,
 )
-from .selectors import complaint_for_callback
+from .rules import allowed_transitions
+from .selectors import complaint_for_callback, managers
 
 S = Complaint.Status
 Kind = ComplaintEvent.Kind
 
-# The lifecycle: from each status, where a complaint may go next.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    S.NEW: (S.ACKNOWLEDGED,),
-    S.ACKNOWLEDGED: (S.IN_PROGRESS, S.RESOLVED),
-    S.IN_PROGRESS: (S.RESOLVED,),
-    S.RESOLVED: (S.CLOSED, S.IN_PROGRESS),  # closed, or reopened
-    S.CLOSED: (S.IN_PROGRESS,),  # reopened
-}
 MAX_TEXT = 4000
 _TAKER = object()  # the default owner: whoever takes the complaint
-
-
-def allowed_transitions(status: str) -> tuple[str, ...]:
-    return TRANSITIONS.get(status, ())
 
 
 def complaint_number_next(*, year: int) -> str:
@@ -313,7 +300,7 @@ def complaint_record_callback(*, task: FollowUpTask, by, accepted: bool, note: s
     complaint.customer_accepted = False
     complaint.save(update_fields=["customer_accepted"])
     if complaint.owner_id:
-        notify(
+        notification_send(
             users=[complaint.owner],
             text=_("投诉 %(number)s：客户不接受处理结果，已重新打开。")
             % {"number": complaint.number},
@@ -326,7 +313,7 @@ def complaint_record_callback(*, task: FollowUpTask, by, accepted: bool, note: s
 # ---------------------------------------------------------------- notifications
 
 
-def notify(*, users, text: str, url: str, key: str) -> int:
+def notification_send(*, users, text: str, url: str, key: str) -> int:
     """One in-app notification per user and key, and an e-mail through the outbox to those
     with an address (unique per purpose, recipient and key there too)."""
     made = 0
@@ -338,7 +325,7 @@ def notify(*, users, text: str, url: str, key: str) -> int:
             continue
         made += 1
         if user.email:
-            staff_message_enqueue(
+            message_enqueue_staff(
                 purpose="complaint_notice",
                 email=user.email,
                 object_key=key,
@@ -347,14 +334,10 @@ def notify(*, users, text: str, url: str, key: str) -> int:
     return made
 
 
-def managers():
-    return list(get_user_model().objects.filter(groups__name=roles.MANAGER, is_active=True))
-
-
 # ---------------------------------------------------------------- the escalation sweep
 
 
-def escalate_breaches(*, now: datetime | None = None) -> int:
+def complaint_escalate_breaches(*, now: datetime | None = None) -> int:
     """Beat sweep: each breached deadline escalates once — an escalation row unique per
     (complaint, level, resolution round) decides, so two sweeps at once do it once."""
     now = now or timezone.now()
@@ -390,7 +373,7 @@ def _escalate(pk: int, level: int, now: datetime) -> int:
             escalation_level=F("escalation_level") + 1, updated_at=now
         )
         _event(complaint, Kind.ESCALATED, None, now, str(label))
-        notify(
+        notification_send(
             users=[complaint.owner, complaint.assignee, *managers()],
             text=_("投诉 %(number)s %(what)s（%(severity)s）")
             % {

@@ -7,4 +7,4 @@ from . import services
 
 @shared_task(name="complaints.tasks.escalate_breaches", time_limit=120, soft_time_limit=100)
 def escalate_breaches() -> int:
-    return services.escalate_breaches()
+    return services.complaint_escalate_breaches()

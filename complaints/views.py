@@ -20,7 +20,7 @@ from surveys import selectors as survey_selectors
 from surveys.models import SurveyResponse
 from visits.models import Visit
 
-from . import access, selectors, services
+from . import access, rules, selectors, services
 from .forms import (
     AcknowledgeForm,
     AssignForm,
@@ -169,7 +169,7 @@ class ComplaintDetailView(PermissionRequired, View):
                 "sla": selectors.sla_state(complaint),
                 "can_work": access.can_work(request.user, complaint),
                 "can_manage": access.can_manage(request.user),
-                "next": services.allowed_transitions(complaint.status),
+                "next": rules.allowed_transitions(complaint.status),
                 "acknowledge_form": forms.get("acknowledge") or AcknowledgeForm(),
                 "note_form": forms.get("note") or NoteForm(),
                 "assign_form": forms.get("assign") or AssignForm(),

@@ -5,13 +5,13 @@ the message is queued and again when it is sent."""
 
 from datetime import datetime, timedelta
 
-from celery import signature
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from customers.contact import address_for, may_contact
 from customers.models import Customer
 from shopcalendar import selectors as calendar
+from shopcrm.celery import app as celery_app
 
 from .backends import SendError, backend_for
 from .models import Message
@@ -67,10 +67,10 @@ def message_enqueue(
 def _send_after_commit(message: Message) -> None:
     """The fast path: the worker sends it as soon as the message is committed (the beat's
     sweep sends whatever this misses). By the task's name: the tasks module imports this one."""
-    transaction.on_commit(lambda: signature(SEND_TASK, args=(message.pk,)).delay())
+    transaction.on_commit(lambda: celery_app.signature(SEND_TASK, args=(message.pk,)).delay())
 
 
-def staff_message_enqueue(
+def message_enqueue_staff(
     *, purpose: str, email: str, object_key: str, body: str
 ) -> tuple[Message | None, bool]:
     """An e-mail to a member of staff (an escalation, a reopened complaint): no customer,
@@ -138,7 +138,7 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
     return "sent"
 
 
-def send_due_messages(*, now: datetime | None = None, limit: int = 500) -> int:
+def message_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
     """Beat sweep: send what is due (retries, and anything a lost task left behind)."""
     now = now or timezone.now()
     stale_sending = now - timedelta(minutes=10)

@@ -10,4 +10,4 @@ def send_message(message_id: int) -> str:
 
 @shared_task(name="messaging.tasks.send_due_messages", time_limit=240, soft_time_limit=200)
 def send_due_messages() -> int:
-    return services.send_due_messages()
+    return services.message_send_due()

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import selectors, services
 from .models import Answer, Question, SurveyInvitation, SurveyPolicy, SurveyResponse, SurveyTemplate
 
 
@@ -32,7 +32,7 @@ class QuestionInline(admin.TabularInline):
     )
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or not services.template_in_use(obj)
+        return obj is None or not selectors.template_in_use(obj)
 
     has_add_permission = has_change_permission
     has_delete_permission = has_change_permission
@@ -49,11 +49,11 @@ class SurveyTemplateAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or not services.template_in_use(obj))
+        return allowed and (obj is None or not selectors.template_in_use(obj))
 
     def has_delete_permission(self, request, obj=None):
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or not services.template_in_use(obj))
+        return allowed and (obj is None or not selectors.template_in_use(obj))
 
     @admin.action(description=_("复制为新版本"), permissions=["add"])
     def make_new_version(self, request, queryset):

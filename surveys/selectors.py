@@ -1,18 +1,21 @@
 """Reads for the manager: responses by filter, the filter's CSI and NPS (METRICS.md), the
 integrity flags, and the rows of an export."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Q, QuerySet
+from django.utils import timezone
 
 from followups import sources
 from followups.models import FollowUpTask
 from shopcalendar.rules import start_of
 from shopcrm.people import person_name
 
-from . import scoring
-from .models import Question, SurveyPolicy, SurveyResponse, SurveyTemplate
+from . import scoring, tokens
+from .models import Question, SurveyInvitation, SurveyPolicy, SurveyResponse, SurveyTemplate
+
+Status = SurveyInvitation.Status
 
 
 def response_list(*, filters: dict) -> QuerySet:
@@ -144,3 +147,41 @@ def response_list_for_api(*, filters: dict) -> QuerySet:
             submitted_at__lt=start_of(filters["submitted_to"] + timedelta(days=1))
         )
     return queryset
+
+
+def template_default() -> SurveyTemplate | None:
+    """The default template: the one invitations, phone calls and imports use."""
+    return SurveyTemplate.objects.filter(is_default=True).first()
+
+
+def template_in_use(template: SurveyTemplate) -> bool:
+    return (
+        SurveyResponse.objects.filter(template=template).exists()
+        or SurveyInvitation.objects.filter(template=template).exists()
+    )
+
+
+def invitation_get_by_token(token: str) -> SurveyInvitation | None:
+    """The invitation a link's token opens (the first link or the reminder's), if any."""
+    if not token or len(token) > 100:
+        return None
+    token_hash = tokens.hash_token(token)
+    return (
+        SurveyInvitation.objects.select_related("template", "visit", "customer")
+        .filter(Q(token_hash=token_hash) | Q(reminder_token_hash=token_hash))
+        .first()
+    )
+
+
+def invitation_state(invitation: SurveyInvitation | None, now: datetime | None = None) -> str:
+    """ "open", "answered", "expired" or "invalid" — what the public page shows."""
+    now = now or timezone.now()
+    if invitation is None or invitation.status == Status.SKIPPED:
+        return "invalid"
+    if invitation.status == Status.COMPLETED:
+        return "answered"
+    if invitation.status == Status.EXPIRED or (
+        invitation.expires_at and invitation.expires_at <= now
+    ):
+        return "expired"
+    return "open" if invitation.status == Status.SENT else "invalid"

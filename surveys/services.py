@@ -5,14 +5,11 @@ Everything that must happen once is guarded by the database: one invitation per 
 (OneToOne), one response per invitation and per follow-up call (OneToOne), one import per
 external_id (unique), and the sweeps move invitations with conditional UPDATEs."""
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +21,7 @@ from messaging.services import message_enqueue
 from shopcalendar import selectors as calendar
 from visits.models import Visit
 
-from . import scoring
+from . import scoring, tokens
 from .models import (
     Answer,
     Channel,
@@ -34,23 +31,13 @@ from .models import (
     SurveyResponse,
     SurveyTemplate,
 )
+from .selectors import invitation_state, template_default
 
 Status = SurveyInvitation.Status
 MAX_TEXT = 2000
 
 
 # ---------------------------------------------------------------- templates
-
-
-def default_template() -> SurveyTemplate | None:
-    return SurveyTemplate.objects.filter(is_default=True).first()
-
-
-def template_in_use(template: SurveyTemplate) -> bool:
-    return (
-        SurveyResponse.objects.filter(template=template).exists()
-        or SurveyInvitation.objects.filter(template=template).exists()
-    )
 
 
 @transaction.atomic
@@ -221,11 +208,11 @@ def response_create(
                 status=Status.SKIPPED, skip_reason="answered on the phone"
             )
         if result.is_alert:
-            alert_create_recovery_call(response=response, cleaned=cleaned)
+            recovery_call_create(response=response, cleaned=cleaned)
     return response
 
 
-def alert_create_recovery_call(*, response: SurveyResponse, cleaned=None) -> FollowUpTask | None:
+def recovery_call_create(*, response: SurveyResponse, cleaned=None) -> FollowUpTask | None:
     """A service-recovery call due now (within 24 h), one per response."""
     now = timezone.now()
     visit = response.visit
@@ -256,27 +243,13 @@ def alert_create_recovery_call(*, response: SurveyResponse, cleaned=None) -> Fol
 # ---------------------------------------------------------------- invitations
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_token() -> tuple[str, str]:
-    """(token for the link, its hash for the database): 192 random bits."""
-    token = secrets.token_urlsafe(24)
-    return token, hash_token(token)
-
-
-def survey_link(token: str) -> str:
-    return f"{settings.SHOPCRM_PUBLIC_URL.rstrip('/')}/s/{token}/"
-
-
-def invitation_for_visit(*, visit_id: int) -> SurveyInvitation | None:
+def invitation_create_for_visit(*, visit_id: int) -> SurveyInvitation | None:
     """The survey invitation of a delivered visit, due after the policy's delay. None for
     do-not-contact customers, customers without consent, visits answered on the phone, or
     when no default template exists. Safe to call twice (one invitation per visit)."""
     visit = Visit.objects.select_related("customer").get(pk=visit_id)
     customer = visit.customer
-    template = default_template()
+    template = template_default()
     if (
         visit.status != Visit.Status.DELIVERED
         or visit.delivered_at is None
@@ -303,7 +276,7 @@ def invitation_for_visit(*, visit_id: int) -> SurveyInvitation | None:
     return invitation
 
 
-def sweep_invitations(*, now: datetime | None = None, limit: int = 500) -> dict:
+def invitation_sweep_due(*, now: datetime | None = None, limit: int = 500) -> dict:
     """Beat sweep: send due invitations (in calling hours), remind once, expire. Every step
     is a conditional UPDATE on the invitation plus an outbox row unique per invitation, so
     two beats at once or a rerun send nothing twice."""
@@ -342,7 +315,7 @@ def _expire(now: datetime, policy: SurveyPolicy) -> int:
 
 
 def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
-    token, token_hash = new_token()
+    token, token_hash = tokens.new_token()
     with transaction.atomic():
         invitation = (
             SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
@@ -379,7 +352,7 @@ def _skip_reason(customer) -> str:
 
 
 def _remind(pk: int, now: datetime) -> int:
-    token, token_hash = new_token()
+    token, token_hash = tokens.new_token()
     with transaction.atomic():
         invitation = (
             SurveyInvitation.objects.select_for_update(skip_locked=True, of=("self",))
@@ -397,7 +370,7 @@ def _remind(pk: int, now: datetime) -> int:
 
 
 def _enqueue(invitation: SurveyInvitation, token: str, *, purpose: str):
-    link = survey_link(token)
+    link = tokens.survey_link(token)
     date = timezone.localtime(invitation.visit.delivered_at).strftime("%m-%d")
     if purpose == "survey_reminder":
         body = _("【%(shop)s】还差 1 分钟：您对 %(date)s 的服务满意吗？请点击 %(link)s")
@@ -418,38 +391,13 @@ def _enqueue(invitation: SurveyInvitation, token: str, *, purpose: str):
 # ---------------------------------------------------------------- the public page
 
 
-def invitation_by_token(token: str) -> SurveyInvitation | None:
-    if not token or len(token) > 100:
-        return None
-    token_hash = hash_token(token)
-    return (
-        SurveyInvitation.objects.select_related("template", "visit", "customer")
-        .filter(Q(token_hash=token_hash) | Q(reminder_token_hash=token_hash))
-        .first()
-    )
-
-
-def invitation_state(invitation: SurveyInvitation | None, now: datetime | None = None) -> str:
-    """ "open", "answered", "expired" or "invalid" — what the public page shows."""
-    now = now or timezone.now()
-    if invitation is None or invitation.status == Status.SKIPPED:
-        return "invalid"
-    if invitation.status == Status.COMPLETED:
-        return "answered"
-    if invitation.status == Status.EXPIRED or (
-        invitation.expires_at and invitation.expires_at <= now
-    ):
-        return "expired"
-    return "open" if invitation.status == Status.SENT else "invalid"
-
-
-def invitation_opened(*, invitation: SurveyInvitation, now: datetime | None = None) -> None:
+def invitation_mark_opened(*, invitation: SurveyInvitation, now: datetime | None = None) -> None:
     SurveyInvitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(
         opened_at=now or timezone.now()
     )
 
 
-def public_submit(
+def response_submit_public(
     *, invitation: SurveyInvitation, answers: dict, now: datetime | None = None
 ) -> SurveyResponse | None:
     """The customer's one submission. None when the link was already used or has expired
@@ -478,7 +426,7 @@ def public_submit(
 # ---------------------------------------------------------------- phone answers
 
 
-def phone_response_record(
+def response_record_phone(
     *, task: FollowUpTask, agent, answers: dict, now: datetime | None = None
 ) -> SurveyResponse | None:
     """The short-form answers an agent took on the post-service call: a response with
@@ -486,7 +434,7 @@ def phone_response_record(
     answers = {code: value for code, value in answers.items() if value not in (None, "")}
     if not answers or task.visit is None:
         return None
-    template = default_template()
+    template = template_default()
     if template is None:
         return None
     return response_create(

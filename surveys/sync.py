@@ -11,7 +11,7 @@ from shopcrm import bulk, sync
 from shopcrm.sync import SyncResult
 from visits.models import Visit
 
-from . import services
+from . import selectors, services
 from .models import Channel, SurveyResponse
 
 # Written by services.response_create (scores, alerts, follow-ups), not by an upsert: the
@@ -40,7 +40,7 @@ def survey_responses_sync(*, payload, by, now=None) -> SyncResult:
     is left as it was and counted unchanged: a survey answer is a fact, not a state."""
     records = SURVEY_RESPONSE_RECORD.parse(payload)
     result = SyncResult()
-    template = services.default_template()
+    template = selectors.template_default()
     live = [r for r in records if r.ok]
     visits = dict(
         bulk.lookup(Visit, "external_id", [r.values["visit_external_id"] for r in live], ["id"])

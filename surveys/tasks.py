@@ -15,10 +15,10 @@ LIMITS = {"time_limit": 120, "soft_time_limit": 100}
     **LIMITS,
 )
 def create_invitation(visit_id: int) -> int | None:
-    invitation = services.invitation_for_visit(visit_id=visit_id)
+    invitation = services.invitation_create_for_visit(visit_id=visit_id)
     return invitation.pk if invitation else None
 
 
 @shared_task(name="surveys.tasks.sweep_invitations", **LIMITS)
 def sweep_invitations() -> dict:
-    return services.sweep_invitations()
+    return services.invitation_sweep_due()

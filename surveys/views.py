@@ -35,8 +35,8 @@ def _questions(invitation):
 def survey_page(request, token):
     """No login: the token is the key. A guessed, used or expired link gets a friendly page
     that shows nothing about the visit or the customer."""
-    invitation = services.invitation_by_token(token)
-    state = services.invitation_state(invitation)
+    invitation = selectors.invitation_get_by_token(token)
+    state = selectors.invitation_state(invitation)
     if state != "open":
         return _closed(request, state)
     questions = _questions(invitation)
@@ -44,17 +44,17 @@ def survey_page(request, token):
     if request.method == "POST":
         answers = answers_from_post(request.POST, questions)
         try:
-            response = services.public_submit(invitation=invitation, answers=answers)
+            response = services.response_submit_public(invitation=invitation, answers=answers)
         except ValidationError as exc:
             errors = exc.message_dict
         else:
             if response is None:  # a double-click or a resubmission: nothing new written
                 return _closed(
-                    request, services.invitation_state(services.invitation_by_token(token))
+                    request, selectors.invitation_state(selectors.invitation_get_by_token(token))
                 )
             return redirect("surveys:thanks", token=token)
     else:
-        services.invitation_opened(invitation=invitation)
+        services.invitation_mark_opened(invitation=invitation)
     return render(
         request,
         "surveys/public.html",
@@ -82,9 +82,9 @@ def _shop():
 
 @never_cache
 def thanks(request, token):
-    invitation = services.invitation_by_token(token)
-    if services.invitation_state(invitation) != "answered":
-        return _closed(request, services.invitation_state(invitation))
+    invitation = selectors.invitation_get_by_token(token)
+    if selectors.invitation_state(invitation) != "answered":
+        return _closed(request, selectors.invitation_state(invitation))
     return render(request, "surveys/public_message.html", {"state": "thanks", "shop": _shop()})
 
 

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from complaints import services as complaint_services
 from followups import services as followup_services
 from shopcrm.people import person_name
+from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from surveys.models import SurveyPolicy
 from tests.factories import CustomerFactory, UserFactory, VehicleFactory, VisitFactory
@@ -48,7 +49,7 @@ def answered_by(advisor, answers=GOOD):
     visit.advisor = advisor
     visit.save()
     return survey_services.response_create(
-        template=survey_services.default_template(),
+        template=survey_selectors.template_default(),
         visit=visit,
         channel="web",
         answers=answers,

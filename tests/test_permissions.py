@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from complaints import services as complaint_services
+from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from tests.factories import AppointmentFactory, CustomerFactory, UserFactory, VisitFactory
 
@@ -108,7 +109,7 @@ def objects():
     visit = VisitFactory(vehicle__owner=customer)
     appointment = AppointmentFactory(vehicle=visit.vehicle)
     response = survey_services.response_create(
-        template=survey_services.default_template(),
+        template=survey_selectors.template_default(),
         visit=visit,
         channel="web",
         answers={"rel_fixed_right": 5},

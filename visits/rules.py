@@ -1,12 +1,40 @@
-"""Rules about visits that reports and sweeps share (METRICS.md, DESIGN.md "visits").
+"""Rules about visits, with no database: the workshop's state machine, the desk's suggested
+promise, and what reports and sweeps share (METRICS.md, DESIGN.md "visits").
 
 A comeback: a repair or warranty visit of the same vehicle checked in within 30 days after
 a delivered repair or warranty visit (the fixed-first-visit rate counts the repairs not
 followed by one)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from .models import ServiceType
+from django.utils import timezone
+
+from .models import ServiceType, Visit
+
+S = Visit.Status
 
 REPAIR_TYPES = (ServiceType.REPAIR, ServiceType.WARRANTY)
 COMEBACK_WINDOW = timedelta(days=30)
+
+
+# The workshop state machine: from each status, where a visit may go next.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    S.CHECKED_IN: (S.IN_PROGRESS, S.CANCELLED),
+    S.IN_PROGRESS: (S.QUALITY_CHECK, S.CANCELLED),
+    # A failed quality check sends the car back to the bay.
+    S.QUALITY_CHECK: (S.READY, S.IN_PROGRESS, S.CANCELLED),
+    S.READY: (S.DELIVERED, S.CANCELLED),
+    S.DELIVERED: (),
+    S.CANCELLED: (),
+}
+
+
+def allowed_transitions(status: str) -> tuple[str, ...]:
+    return TRANSITIONS.get(status, ())
+
+
+def default_promised_at(now: datetime | None = None) -> datetime:
+    """A suggestion for the form: two hours from now, rounded up to the half hour."""
+    now = timezone.localtime(now or timezone.now()) + timedelta(hours=2)
+    minute = 30 if now.minute <= 30 else 60
+    return now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minute)

@@ -16,23 +16,9 @@ from shopcrm.errors import DomainError
 
 from .events import emit_visit_delivered
 from .models import Appointment, RoNumberSequence, Visit
+from .rules import allowed_transitions
 
 S = Visit.Status
-
-# The workshop state machine: from each status, where a visit may go next.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    S.CHECKED_IN: (S.IN_PROGRESS, S.CANCELLED),
-    S.IN_PROGRESS: (S.QUALITY_CHECK, S.CANCELLED),
-    # A failed quality check sends the car back to the bay.
-    S.QUALITY_CHECK: (S.READY, S.IN_PROGRESS, S.CANCELLED),
-    S.READY: (S.DELIVERED, S.CANCELLED),
-    S.DELIVERED: (),
-    S.CANCELLED: (),
-}
-
-
-def allowed_transitions(status: str) -> tuple[str, ...]:
-    return TRANSITIONS.get(status, ())
 
 
 def ro_number_next(*, day: date) -> str:
@@ -297,13 +283,6 @@ def visit_cancel(*, visit: Visit, reason: str, by=None) -> Visit:
     visit._history_user = by
     visit.save()
     return visit
-
-
-def default_promised_at(now: datetime | None = None) -> datetime:
-    """A suggestion for the form: two hours from now, rounded up to the half hour."""
-    now = timezone.localtime(now or timezone.now()) + timedelta(hours=2)
-    minute = 30 if now.minute <= 30 else 60
-    return now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minute)
 
 
 @transaction.atomic

@@ -12,7 +12,7 @@ from customers.validators import clean_plate_text
 from shopcrm.access import PermissionRequired
 from shopcrm.errors import DomainError, DuplicateFound
 
-from . import access, selectors, services
+from . import access, rules, selectors, services
 from .forms import AppointmentForm, CancelForm, CheckInForm, DeliverForm
 from .models import Appointment, Visit
 
@@ -68,7 +68,7 @@ class CheckInView(PermissionRequired, View):
         }
 
     def get(self, request):
-        initial = {"promised_at": services.default_promised_at()}
+        initial = {"promised_at": rules.default_promised_at()}
         if appointment_id := _int_or_none(request.GET.get("appointment")):
             appointment = get_object_or_404(
                 Appointment, pk=appointment_id, status=Appointment.Status.BOOKED
@@ -193,7 +193,7 @@ def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, stat
     can_change = access.can_change_visit(request.user, visit)
     next_steps = [
         (step, Visit.Status(step).label)
-        for step in services.allowed_transitions(visit.status)
+        for step in rules.allowed_transitions(visit.status)
         if step not in (Visit.Status.DELIVERED, Visit.Status.CANCELLED)
     ]
     return render(
@@ -204,9 +204,9 @@ def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, stat
             "can_change": can_change,
             "next_steps": next_steps if can_change else [],
             "can_deliver": can_change
-            and Visit.Status.DELIVERED in services.allowed_transitions(visit.status),
+            and Visit.Status.DELIVERED in rules.allowed_transitions(visit.status),
             "can_cancel": can_change
-            and Visit.Status.CANCELLED in services.allowed_transitions(visit.status),
+            and Visit.Status.CANCELLED in rules.allowed_transitions(visit.status),
             "deliver_form": deliver_form or DeliverForm(),
             "cancel_form": cancel_form or CancelForm(),
             "history": visit.history.select_related("history_user").order_by("-history_date")[:30],

@@ -62,7 +62,7 @@ def call_outcome_record(
         )
         result = CallOutcome(task=task)
         if answers:
-            result.response = survey_services.phone_response_record(
+            result.response = survey_services.response_record_phone(
                 task=task, agent=agent, answers=answers, now=now
             )
         if reached and task.kind == Kind.COMPLAINT_CALLBACK:

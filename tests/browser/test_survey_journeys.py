@@ -44,8 +44,8 @@ def phone_page(browser):
 
 def survey_link(live_server) -> str:
     visit = make_delivered_visit(hours_ago=30, name="周婷")
-    services.invitation_for_visit(visit_id=visit.pk)
-    services.sweep_invitations()
+    services.invitation_create_for_visit(visit_id=visit.pk)
+    services.invitation_sweep_due()
     link = Message.objects.get(purpose="survey_invitation").params["link"]
     return live_server.url + "/" + link.split("/", 3)[3]
 
@@ -101,7 +101,7 @@ def test_customer_answers_on_a_phone(phone_page, live_server, all_day, screensho
 
 def test_agent_takes_the_survey_on_the_phone(page, live_server, all_day, screenshot_dir):
     visit = make_delivered_visit(hours_ago=30, name="孙磊")
-    services.invitation_for_visit(visit_id=visit.pk)
+    services.invitation_create_for_visit(visit_id=visit.pk)
     followup_services.post_service_task_create(visit_id=visit.pk)
     UserFactory(role="agent", username="lina", last_name="李", first_name="娜")
 

@@ -283,8 +283,8 @@ def breached(owner):
 def test_each_breach_escalates_once(owner):
     manager = UserFactory(role="manager", username="boss", email="boss@example.com")
     complaint = breached(owner)
-    assert services.escalate_breaches() == 1
-    assert services.escalate_breaches() == 0
+    assert services.complaint_escalate_breaches() == 1
+    assert services.complaint_escalate_breaches() == 0
     complaint.refresh_from_db()
     assert complaint.escalation_level == 1
     assert complaint.events.filter(kind="escalated").count() == 1
@@ -297,8 +297,8 @@ def test_each_breach_escalates_once(owner):
     Complaint.objects.filter(pk=complaint.pk).update(
         resolution_due_at=timezone.now() - timedelta(minutes=1)
     )
-    assert services.escalate_breaches() == 2 - 1  # level 1 is done already
-    assert services.escalate_breaches() == 0
+    assert services.complaint_escalate_breaches() == 2 - 1  # level 1 is done already
+    assert services.complaint_escalate_breaches() == 0
     complaint.refresh_from_db()
     assert complaint.escalation_level == 2
     assert ComplaintEscalation.objects.filter(complaint=complaint).count() == 2
@@ -313,7 +313,7 @@ def test_two_sweeps_at_once_escalate_once():
 
     def sweep():
         barrier.wait()
-        results.append(services.escalate_breaches())
+        results.append(services.complaint_escalate_breaches())
         connection.close()
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]

@@ -16,6 +16,7 @@ from complaints import services
 from complaints.models import Complaint, Notification
 from followups import services as followup_services
 from followups.models import FollowUpTask
+from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from tests.factories import CustomerFactory, UserFactory, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
@@ -84,7 +85,7 @@ def test_bad_intake_gets_clear_errors_and_writes_nothing(client, advisor):
 def test_a_survey_alert_brings_its_answers(client, manager):
     visit = make_delivered_visit()
     survey = survey_services.response_create(
-        template=survey_services.default_template(),
+        template=survey_selectors.template_default(),
         visit=visit,
         channel="sms",
         answers={"rel_fixed_right": 1, "nps": 2},
@@ -195,7 +196,7 @@ def test_exports(client, manager, advisor):
 
 def test_notifications_page_and_badge(client, advisor):
     complaint = take(advisor)
-    services.notify(users=[advisor], text="测试通知", url="/complaints/", key="t:1")
+    services.notification_send(users=[advisor], text="测试通知", url="/complaints/", key="t:1")
     client.force_login(advisor)
     home = client.get(reverse("complaints:detail", args=[complaint.pk])).content.decode()
     assert 'id="unread-count">1<' in home

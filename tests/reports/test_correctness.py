@@ -19,7 +19,7 @@ from customers.models import Customer, Vehicle
 from followups.models import CallAttempt, FollowUpTask
 from surveys import scoring
 from surveys.models import Answer, SurveyInvitation, SurveyResponse
-from surveys.services import default_template
+from surveys.selectors import template_default
 from tests.factories import UserFactory, valid_vin
 from visits.models import Visit
 
@@ -83,7 +83,7 @@ def shop(monkeypatch):
     Visit.objects.bulk_create(visits)
     delivered = [v for v in visits if v.status == Visit.Status.DELIVERED]
 
-    template = default_template()
+    template = template_default()
     questions = list(template.questions.all())
     responses, answer_rows = [], []
     for visit in rng.sample(delivered, 500):

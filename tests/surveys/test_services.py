@@ -12,9 +12,9 @@ from django.utils import timezone
 from followups.models import FollowUpTask
 from messaging.backends import LocmemBackend
 from messaging.models import Message
-from messaging.services import send_due_messages
+from messaging.services import message_send_due
 from shopcalendar.models import ShopCalendar
-from surveys import services
+from surveys import selectors, services, tokens
 from surveys.models import Answer, SurveyInvitation, SurveyResponse, SurveyTemplate
 from tests.surveys.conftest import make_delivered_visit
 
@@ -37,7 +37,7 @@ GOOD = {
 
 
 def template():
-    return services.default_template()
+    return selectors.template_default()
 
 
 # ---------------------------------------------------------------- the default template
@@ -69,7 +69,7 @@ def test_a_new_version_copies_the_questions_and_keeps_old_answers_on_the_old_ver
         submitted_at=timezone.now(),
         require_required=True,
     )
-    assert services.template_in_use(old)
+    assert selectors.template_in_use(old)
     new = services.template_new_version(template=old)
     old.refresh_from_db()
     assert (new.version, new.is_default, old.is_default) == (2, True, False)
@@ -162,7 +162,7 @@ def test_an_alert_creates_one_service_recovery_call_due_within_24_hours():
     assert task.source_key == f"survey_response:{response.pk}"
     assert task.due_at <= timezone.now() + timedelta(hours=24)
     assert "rel_fixed_right=2" in task.reason
-    services.alert_create_recovery_call(response=response)  # again: nothing new
+    services.recovery_call_create(response=response)  # again: nothing new
     assert FollowUpTask.objects.filter(kind=FollowUpTask.Kind.SERVICE_RECOVERY).count() == 1
 
 
@@ -171,8 +171,8 @@ def test_an_alert_creates_one_service_recovery_call_due_within_24_hours():
 
 def test_delivery_schedules_one_invitation_after_the_policy_delay():
     visit = make_delivered_visit()
-    first = services.invitation_for_visit(visit_id=visit.pk)
-    second = services.invitation_for_visit(visit_id=visit.pk)
+    first = services.invitation_create_for_visit(visit_id=visit.pk)
+    second = services.invitation_create_for_visit(visit_id=visit.pk)
     assert first == second and SurveyInvitation.objects.count() == 1
     assert first.due_at == visit.delivered_at + timedelta(hours=24)
     assert first.status == S.SCHEDULED and first.channel == "sms"
@@ -183,17 +183,17 @@ def test_delivery_schedules_one_invitation_after_the_policy_delay():
 )
 def test_no_invitation_without_consent_or_for_do_not_contact(customer):
     visit = make_delivered_visit(**customer)
-    assert services.invitation_for_visit(visit_id=visit.pk) is None
+    assert services.invitation_create_for_visit(visit_id=visit.pk) is None
     assert not SurveyInvitation.objects.exists()
 
 
 def test_consent_withdrawn_before_sending_skips_the_invitation():
     """Asked again when the sweep sends it (before, only do-not-contact was)."""
     visit = make_delivered_visit(hours_ago=30)
-    invitation = services.invitation_for_visit(visit_id=visit.pk)
+    invitation = services.invitation_create_for_visit(visit_id=visit.pk)
     visit.customer.marketing_consent = False
     visit.customer.save()
-    assert services.sweep_invitations()["skipped"] == 1
+    assert services.invitation_sweep_due()["skipped"] == 1
     invitation.refresh_from_db()
     assert (invitation.status, invitation.skip_reason) == (S.SKIPPED, "no consent")
     assert not Message.objects.exists()
@@ -201,9 +201,9 @@ def test_consent_withdrawn_before_sending_skips_the_invitation():
 
 def test_preferred_channel_is_used_when_the_customer_has_that_address():
     visit = make_delivered_visit(preferred_channel="email", email="wang@example.com")
-    assert services.invitation_for_visit(visit_id=visit.pk).channel == "email"
+    assert services.invitation_create_for_visit(visit_id=visit.pk).channel == "email"
     no_address = make_delivered_visit(preferred_channel="wechat")
-    assert services.invitation_for_visit(visit_id=no_address.pk).channel == "sms"
+    assert services.invitation_create_for_visit(visit_id=no_address.pk).channel == "sms"
 
 
 def sent_tokens() -> list[str]:
@@ -213,18 +213,18 @@ def sent_tokens() -> list[str]:
 
 def test_sweep_sends_once_with_a_hashed_unguessable_token():
     visit = make_delivered_visit(hours_ago=30)
-    invitation = services.invitation_for_visit(visit_id=visit.pk)
+    invitation = services.invitation_create_for_visit(visit_id=visit.pk)
     now = timezone.now()
-    assert services.sweep_invitations(now=now)["sent"] == 1
-    assert services.sweep_invitations(now=now)["sent"] == 0
+    assert services.invitation_sweep_due(now=now)["sent"] == 1
+    assert services.invitation_sweep_due(now=now)["sent"] == 0
     assert Message.objects.filter(purpose="survey_invitation").count() == 1
-    assert send_due_messages() == 1 and len(LocmemBackend.outbox) == 1
+    assert message_send_due() == 1 and len(LocmemBackend.outbox) == 1
     assert "/s/" in LocmemBackend.outbox[0].body
     (token,) = sent_tokens()
     invitation.refresh_from_db()
     assert invitation.status == S.SENT
     assert len(token) >= 22  # 24 random bytes: 192 bits, base64url
-    assert invitation.token_hash == services.hash_token(token) != token
+    assert invitation.token_hash == tokens.hash_token(token) != token
     assert token not in str(list(SurveyInvitation.objects.values_list()))
     assert invitation.expires_at == now + timedelta(days=14)
 
@@ -233,14 +233,14 @@ def test_sweep_sends_once_with_a_hashed_unguessable_token():
 def test_two_beats_at_once_send_each_invitation_once(django_db_blocker):
     visits = [make_delivered_visit(hours_ago=30) for _ in range(8)]
     for visit in visits:
-        services.invitation_for_visit(visit_id=visit.pk)
+        services.invitation_create_for_visit(visit_id=visit.pk)
     barrier = threading.Barrier(2)
     results = []
 
     def beat():
         with django_db_blocker.unblock():
             barrier.wait()
-            results.append(services.sweep_invitations()["sent"])
+            results.append(services.invitation_sweep_due()["sent"])
             connection.close()
 
     threads = [threading.Thread(target=beat) for _ in range(2)]
@@ -255,42 +255,42 @@ def test_two_beats_at_once_send_each_invitation_once(django_db_blocker):
 
 def test_not_yet_due_and_quiet_hours_send_nothing():
     visit = make_delivered_visit(hours_ago=2)  # due 24 h after delivery
-    invitation = services.invitation_for_visit(visit_id=visit.pk)
-    assert services.sweep_invitations()["sent"] == 0
+    invitation = services.invitation_create_for_visit(visit_id=visit.pk)
+    assert services.invitation_sweep_due()["sent"] == 0
     calendar = ShopCalendar.current()
     calendar.contact_start, calendar.contact_end = time(9, 0), time(20, 0)
     calendar.save()
     tomorrow = timezone.localdate() + timedelta(days=1)
     night = timezone.make_aware(datetime.combine(tomorrow, time(23, 0)))
-    assert services.sweep_invitations(now=night)["sent"] == 0  # due, but quiet hours
+    assert services.invitation_sweep_due(now=night)["sent"] == 0  # due, but quiet hours
     morning = timezone.make_aware(datetime.combine(tomorrow + timedelta(days=1), time(9, 30)))
-    assert services.sweep_invitations(now=morning)["sent"] == 1
+    assert services.invitation_sweep_due(now=morning)["sent"] == 1
     invitation.refresh_from_db()
     assert invitation.sent_at == morning
 
 
 def test_reminder_once_after_three_days_then_expiry_after_fourteen():
     visit = make_delivered_visit(hours_ago=30)
-    invitation = services.invitation_for_visit(visit_id=visit.pk)
+    invitation = services.invitation_create_for_visit(visit_id=visit.pk)
     start = timezone.now()
-    services.sweep_invitations(now=start)
-    assert services.sweep_invitations(now=start + timedelta(days=2))["reminded"] == 0
-    assert services.sweep_invitations(now=start + timedelta(days=3, minutes=1))["reminded"] == 1
-    assert services.sweep_invitations(now=start + timedelta(days=4))["reminded"] == 0
+    services.invitation_sweep_due(now=start)
+    assert services.invitation_sweep_due(now=start + timedelta(days=2))["reminded"] == 0
+    assert services.invitation_sweep_due(now=start + timedelta(days=3, minutes=1))["reminded"] == 1
+    assert services.invitation_sweep_due(now=start + timedelta(days=4))["reminded"] == 0
     assert Message.objects.filter(purpose="survey_reminder").count() == 1
     first, reminder = sent_tokens()
     invitation.refresh_from_db()
     # both links lead to the same invitation
-    assert services.invitation_by_token(first) == services.invitation_by_token(reminder)
-    assert services.sweep_invitations(now=start + timedelta(days=14, minutes=1))["expired"] == 1
+    assert selectors.invitation_get_by_token(first) == selectors.invitation_get_by_token(reminder)
+    assert services.invitation_sweep_due(now=start + timedelta(days=14, minutes=1))["expired"] == 1
     invitation.refresh_from_db()
     assert invitation.status == S.EXPIRED
-    assert services.invitation_state(services.invitation_by_token(first)) == "expired"
+    assert selectors.invitation_state(selectors.invitation_get_by_token(first)) == "expired"
 
 
 def test_answered_on_the_phone_means_no_invitation():
     visit = make_delivered_visit(hours_ago=30)
-    invitation = services.invitation_for_visit(visit_id=visit.pk)
+    invitation = services.invitation_create_for_visit(visit_id=visit.pk)
     services.response_create(
         template=template(),
         visit=visit,
@@ -301,8 +301,8 @@ def test_answered_on_the_phone_means_no_invitation():
     )
     invitation.refresh_from_db()
     assert invitation.status == S.SKIPPED
-    assert services.sweep_invitations()["sent"] == 0 and not Message.objects.exists()
-    assert services.invitation_for_visit(visit_id=visit.pk) is None  # answered already
+    assert services.invitation_sweep_due()["sent"] == 0 and not Message.objects.exists()
+    assert services.invitation_create_for_visit(visit_id=visit.pk) is None  # answered already
     assert SurveyInvitation.objects.get() == invitation
 
 
@@ -311,8 +311,8 @@ def test_answered_on_the_phone_means_no_invitation():
 
 def sent_invitation():
     visit = make_delivered_visit(hours_ago=30)
-    invitation = services.invitation_for_visit(visit_id=visit.pk)
-    services.sweep_invitations()
+    invitation = services.invitation_create_for_visit(visit_id=visit.pk)
+    services.invitation_sweep_due()
     invitation.refresh_from_db()
     return invitation, sent_tokens()[-1]
 
@@ -320,25 +320,25 @@ def sent_invitation():
 def test_guessed_tokens_find_nothing():
     sent_invitation()
     for guess in ["", "x", "A" * 32, "../../etc/passwd", "\x00", "a" * 500]:
-        assert services.invitation_state(services.invitation_by_token(guess)) == "invalid"
+        assert selectors.invitation_state(selectors.invitation_get_by_token(guess)) == "invalid"
 
 
 def test_one_submission_only():
     invitation, token = sent_invitation()
-    found = services.invitation_by_token(token)
-    assert services.invitation_state(found) == "open"
-    response = services.public_submit(invitation=found, answers=GOOD)
+    found = selectors.invitation_get_by_token(token)
+    assert selectors.invitation_state(found) == "open"
+    response = services.response_submit_public(invitation=found, answers=GOOD)
     assert response.channel == "sms" and response.invitation == invitation
-    again = services.public_submit(invitation=found, answers=GOOD)
+    again = services.response_submit_public(invitation=found, answers=GOOD)
     assert again is None
     assert SurveyResponse.objects.count() == 1
-    assert services.invitation_state(services.invitation_by_token(token)) == "answered"
+    assert selectors.invitation_state(selectors.invitation_get_by_token(token)) == "answered"
 
 
 def test_a_bad_submission_writes_nothing_and_leaves_the_link_open():
     invitation, _token = sent_invitation()
     with pytest.raises(ValidationError):
-        services.public_submit(invitation=invitation, answers={"rel_fixed_right": 9})
+        services.response_submit_public(invitation=invitation, answers={"rel_fixed_right": 9})
     invitation.refresh_from_db()
     assert invitation.status == S.SENT and not SurveyResponse.objects.exists()
 
@@ -346,9 +346,9 @@ def test_a_bad_submission_writes_nothing_and_leaves_the_link_open():
 def test_quick_completion_is_flagged_not_hidden():
     invitation, _token = sent_invitation()
     opened = timezone.now()
-    services.invitation_opened(invitation=invitation, now=opened)
+    services.invitation_mark_opened(invitation=invitation, now=opened)
     invitation.refresh_from_db()
-    response = services.public_submit(
+    response = services.response_submit_public(
         invitation=invitation, answers=GOOD, now=opened + timedelta(seconds=6)
     )
     assert response.duration_seconds == 6 and response.completed_quickly

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from followups import services as followup_services
 from followups.models import CallAttempt, FollowUpTask
 from messaging.models import Message
-from surveys import services
+from surveys import selectors, services
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.factories import UserFactory
 from tests.surveys.conftest import make_delivered_visit
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 
 def open_link():
     visit = make_delivered_visit(hours_ago=30, name="刘洋")
-    services.invitation_for_visit(visit_id=visit.pk)
-    services.sweep_invitations()
+    services.invitation_create_for_visit(visit_id=visit.pk)
+    services.invitation_sweep_due()
     link = Message.objects.get(purpose="survey_invitation").params["link"]
     return "/" + link.split("/", 3)[3]
 
@@ -93,7 +93,7 @@ def test_english_switch(client):
 @pytest.fixture
 def call(client, agent):
     visit = make_delivered_visit(hours_ago=30)
-    services.invitation_for_visit(visit_id=visit.pk)
+    services.invitation_create_for_visit(visit_id=visit.pk)
     followup_services.post_service_task_create(visit_id=visit.pk)
     client.force_login(agent)
     client.post(reverse("followups:next"))
@@ -142,7 +142,7 @@ def test_no_answer_ignores_the_survey_fields(client, call):
 def test_the_recovery_call_shows_the_answers(client, agent):
     visit = make_delivered_visit()
     bad = services.response_create(
-        template=services.default_template(),
+        template=selectors.template_default(),
         visit=visit,
         channel="sms",
         answers={**GOOD, "rel_fixed_right": 1, "nps": 3},
@@ -170,7 +170,7 @@ def answered(db):
         visit.save()
         rows.append(
             services.response_create(
-                template=services.default_template(),
+                template=selectors.template_default(),
                 visit=visit,
                 channel="web" if n else "phone",
                 answers=answers,

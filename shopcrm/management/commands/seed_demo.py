@@ -22,6 +22,7 @@ from customers.validators import VIN_ALPHABET, vin_check_digit
 from followups import services as followup_services
 from shopcrm import roles
 from surveys import scoring
+from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from surveys.models import Answer, SurveyResponse
 from visits.models import Appointment, RoNumberSequence, ServiceType, Visit
@@ -223,7 +224,7 @@ class Command(BaseCommand):
         responses = self._survey_responses(rng, advisors, now)
         complaints = self._complaints(rng, advisors, now)
         for visit_id in recent:
-            survey_services.invitation_for_visit(visit_id=visit_id)
+            survey_services.invitation_create_for_visit(visit_id=visit_id)
         return {
             "responses": responses,
             "complaints": complaints,
@@ -440,7 +441,7 @@ class Command(BaseCommand):
                 }
             )
             made += 1
-        complaint_services.escalate_breaches(now=now)
+        complaint_services.complaint_escalate_breaches(now=now)
         return made
 
     @staticmethod
@@ -448,7 +449,7 @@ class Command(BaseCommand):
         """A year of CSI answers for about a quarter of the delivered visits, scored by the
         same rules as live answers; each advisor has a tendency, and one of them gets
         suspiciously many top marks (the integrity flag has something to show)."""
-        template = survey_services.default_template()
+        template = survey_selectors.template_default()
         questions = list(template.questions.all())
         quality = {advisor.pk: rng.uniform(0.45, 0.8) for advisor in advisors}
         if advisors:
@@ -522,7 +523,7 @@ class Command(BaseCommand):
         # The last week's alerts are waiting in the call queue as service-recovery calls.
         for response in responses:
             if response.is_alert and response.submitted_at >= now - timedelta(days=7):
-                survey_services.alert_create_recovery_call(response=response)
+                survey_services.recovery_call_create(response=response)
         return len(responses)
 
     @staticmethod
