@@ -3,6 +3,7 @@ the browser read back what their role may view (phones masked)."""
 
 from rest_framework.permissions import BasePermission
 
+from complaints import access as complaint_access
 from shopcrm.access import has_perm
 
 SYNC = "api.sync_dms"
@@ -19,14 +20,14 @@ class CanReadBack(BasePermission):
         return has_perm(request.user, READ) or has_perm(request.user, view.model_permission)
 
 
-HOTLINE = "complaints.create_via_api"
+HOTLINE = complaint_access.VIA_API
 
 
 class CanCreateComplaint(BasePermission):
     """Token clients of the hotline role, and staff who take complaints."""
 
     def has_permission(self, request, view) -> bool:
-        return has_perm(request.user, HOTLINE) or has_perm(request.user, "complaints.add_complaint")
+        return has_perm(request.user, HOTLINE) or has_perm(request.user, complaint_access.ADD)
 
 
 class CanReadComplaints(CanReadBack):

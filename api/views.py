@@ -2,7 +2,6 @@
 access, hand the body or the query to a service or a selector, and answer."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -14,13 +13,17 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from complaints import access as complaint_access
 from complaints import api as complaint_api
 from complaints import selectors as complaint_selectors
+from customers import access as customer_access
 from customers import selectors as customer_selectors
 from customers.sync import CUSTOMER_RECORD, VEHICLE_RECORD, customers_sync, vehicles_sync
 from shopcrm.sync import MAX_RECORDS, storable
+from surveys import access as survey_access
 from surveys import selectors as survey_selectors
 from surveys.sync import SURVEY_RESPONSE_RECORD, survey_responses_sync
+from visits import access as visit_access
 from visits import selectors as visit_selectors
 from visits.sync import VISIT_RECORD, visits_sync
 
@@ -209,7 +212,7 @@ class CustomerList(ReadBackMixin, generics.ListAPIView):
     serializer_class = serializers.CustomerOut
     filter_serializer = serializers.CustomerFilters
     selector = staticmethod(customer_selectors.customer_list_for_api)
-    model_permission = "customers.view_customer"
+    model_permission = customer_access.VIEW
 
     @_list_schema(serializers.CustomerFilters, serializers.CustomerOut)
     def get(self, request, *args, **kwargs):
@@ -219,7 +222,7 @@ class CustomerList(ReadBackMixin, generics.ListAPIView):
 class CustomerDetail(ReadBackMixin, generics.RetrieveAPIView):
     serializer_class = serializers.CustomerOut
     selector = staticmethod(customer_selectors.customer_list_for_api)
-    model_permission = "customers.view_customer"
+    model_permission = customer_access.VIEW
 
     @_detail_schema(serializers.CustomerOut)
     def get(self, request, *args, **kwargs):
@@ -230,7 +233,7 @@ class VehicleList(ReadBackMixin, generics.ListAPIView):
     serializer_class = serializers.VehicleOut
     filter_serializer = serializers.VehicleFilters
     selector = staticmethod(customer_selectors.vehicle_list_for_api)
-    model_permission = "customers.view_vehicle"
+    model_permission = customer_access.VIEW_VEHICLE
 
     @_list_schema(serializers.VehicleFilters, serializers.VehicleOut)
     def get(self, request, *args, **kwargs):
@@ -240,7 +243,7 @@ class VehicleList(ReadBackMixin, generics.ListAPIView):
 class VehicleDetail(ReadBackMixin, generics.RetrieveAPIView):
     serializer_class = serializers.VehicleOut
     selector = staticmethod(customer_selectors.vehicle_list_for_api)
-    model_permission = "customers.view_vehicle"
+    model_permission = customer_access.VIEW_VEHICLE
 
     @_detail_schema(serializers.VehicleOut)
     def get(self, request, *args, **kwargs):
@@ -251,7 +254,7 @@ class VisitList(ReadBackMixin, generics.ListAPIView):
     serializer_class = serializers.VisitOut
     filter_serializer = serializers.VisitFilters
     selector = staticmethod(visit_selectors.visit_list_for_api)
-    model_permission = "visits.view_visit"
+    model_permission = visit_access.VIEW
 
     @_list_schema(serializers.VisitFilters, serializers.VisitOut)
     def get(self, request, *args, **kwargs):
@@ -261,7 +264,7 @@ class VisitList(ReadBackMixin, generics.ListAPIView):
 class VisitDetail(ReadBackMixin, generics.RetrieveAPIView):
     serializer_class = serializers.VisitOut
     selector = staticmethod(visit_selectors.visit_list_for_api)
-    model_permission = "visits.view_visit"
+    model_permission = visit_access.VIEW
 
     @_detail_schema(serializers.VisitOut)
     def get(self, request, *args, **kwargs):
@@ -272,7 +275,7 @@ class SurveyResponseList(ReadBackMixin, generics.ListAPIView):
     serializer_class = serializers.SurveyResponseOut
     filter_serializer = serializers.SurveyResponseFilters
     selector = staticmethod(survey_selectors.response_list_for_api)
-    model_permission = "surveys.view_surveyresponse"
+    model_permission = survey_access.VIEW
 
     @_list_schema(serializers.SurveyResponseFilters, serializers.SurveyResponseOut)
     def get(self, request, *args, **kwargs):
@@ -282,7 +285,7 @@ class SurveyResponseList(ReadBackMixin, generics.ListAPIView):
 class SurveyResponseDetail(ReadBackMixin, generics.RetrieveAPIView):
     serializer_class = serializers.SurveyResponseOut
     selector = staticmethod(survey_selectors.response_list_for_api)
-    model_permission = "surveys.view_surveyresponse"
+    model_permission = survey_access.VIEW
 
     @_detail_schema(serializers.SurveyResponseOut)
     def get(self, request, *args, **kwargs):
@@ -296,7 +299,7 @@ class ComplaintList(ReadBackMixin, generics.ListAPIView):
     serializer_class = serializers.ComplaintOut
     filter_serializer = serializers.ComplaintFilters
     selector = staticmethod(complaint_selectors.complaint_list_for_api)
-    model_permission = "complaints.view_complaint"
+    model_permission = complaint_access.VIEW
     permission_classes = [CanReadComplaints]
 
     def get_permissions(self):
@@ -323,12 +326,10 @@ class ComplaintList(ReadBackMixin, generics.ListAPIView):
     def post(self, request):
         body = serializers.ComplaintIn(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            complaint, created = complaint_api.complaint_create_from_api(
-                data=body.validated_data, by=request.user
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from exc
+        # A refusal is a 400 with field errors (shopcrm.refusals.api_exception_handler).
+        complaint, created = complaint_api.complaint_create_from_api(
+            data=body.validated_data, by=request.user
+        )
         return Response(
             serializers.ComplaintOut(complaint).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -339,7 +340,7 @@ class ComplaintDetail(ReadBackMixin, generics.RetrieveAPIView):
     permission_classes = [CanReadComplaints]
     serializer_class = serializers.ComplaintOut
     selector = staticmethod(complaint_selectors.complaint_list_for_api)
-    model_permission = "complaints.view_complaint"
+    model_permission = complaint_access.VIEW
 
     @_detail_schema(serializers.ComplaintOut)
     def get(self, request, *args, **kwargs):

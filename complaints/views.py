@@ -1,24 +1,24 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
+from customers import access as customer_access
 from customers import selectors as customer_selectors
-from customers.forms import apply_service_errors
-from customers.models import Customer
+from followups import access as followup_access
 from followups.models import FollowUpTask
-from shopcrm.access import PermissionRequired
-from shopcrm.errors import DomainError
+from shopcrm.access import PermissionRequired, id_or_none
 from shopcrm.exports import table_response
 from shopcrm.people import person_name
+from shopcrm.refusals import REFUSED, RefusalMixin
+from surveys import access as survey_access
 from surveys import selectors as survey_selectors
 from surveys.models import SurveyResponse
-from visits.models import Visit
+from visits import access as visit_access
 
 from . import access, rules, selectors, services
 from .forms import (
@@ -37,16 +37,21 @@ def _source(request):
     """Where the complaint comes from: a follow-up call, a survey alert, a visit, a customer."""
     task = response = visit = customer = None
     initial = {}
-    if request.GET.get("task", "").isdigit():
-        task = get_object_or_404(
-            FollowUpTask.objects.select_related("customer", "visit"), pk=request.GET["task"]
+    user = request.user
+    if task_id := id_or_none(request.GET.get("task")):
+        task = followup_access.task_for(
+            user,
+            task_id,
+            queryset=FollowUpTask.objects.select_related("customer", "visit"),
         )
         customer, visit = task.customer, task.visit
         initial = {"channel": Complaint.Channel.FOLLOW_UP, "description": task.outcome_note}
         response = survey_selectors.response_for_task(task=task)
-    elif request.GET.get("response", "").isdigit():
-        response = get_object_or_404(
-            SurveyResponse.objects.select_related("customer", "visit"), pk=request.GET["response"]
+    elif response_id := id_or_none(request.GET.get("response")):
+        response = survey_access.response_for(
+            user,
+            response_id,
+            queryset=SurveyResponse.objects.select_related("customer", "visit"),
         )
         customer, visit = response.customer, response.visit
         low = [
@@ -58,19 +63,19 @@ def _source(request):
             "channel": Complaint.Channel.SURVEY_ALERT,
             "description": "；".join(low) or "",
         }
-    elif request.GET.get("visit", "").isdigit():
-        visit = get_object_or_404(Visit.objects.select_related("customer"), pk=request.GET["visit"])
+    elif visit_id := id_or_none(request.GET.get("visit")):
+        visit = visit_access.visit_for(user, visit_id)
         customer = visit.customer
         initial = {"channel": Complaint.Channel.WALK_IN}
-    elif request.GET.get("customer", "").isdigit():
-        customer = get_object_or_404(Customer, pk=request.GET["customer"])
+    elif customer_id := id_or_none(request.GET.get("customer")):
+        customer = customer_access.customer_for(user, customer_id)
         initial = {"channel": Complaint.Channel.WALK_IN}
     if visit is not None:
         initial["visit"] = visit.pk
     return customer, visit, task, response, initial
 
 
-class ComplaintCreateView(PermissionRequired, View):
+class ComplaintCreateView(PermissionRequired, RefusalMixin, View):
     permission_required = access.ADD
 
     def get(self, request, form=None, status=200):
@@ -99,21 +104,20 @@ class ComplaintCreateView(PermissionRequired, View):
         if form.is_valid():
             data = form.cleaned_data
             visit = next((v for v in visits if v.pk == data["visit"]), None)
-            try:
-                complaint = services.complaint_create(
-                    customer=customer,
-                    by=request.user,
-                    category=data["category"],
-                    severity=data["severity"],
-                    channel=data["channel"],
-                    description=data["description"],
-                    visit=visit,
-                    follow_up_task=task,
-                    survey_response=response,
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            else:
+            complaint = self.attempt(
+                services.complaint_create,
+                form=form,
+                customer=customer,
+                by=request.user,
+                category=data["category"],
+                severity=data["severity"],
+                channel=data["channel"],
+                description=data["description"],
+                visit=visit,
+                follow_up_task=task,
+                survey_response=response,
+            )
+            if complaint is not REFUSED:
                 messages.success(
                     request,
                     _("已登记投诉 %(number)s，您是首问负责人。") % {"number": complaint.number},
@@ -156,9 +160,10 @@ class ComplaintDetailView(PermissionRequired, View):
     permission_required = access.VIEW
 
     def get(self, request, pk, forms=None, status=200):
+        complaint = access.complaint_for(request.user, pk)
         try:
-            complaint = selectors.complaint_detail(pk=pk)
-        except Complaint.DoesNotExist as exc:
+            complaint = selectors.complaint_detail(pk=complaint.pk)
+        except Complaint.DoesNotExist as exc:  # deleted a moment ago
             raise Http404 from exc
         forms = forms or {}
         return render(
@@ -183,68 +188,76 @@ class ComplaintDetailView(PermissionRequired, View):
 ACTIONS = {
     "acknowledge": (
         AcknowledgeForm,
-        lambda c, u, d: services.complaint_acknowledge(complaint=c, by=u, note=d["note"]),
+        lambda complaint, user, data: services.complaint_acknowledge(
+            complaint=complaint, by=user, note=data["note"]
+        ),
     ),
-    "start": (None, lambda c, u, d: services.complaint_start(complaint=c, by=u)),
+    "start": (
+        None,
+        lambda complaint, user, data: services.complaint_start(complaint=complaint, by=user),
+    ),
     "note": (
         NoteForm,
-        lambda c, u, d: services.complaint_add_note(
-            complaint=c, by=u, text=d["text"], contact=d["contact"]
+        lambda complaint, user, data: services.complaint_add_note(
+            complaint=complaint, by=user, text=data["text"], contact=data["contact"]
         ),
     ),
     "assign": (
         AssignForm,
-        lambda c, u, d: services.complaint_assign(complaint=c, to=d["to"], by=u),
+        lambda complaint, user, data: services.complaint_assign(
+            complaint=complaint, to=data["to"], by=user
+        ),
     ),
     "resolve": (
         ResolveForm,
-        lambda c, u, d: services.complaint_resolve(
-            complaint=c,
-            by=u,
-            resolution=d["resolution"],
-            root_cause=d["root_cause"],
-            corrective_action=d["corrective_action"],
+        lambda complaint, user, data: services.complaint_resolve(
+            complaint=complaint,
+            by=user,
+            resolution=data["resolution"],
+            root_cause=data["root_cause"],
+            corrective_action=data["corrective_action"],
         ),
     ),
-    "close": (None, lambda c, u, d: services.complaint_close(complaint=c, by=u)),
+    "close": (
+        None,
+        lambda complaint, user, data: services.complaint_close(complaint=complaint, by=user),
+    ),
     "reopen": (
         ReopenForm,
-        lambda c, u, d: services.complaint_reopen(complaint=c, by=u, reason=d["reason"]),
+        lambda complaint, user, data: services.complaint_reopen(
+            complaint=complaint, by=user, reason=data["reason"]
+        ),
     ),
 }
 MANAGER_ONLY = {"assign", "close", "reopen"}
 
 
-class ComplaintActionView(PermissionRequired, View):
+class ComplaintActionView(PermissionRequired, RefusalMixin, View):
     permission_required = access.VIEW
 
     def post(self, request, pk, action):
         if action not in ACTIONS:
             raise Http404
-        complaint = get_object_or_404(Complaint, pk=pk)
-        allowed = (
-            access.can_manage(request.user)
-            if action in MANAGER_ONLY
-            else access.can_work(request.user, complaint)
+        manager_only = action in MANAGER_ONLY
+        complaint = access.complaint_for(
+            request.user, pk, manage=manager_only, work=not manager_only
         )
-        if not allowed:
-            raise PermissionDenied
         form_class, run = ACTIONS[action]
         form = form_class(request.POST) if form_class else None
         if form is not None and not form.is_valid():
             return ComplaintDetailView().get(request, pk, forms={action: form}, status=400)
-        try:
-            run(complaint, request.user, form.cleaned_data if form else {})
-        except ValidationError as exc:
-            if form is None:
-                messages.error(request, "; ".join(exc.messages))
-            else:
-                apply_service_errors(form, exc)
-                return ComplaintDetailView().get(request, pk, forms={action: form}, status=400)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
+        done = self.attempt(
+            run,
+            form=form,
+            rules_as_messages=True,
+            complaint=complaint,
+            user=request.user,
+            data=form.cleaned_data if form else {},
+        )
+        if done is not REFUSED:
             messages.success(request, _("已保存。"))
+        elif form is not None and form.errors:
+            return ComplaintDetailView().get(request, pk, forms={action: form}, status=400)
         return redirect("complaints:detail", pk=pk)
 
 

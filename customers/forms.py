@@ -1,7 +1,6 @@
 """Forms for customers and vehicles: field checks only; the services make the records."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer
@@ -141,14 +140,3 @@ class VehicleForm(VehicleFields):
 class MergeForm(forms.Form):
     target_id = forms.IntegerField(label=_("保留的客户编号"), min_value=1)
     confirm = forms.BooleanField(label=_("我已核对，两条记录是同一位客户"), required=True)
-
-
-def apply_service_errors(form: forms.Form, error: ValidationError, field_map: dict | None = None):
-    """Put a service's field errors on the form's fields (renamed by ``field_map``)."""
-    field_map = field_map or {}
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            name = field_map.get(field, field)
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)

@@ -1,7 +1,7 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,12 +9,12 @@ from django.views import View
 
 from followups import selectors as followup_selectors
 from shopcrm.access import PermissionRequired
-from shopcrm.errors import DomainError, DuplicateFound
+from shopcrm.refusals import REFUSED, RefusalMixin
 from visits import access as visit_access
 from visits import selectors as visit_selectors
 
 from . import access, selectors, services
-from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm, apply_service_errors
+from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm
 from .history import history_entries
 from .models import Customer
 from .validators import display_phone
@@ -39,9 +39,10 @@ class SearchView(PermissionRequired, View):
         )
 
 
-class CustomerCreateView(PermissionRequired, View):
+class CustomerCreateView(PermissionRequired, RefusalMixin, View):
     permission_required = access.CREATE
     template_name = "customers/customer_form.html"
+    field_map = CUSTOMER_FIELD_MAP
 
     def get(self, request):
         initial = {"customer_phone": request.GET.get("phone", "")}
@@ -49,36 +50,29 @@ class CustomerCreateView(PermissionRequired, View):
 
     def post(self, request):
         form = CustomerForm(request.POST)
-        duplicate = None
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                customer = services.customer_create(
-                    by=request.user,
-                    name=data["customer_name"],
-                    phone=data["customer_phone"],
-                    kind=data["customer_kind"] or Customer.Kind.INDIVIDUAL,
-                    email=data["email"],
-                    preferred_channel=data["preferred_channel"],
-                    contact_window=data["contact_window"],
-                    marketing_consent=data["marketing_consent"],
-                    consent_source="desk",
-                    do_not_contact=data["do_not_contact"],
-                )
-            except DuplicateFound as exc:
-                duplicate = exc.existing
-                form.add_error(CUSTOMER_FIELD_MAP.get(exc.field), exc.message)
-            except ValidationError as exc:
-                apply_service_errors(form, exc, CUSTOMER_FIELD_MAP)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
+            customer = self.attempt(
+                services.customer_create,
+                form=form,
+                by=request.user,
+                name=data["customer_name"],
+                phone=data["customer_phone"],
+                kind=data["customer_kind"] or Customer.Kind.INDIVIDUAL,
+                email=data["email"],
+                preferred_channel=data["preferred_channel"],
+                contact_window=data["contact_window"],
+                marketing_consent=data["marketing_consent"],
+                consent_source="desk",
+                do_not_contact=data["do_not_contact"],
+            )
+            if customer is not REFUSED:
                 messages.success(request, _("已创建客户 %(name)s。") % {"name": customer.name})
                 return redirect("customers:detail", pk=customer.pk)
         return render(
             request,
             self.template_name,
-            {"form": form, "duplicate_customer": duplicate},
+            {"form": form, "duplicate_customer": self.duplicate},
             status=400,
         )
 
@@ -87,9 +81,10 @@ class CustomerDetailView(PermissionRequired, View):
     permission_required = access.VIEW
 
     def get(self, request, pk):
+        customer = access.customer_for(request.user, pk)
         try:
-            customer = selectors.customer_get(pk=pk)
-        except Customer.DoesNotExist as exc:
+            customer = selectors.customer_get(pk=customer.pk)
+        except Customer.DoesNotExist as exc:  # deleted a moment ago
             raise Http404 from exc
         if customer.is_merged:
             messages.info(
@@ -118,21 +113,21 @@ class CustomerDetailView(PermissionRequired, View):
         )
 
 
-class CustomerEditView(PermissionRequired, View):
+class CustomerEditView(PermissionRequired, RefusalMixin, View):
     permission_required = access.CHANGE
     template_name = "customers/customer_edit.html"
+    field_map = CUSTOMER_FIELD_MAP
 
     def get(self, request, pk):
-        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        customer = access.customer_for(request.user, pk, permission=access.CHANGE, live=True)
         form = CustomerEditForm(
             initial=CustomerEditForm.initial_for(customer), masked_phone=customer.masked_phone
         )
         return render(request, self.template_name, {"form": form, "customer": customer})
 
     def post(self, request, pk):
-        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        customer = access.customer_for(request.user, pk, permission=access.CHANGE, live=True)
         form = CustomerEditForm(request.POST, masked_phone=customer.masked_phone)
-        duplicate = None
         if form.is_valid():
             data = form.cleaned_data
             changes = {
@@ -147,19 +142,13 @@ class CustomerEditView(PermissionRequired, View):
             }
             if data["customer_phone"]:
                 changes["phone"] = data["customer_phone"]
-            try:
-                services.customer_update(customer=customer, by=request.user, **changes)
-            except DuplicateFound as exc:
-                duplicate = exc.existing
-                form.add_error("customer_phone", exc.message)
-            except ValidationError as exc:
-                apply_service_errors(form, exc, CUSTOMER_FIELD_MAP)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
+            updated = self.attempt(
+                services.customer_update, form=form, customer=customer, by=request.user, **changes
+            )
+            if updated is not REFUSED:
                 messages.success(request, _("客户资料已保存。"))
                 return redirect("customers:detail", pk=customer.pk)
-        context = {"form": form, "customer": customer, "duplicate_customer": duplicate}
+        context = {"form": form, "customer": customer, "duplicate_customer": self.duplicate}
         return render(request, self.template_name, context, status=400)
 
 
@@ -169,7 +158,7 @@ class RevealPhoneView(PermissionRequired, View):
     permission_required = access.VIEW
 
     def post(self, request, pk):
-        customer = get_object_or_404(Customer, pk=pk)
+        customer = access.customer_for(request.user, pk)
         if not access.can_reveal_phone(request.user, customer):
             raise PermissionDenied
         phone = services.customer_reveal_phone(
@@ -180,73 +169,69 @@ class RevealPhoneView(PermissionRequired, View):
         return JsonResponse({"phone": display_phone(phone), "e164": phone})
 
 
-class VehicleCreateView(PermissionRequired, View):
+class VehicleCreateView(PermissionRequired, RefusalMixin, View):
     permission_required = access.ADD_VEHICLE
     template_name = "customers/vehicle_form.html"
 
     def get(self, request, pk):
-        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        customer = access.customer_for(request.user, pk, live=True)
         form = VehicleForm(initial={"plate": request.GET.get("plate", "")})
         return render(request, self.template_name, {"form": form, "customer": customer})
 
     def post(self, request, pk):
-        customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        customer = access.customer_for(request.user, pk, live=True)
         form = VehicleForm(request.POST)
-        duplicate = None
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                services.vehicle_create(
-                    owner=customer,
-                    by=request.user,
-                    vin=data["vin"],
-                    plate=data["plate"],
-                    vin_check_override=data["vin_check_override"],
-                    brand=data["brand"],
-                    model=data["model"],
-                    model_year=data["model_year"],
-                    colour=data["colour"],
-                    registration_date=data["registration_date"],
-                )
-            except DuplicateFound as exc:
-                duplicate = exc.existing
-                form.add_error(exc.field, exc.message)
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
+            vehicle = self.attempt(
+                services.vehicle_create,
+                form=form,
+                owner=customer,
+                by=request.user,
+                vin=data["vin"],
+                plate=data["plate"],
+                vin_check_override=data["vin_check_override"],
+                brand=data["brand"],
+                model=data["model"],
+                model_year=data["model_year"],
+                colour=data["colour"],
+                registration_date=data["registration_date"],
+            )
+            if vehicle is not REFUSED:
                 messages.success(request, _("车辆已登记。"))
                 return redirect("customers:detail", pk=customer.pk)
         return render(
             request,
             self.template_name,
-            {"form": form, "customer": customer, "duplicate_vehicle": duplicate},
+            {"form": form, "customer": customer, "duplicate_vehicle": self.duplicate},
             status=400,
         )
 
 
-class CustomerMergeView(PermissionRequired, View):
+class CustomerMergeView(PermissionRequired, RefusalMixin, View):
     permission_required = access.MERGE
     template_name = "customers/customer_merge.html"
 
     def get(self, request, pk):
-        source = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        source = access.customer_for(request.user, pk, permission=access.MERGE, live=True)
         return render(request, self.template_name, {"source": source, "form": MergeForm()})
 
     def post(self, request, pk):
-        source = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+        source = access.customer_for(request.user, pk, permission=access.MERGE, live=True)
         form = MergeForm(request.POST)
         if form.is_valid():
-            target = Customer.objects.filter(pk=form.cleaned_data["target_id"]).first()
+            target = access.find_customer(request.user, form.cleaned_data["target_id"])
             if target is None:
                 form.add_error("target_id", _("没有这个客户编号。"))
             else:
-                try:
-                    result = services.customer_merge(source=source, target=target, by=request.user)
-                except DomainError as exc:
-                    form.add_error(None, exc.message)
-                else:
+                result = self.attempt(
+                    services.customer_merge,
+                    form=form,
+                    source=source,
+                    target=target,
+                    by=request.user,
+                )
+                if result is not REFUSED:
                     messages.success(
                         request,
                         _("已将 %(source)s 合并到 %(target)s。")

@@ -53,10 +53,11 @@ def held_call(*, agent) -> FollowUpTask | None:
     )
 
 
-def task_for_call_page(*, pk: int) -> FollowUpTask:
+def tasks_for_call_page():
+    """Tasks with what the call page shows (followups.access.call_for loads one of them)."""
     return FollowUpTask.objects.select_related(
         "customer", "vehicle", "visit", "visit__advisor", "assigned_to"
-    ).get(pk=pk)
+    )
 
 
 def queue_counts(*, now: datetime | None = None) -> dict:

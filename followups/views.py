@@ -1,30 +1,25 @@
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
 from complaints import selectors as complaint_selectors
 from customers import access as customer_access
-from customers.forms import apply_service_errors
 from shopcrm.access import PermissionRequired, has_perm
-from shopcrm.errors import DomainError
+from shopcrm.refusals import REFUSED, RefusalMixin, errors_of
 from surveys import selectors as survey_selectors
 from surveys.forms import answers_from_post
 from workflows.call_outcome import call_outcome_record
 
-from . import selectors, services
+from . import access, selectors, services
 from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
 from .models import FollowUpTask
 from .scripts import OPENING, script_for
 
-WORK = "followups.work_queue"
-VIEW = "followups.view_followuptask"
-SUPERVISE = "followups.supervise_queue"
+WORK, VIEW, SUPERVISE = access.WORK, access.VIEW, access.SUPERVISE
 
 
 class QueueView(PermissionRequired, View):
@@ -46,14 +41,12 @@ class QueueView(PermissionRequired, View):
         )
 
 
-class NextCallView(PermissionRequired, View):
+class NextCallView(PermissionRequired, RefusalMixin, View):
     permission_required = WORK
 
     def post(self, request):
-        try:
-            task = services.task_claim_next(agent=request.user)
-        except DomainError as exc:
-            messages.warning(request, exc.message)
+        task = self.attempt(services.task_claim_next, level=messages.WARNING, agent=request.user)
+        if task is REFUSED:
             return redirect("followups:queue")
         if task is None:
             messages.info(request, _("现在没有要拨打的回访，稍后再来。"))
@@ -65,15 +58,8 @@ class CallView(PermissionRequired, View):
     permission_required = VIEW
 
     def get(self, request, pk, form=None, status=200, survey_errors=None):
-        try:
-            task = selectors.task_for_call_page(pk=pk)
-        except FollowUpTask.DoesNotExist as exc:
-            raise Http404 from exc
-        holds = (
-            task.status == FollowUpTask.Status.CLAIMED and task.assigned_to_id == request.user.pk
-        )
-        if not holds and not has_perm(request.user, SUPERVISE):
-            raise PermissionDenied
+        task = access.call_for(request.user, pk, queryset=selectors.tasks_for_call_page())
+        holds = access.holds(request.user, task)
         return render(
             request,
             "followups/call.html",
@@ -119,38 +105,37 @@ def _phone_questions(task: FollowUpTask) -> list:
     return survey_selectors.short_form_questions()
 
 
-class OutcomeView(PermissionRequired, View):
+class OutcomeView(PermissionRequired, RefusalMixin, View):
     """Parses the outcome form and shows the result; the workflow records the outcome and
     all that follows from it (workflows.call_outcome)."""
 
     permission_required = WORK
 
     def post(self, request, pk):
-        task = get_object_or_404(FollowUpTask, pk=pk)
+        task = access.task_for(request.user, pk, permission=WORK)
         form = OutcomeForm(request.POST)
         survey_errors = None
         if form.is_valid():
-            answers = answers_from_post(request.POST, _phone_questions(task))
-            try:
-                result = call_outcome_record(
-                    task=task,
-                    agent=request.user,
-                    outcome=form.cleaned_data["outcome"],
-                    note=form.cleaned_data["note"],
-                    callback_at=form.cleaned_data["callback_at"],
-                    answers=answers,
-                )
-            except ValidationError as exc:
-                if hasattr(exc, "error_dict") and not set(exc.error_dict) & set(form.fields):
-                    survey_errors = exc.message_dict
-                    form.add_error(None, _("电话问卷的回答有误，请检查标红的题目。"))
-                else:
-                    apply_service_errors(form, exc)
-            except DomainError as exc:
-                messages.error(request, exc.message)
-                return redirect("followups:queue")
-            else:
+            result = self.attempt(
+                call_outcome_record,
+                form=form,
+                rules_as_messages=True,
+                task=task,
+                agent=request.user,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                callback_at=form.cleaned_data["callback_at"],
+                answers=answers_from_post(request.POST, _phone_questions(task)),
+            )
+            if result is not REFUSED:
                 return self._done(request, result)
+            if not form.errors:  # a broken rule: the call is not held any more
+                return redirect("followups:queue")
+            survey_errors = _answer_errors(self.refusal, form)
+            if survey_errors:  # shown at their questions; the form says where to look
+                form = OutcomeForm(request.POST)
+                form.is_valid()
+                form.add_error(None, _("电话问卷的回答有误，请检查标红的题目。"))
         return CallView().get(request, pk, form=form, status=400, survey_errors=survey_errors)
 
     @staticmethod
@@ -165,6 +150,14 @@ class OutcomeView(PermissionRequired, View):
             messages.info(request, _("请把客户反映的问题登记为投诉。"))
             return redirect(f"{reverse('complaints:create')}?task={task.pk}")
         return redirect("followups:queue")
+
+
+def _answer_errors(refusal, form) -> dict | None:
+    """The phone answers' errors (keyed by question code) when those are what was refused."""
+    errors = errors_of(refusal)
+    if None in errors or set(errors) & set(form.fields):
+        return None
+    return errors
 
 
 class TeamQueueView(PermissionRequired, View):
@@ -189,38 +182,31 @@ class TeamQueueView(PermissionRequired, View):
         )
 
 
-class ReassignView(PermissionRequired, View):
+class ReassignView(PermissionRequired, RefusalMixin, View):
     permission_required = SUPERVISE
 
     def post(self, request, pk):
-        task = get_object_or_404(FollowUpTask, pk=pk)
+        task = access.task_for(request.user, pk, permission=SUPERVISE)
         form = ReassignForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("请选择要改派的回访专员。"))
-        else:
-            try:
-                services.task_reassign(
-                    task=task, to_agent=form.cleaned_data["agent"], by=request.user
-                )
-            except DomainError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, _("已改派。"))
+        elif self.attempt(
+            services.task_reassign, task=task, to_agent=form.cleaned_data["agent"], by=request.user
+        ):
+            messages.success(request, _("已改派。"))
         return redirect("followups:team")
 
 
-class CancelView(PermissionRequired, View):
+class CancelView(PermissionRequired, RefusalMixin, View):
     permission_required = SUPERVISE
 
     def post(self, request, pk):
-        task = get_object_or_404(FollowUpTask, pk=pk)
+        task = access.task_for(request.user, pk, permission=SUPERVISE)
         form = CancelTaskForm(request.POST)
-        try:
-            if not form.is_valid():
-                raise ValidationError({"reason": [_("请填写取消原因。")]})
-            services.task_cancel(task=task, by=request.user, reason=form.cleaned_data["reason"])
-        except (DomainError, ValidationError) as exc:
-            messages.error(request, getattr(exc, "message", None) or "; ".join(exc.messages))
-        else:
+        if not form.is_valid():
+            messages.error(request, _("请填写取消原因。"))
+        elif self.attempt(
+            services.task_cancel, task=task, by=request.user, reason=form.cleaned_data["reason"]
+        ):
             messages.success(request, _("任务已取消。"))
         return redirect("followups:team")

@@ -13,17 +13,14 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from shopcrm.access import has_perm
 from visits.models import ServiceType
 
-from . import metrics
-
-PERMISSION = "reports.view_reports"
+from . import access, metrics
 
 
 class CanReadReports(BasePermission):
     def has_permission(self, request, view) -> bool:
-        return has_perm(request.user, PERMISSION)
+        return access.can_read_reports(request.user)
 
 
 class PeriodQuery(serializers.Serializer):

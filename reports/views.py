@@ -9,15 +9,16 @@ from django.views import View
 
 from complaints.models import Complaint
 from customers.models import Customer
+from followups import access as followup_access
 from followups import services as followup_services
-from shopcrm.access import PermissionRequired
+from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.exports import table_response
 from surveys.models import Dimension
 
-from . import dashboard, metrics, selectors
+from . import access, dashboard, metrics, selectors
 from .forms import AsOfForm, PeriodForm, ServiceDueForm
 
-PERMISSION = "reports.view_reports"
+PERMISSION = access.VIEW
 
 
 def _period_form(request):
@@ -249,7 +250,7 @@ class CustomersView(PermissionRequired, View):
         )
 
     def post(self, request):
-        if not request.user.has_perm("followups.supervise_queue"):
+        if not has_perm(request.user, followup_access.SUPERVISE):
             messages.error(request, _("只有主管可以批量创建召回任务。"))
             return redirect(f"{reverse('reports:customers')}?{request.GET.urlencode()}")
         ids = [int(pk) for pk in request.POST.getlist("customer") if pk.isdigit()]

@@ -264,6 +264,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["api.renderers.SafeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "shopcrm.refusals.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "api.throttling.UserRateThrottle",  # DRF's rates, counted atomically per window
         "api.throttling.AnonRateThrottle",

@@ -97,14 +97,11 @@ def advisors_with_suspicious_top_marks(*, responses: QuerySet) -> list[dict]:
     return flagged
 
 
-def response_detail(*, pk: int) -> SurveyResponse:
-    return (
-        SurveyResponse.objects.select_related(
-            "visit", "visit__advisor", "visit__vehicle", "customer", "template", "recorded_by"
-        )
-        .prefetch_related("answers__question")
-        .get(pk=pk)
-    )
+def responses_in_detail() -> QuerySet:
+    """Responses with what their page shows (surveys.access.response_for loads one)."""
+    return SurveyResponse.objects.select_related(
+        "visit", "visit__advisor", "visit__vehicle", "customer", "template", "recorded_by"
+    ).prefetch_related("answers__question")
 
 
 def response_for_task(*, task: FollowUpTask) -> SurveyResponse | None:

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,12 +14,11 @@ from shopcrm.access import PermissionRequired
 from shopcrm.exports import table_response
 from shopcrm.people import person_name
 
-from . import selectors, services
+from . import access, selectors, services
 from .forms import ResponseFilterForm, answers_from_post
 from .models import SurveyResponse
 
-VIEW = "surveys.view_surveyresponse"
-EXPORT = "surveys.export_surveyresponse"
+VIEW, EXPORT = access.VIEW, access.EXPORT
 
 
 # ---------------------------------------------------------------- the customer's page
@@ -116,7 +114,7 @@ class ResponseListView(PermissionRequired, View):
                 "summary": selectors.summary(responses=responses),
                 "flagged_advisors": selectors.advisors_with_suspicious_top_marks(responses=base),
                 "filter_query": request.GET.urlencode(),
-                "can_export": request.user.has_perm(EXPORT),
+                "can_export": access.can_export(request.user),
             },
             status=200 if form.is_valid() or not request.GET else 400,
         )
@@ -126,10 +124,7 @@ class ResponseDetailView(PermissionRequired, View):
     permission_required = VIEW
 
     def get(self, request, pk):
-        try:
-            response = selectors.response_detail(pk=pk)
-        except SurveyResponse.DoesNotExist as exc:
-            raise Http404 from exc
+        response = access.response_for(request.user, pk, queryset=selectors.responses_in_detail())
         return render(request, "surveys/detail.html", {"response": response})
 
 

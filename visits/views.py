@@ -1,29 +1,20 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from customers.forms import apply_service_errors
-from customers.models import Customer, Vehicle
+from customers import access as customer_access
+from customers.models import Customer
 from customers.validators import clean_plate_text
-from shopcrm.access import PermissionRequired
-from shopcrm.errors import DomainError, DuplicateFound
+from shopcrm.access import PermissionRequired, id_or_none
+from shopcrm.errors import DomainError
+from shopcrm.refusals import REFUSED, RefusalMixin
 
 from . import access, rules, selectors, services
 from .forms import AppointmentForm, CancelForm, CheckInForm, DeliverForm
-from .models import Appointment, Visit
-
-
-def _int_or_none(value):
-    """An id from a query string or a hidden field; junk is treated as absent, not a 500."""
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
+from .models import Visit
 
 # Service field names -> check-in form field names.
 CHECK_IN_FIELD_MAP = {
@@ -45,19 +36,18 @@ class BoardView(PermissionRequired, View):
         )
 
 
-class CheckInView(PermissionRequired, View):
+class CheckInView(PermissionRequired, RefusalMixin, View):
     permission_required = access.CHECK_IN
     template_name = "visits/check_in.html"
+    field_map = CHECK_IN_FIELD_MAP
 
     def _context(self, form, **extra):
         data = form.data if form.is_bound else form.initial
-        vehicle = customer = appointment = None
-        if vehicle_id := _int_or_none(data.get("vehicle_id")):
-            vehicle = Vehicle.objects.select_related("owner").filter(pk=vehicle_id).first()
-        if customer_id := _int_or_none(data.get("customer_id")):
-            customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
-        if appointment_id := _int_or_none(data.get("appointment_id")):
-            appointment = Appointment.objects.filter(pk=appointment_id).first()
+        user = self.request.user
+        # Ids from the query string or hidden fields: junk is treated as absent, not a 500.
+        vehicle = customer_access.find_vehicle(user, data.get("vehicle_id"))
+        customer = customer_access.find_customer(user, data.get("customer_id"), live=True)
+        appointment = access.find_appointment(user, data.get("appointment_id"))
         return {
             "form": form,
             "vehicle": vehicle,
@@ -69,10 +59,8 @@ class CheckInView(PermissionRequired, View):
 
     def get(self, request):
         initial = {"promised_at": rules.default_promised_at()}
-        if appointment_id := _int_or_none(request.GET.get("appointment")):
-            appointment = get_object_or_404(
-                Appointment, pk=appointment_id, status=Appointment.Status.BOOKED
-            )
+        if appointment_id := id_or_none(request.GET.get("appointment")):
+            appointment = access.appointment_for(request.user, appointment_id, booked=True)
             initial.update(
                 appointment_id=appointment.pk,
                 vehicle_id=appointment.vehicle_id,
@@ -81,12 +69,12 @@ class CheckInView(PermissionRequired, View):
                 by_appointment="1",
                 concern=appointment.notes,
             )
-        elif vehicle_id := _int_or_none(request.GET.get("vehicle")):
-            vehicle = get_object_or_404(Vehicle, pk=vehicle_id)
+        elif vehicle_id := id_or_none(request.GET.get("vehicle")):
+            vehicle = customer_access.vehicle_for(request.user, vehicle_id)
             initial.update(vehicle_id=vehicle.pk, customer_id=vehicle.owner_id)
         else:
-            if customer_id := _int_or_none(request.GET.get("customer")):
-                customer = get_object_or_404(Customer, pk=customer_id, merged_into__isnull=True)
+            if customer_id := id_or_none(request.GET.get("customer")):
+                customer = customer_access.customer_for(request.user, customer_id, live=True)
                 initial["customer_id"] = customer.pk
             if plate := request.GET.get("plate"):
                 initial["plate"] = clean_plate_text(plate)
@@ -104,91 +92,75 @@ class CheckInView(PermissionRequired, View):
         if use_vehicle := data.get("use_vehicle"):
             data["vehicle_id"] = use_vehicle
         form = CheckInForm(data)
-        duplicate_customer = duplicate_vehicle = None
         if form.is_valid():
-            cleaned = form.cleaned_data
-            try:
-                visit = services.visit_check_in_at_desk(
-                    advisor=request.user,
-                    customer=self._get_customer(cleaned.get("customer_id")),
-                    vehicle=self._get_vehicle(cleaned.get("vehicle_id")),
-                    new_customer={
-                        "name": cleaned["customer_name"],
-                        "phone": cleaned["customer_phone"],
-                        "kind": cleaned["customer_kind"] or Customer.Kind.INDIVIDUAL,
-                        "marketing_consent": cleaned["marketing_consent"],
-                        "consent_source": "check-in",
-                    },
-                    new_vehicle={
-                        "vin": cleaned["vin"],
-                        "plate": cleaned["plate"],
-                        "vin_check_override": cleaned["vin_check_override"],
-                        "brand": cleaned["brand"],
-                        "model": cleaned["model"],
-                        "model_year": cleaned["model_year"],
-                        "colour": cleaned["colour"],
-                        "registration_date": cleaned["registration_date"],
-                    },
-                    appointment=self._get_appointment(cleaned.get("appointment_id")),
-                    service_type=cleaned["service_type"],
-                    promised_at=cleaned["promised_at"],
-                    concern=cleaned["concern"],
-                    walkaround_notes=cleaned["walkaround_notes"],
-                    odometer_km=cleaned["odometer_km"],
-                    confirm_lower_odometer=cleaned["confirm_lower_odometer"],
-                    estimated_amount=cleaned["estimated_amount"],
-                    by_appointment=cleaned["by_appointment"],
-                )
-            except DuplicateFound as exc:
-                if isinstance(exc.existing, Customer):
-                    duplicate_customer = exc.existing
-                else:
-                    duplicate_vehicle = exc.existing
-                form.add_error(CHECK_IN_FIELD_MAP.get(exc.field, exc.field), exc.message)
-            except ValidationError as exc:
-                apply_service_errors(form, exc, CHECK_IN_FIELD_MAP)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
+            visit = self.attempt(self._check_in, form=form, cleaned=form.cleaned_data)
+            if visit is not REFUSED:
                 messages.success(
                     request,
                     _("已接车，工单号 %(ro)s。") % {"ro": visit.ro_number},
                 )
                 return redirect("visits:detail", pk=visit.pk)
+        duplicate = self.duplicate
         context = self._context(
             form,
-            duplicate_customer=duplicate_customer,
-            duplicate_vehicle=duplicate_vehicle,
+            duplicate_customer=duplicate if isinstance(duplicate, Customer) else None,
+            duplicate_vehicle=duplicate
+            if duplicate and not isinstance(duplicate, Customer)
+            else None,
         )
         return render(request, self.template_name, context, status=400)
 
-    @staticmethod
-    def _get_customer(pk):
-        if not pk:
-            return None
-        customer = Customer.objects.filter(pk=pk).first()
-        if customer is None:
-            raise DomainError(_("所选客户不存在，请重新搜索。"))
-        return customer
-
-    @staticmethod
-    def _get_vehicle(pk):
-        if not pk:
-            return None
-        vehicle = Vehicle.objects.select_related("owner").filter(pk=pk).first()
-        if vehicle is None:
-            raise DomainError(_("所选车辆不存在，请重新搜索。"))
-        return vehicle
-
-    @staticmethod
-    def _get_appointment(pk):
-        return Appointment.objects.filter(pk=pk).first() if pk else None
+    def _check_in(self, *, cleaned: dict):
+        """The desk's check-in with the records the form names (one that vanished meanwhile
+        is a refusal like any other)."""
+        user = self.request.user
+        customer = vehicle = None
+        if cleaned.get("customer_id"):
+            customer = customer_access.find_customer(user, cleaned["customer_id"])
+            if customer is None:
+                raise DomainError(_("所选客户不存在，请重新搜索。"))
+        if cleaned.get("vehicle_id"):
+            vehicle = customer_access.find_vehicle(user, cleaned["vehicle_id"])
+            if vehicle is None:
+                raise DomainError(_("所选车辆不存在，请重新搜索。"))
+        return services.visit_check_in_at_desk(
+            advisor=user,
+            customer=customer,
+            vehicle=vehicle,
+            new_customer={
+                "name": cleaned["customer_name"],
+                "phone": cleaned["customer_phone"],
+                "kind": cleaned["customer_kind"] or Customer.Kind.INDIVIDUAL,
+                "marketing_consent": cleaned["marketing_consent"],
+                "consent_source": "check-in",
+            },
+            new_vehicle={
+                "vin": cleaned["vin"],
+                "plate": cleaned["plate"],
+                "vin_check_override": cleaned["vin_check_override"],
+                "brand": cleaned["brand"],
+                "model": cleaned["model"],
+                "model_year": cleaned["model_year"],
+                "colour": cleaned["colour"],
+                "registration_date": cleaned["registration_date"],
+            },
+            appointment=access.find_appointment(user, cleaned.get("appointment_id")),
+            service_type=cleaned["service_type"],
+            promised_at=cleaned["promised_at"],
+            concern=cleaned["concern"],
+            walkaround_notes=cleaned["walkaround_notes"],
+            odometer_km=cleaned["odometer_km"],
+            confirm_lower_odometer=cleaned["confirm_lower_odometer"],
+            estimated_amount=cleaned["estimated_amount"],
+            by_appointment=cleaned["by_appointment"],
+        )
 
 
 def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, status=200):
+    visit = access.visit_for(request.user, pk)
     try:
-        visit = selectors.visit_get(pk=pk)
-    except Visit.DoesNotExist as exc:
+        visit = selectors.visit_get(pk=visit.pk)
+    except Visit.DoesNotExist as exc:  # deleted a moment ago
         raise Http404 from exc
     can_change = access.can_change_visit(request.user, visit)
     next_steps = [
@@ -222,25 +194,31 @@ class VisitDetailView(PermissionRequired, View):
         return _render_visit_page(request, pk)
 
 
-class _VisitAction(PermissionRequired, View):
+class _VisitAction(PermissionRequired, RefusalMixin, View):
     permission_required = access.CHANGE
 
     def visit(self, pk) -> Visit:
-        visit = get_object_or_404(Visit, pk=pk)
-        if not access.can_change_visit(self.request.user, visit):
-            raise PermissionDenied
-        return visit
+        return access.visit_for(self.request.user, pk, permission=access.CHANGE)
+
+    def finish(self, request, pk, done, form, **page):
+        """After the service: its message and back to the visit; or the page again with
+        the form's field errors (a broken rule is a message on the visit's page)."""
+        if done is not REFUSED:
+            messages.success(request, done)
+            return redirect("visits:detail", pk=pk)
+        if not form.errors:
+            return redirect("visits:detail", pk=pk)
+        return _render_visit_page(request, pk, status=400, **page)
 
 
 class VisitTransitionView(_VisitAction):
     def post(self, request, pk):
         visit = self.visit(pk)
         to_status = request.POST.get("to_status", "")
-        try:
-            visit = services.visit_transition(visit=visit, to_status=to_status, by=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
+        visit = self.attempt(
+            services.visit_transition, visit=visit, to_status=to_status, by=request.user
+        )
+        if visit is not REFUSED:
             messages.success(
                 request,
                 _("工单 %(ro)s 已变更为“%(status)s”。")
@@ -253,75 +231,74 @@ class VisitDeliverView(_VisitAction):
     def post(self, request, pk):
         visit = self.visit(pk)
         form = DeliverForm(request.POST)
+        done = REFUSED
         if form.is_valid():
-            try:
-                visit = services.visit_deliver(visit=visit, by=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            except DomainError as exc:
-                messages.error(request, exc.message)
-                return redirect("visits:detail", pk=pk)
-            else:
-                messages.success(request, _("已交车：%(ro)s。") % {"ro": visit.ro_number})
-                return redirect("visits:detail", pk=pk)
-        return _render_visit_page(request, pk, deliver_form=form, status=400)
+            visit = self.attempt(
+                services.visit_deliver,
+                form=form,
+                rules_as_messages=True,
+                visit=visit,
+                by=request.user,
+                **form.cleaned_data,
+            )
+            if visit is not REFUSED:
+                done = _("已交车：%(ro)s。") % {"ro": visit.ro_number}
+        return self.finish(request, pk, done, form, deliver_form=form)
 
 
 class VisitCancelView(_VisitAction):
     def post(self, request, pk):
         visit = self.visit(pk)
         form = CancelForm(request.POST)
+        done = REFUSED
         if form.is_valid():
-            try:
-                services.visit_cancel(
-                    visit=visit,
-                    reason=form.cleaned_data["cancel_reason"],
-                    by=request.user,
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            except DomainError as exc:
-                messages.error(request, exc.message)
-                return redirect("visits:detail", pk=pk)
-            else:
-                messages.success(request, _("工单已取消。"))
-                return redirect("visits:detail", pk=pk)
-        return _render_visit_page(request, pk, cancel_form=form, status=400)
+            cancelled = self.attempt(
+                services.visit_cancel,
+                form=form,
+                rules_as_messages=True,
+                visit=visit,
+                reason=form.cleaned_data["cancel_reason"],
+                by=request.user,
+            )
+            if cancelled is not REFUSED:
+                done = _("工单已取消。")
+        return self.finish(request, pk, done, form, cancel_form=form)
 
 
 class VisitPrintView(PermissionRequired, View):
     permission_required = access.VIEW
 
     def get(self, request, pk):
+        visit = access.visit_for(request.user, pk)
         try:
-            visit = selectors.visit_get(pk=pk)
-        except Visit.DoesNotExist as exc:
+            visit = selectors.visit_get(pk=visit.pk)
+        except Visit.DoesNotExist as exc:  # deleted a moment ago
             raise Http404 from exc
         return render(request, "visits/visit_print.html", {"visit": visit})
 
 
-class AppointmentCreateView(PermissionRequired, View):
-    permission_required = "visits.add_appointment"
+class AppointmentCreateView(PermissionRequired, RefusalMixin, View):
+    permission_required = access.ADD_APPOINTMENT
     template_name = "visits/appointment_form.html"
 
     def get(self, request, vehicle_pk):
-        vehicle = get_object_or_404(Vehicle.objects.select_related("owner"), pk=vehicle_pk)
+        vehicle = customer_access.vehicle_for(request.user, vehicle_pk)
         form = AppointmentForm(initial={"advisor": request.user.pk})
         return render(request, self.template_name, {"form": form, "vehicle": vehicle})
 
     def post(self, request, vehicle_pk):
-        vehicle = get_object_or_404(Vehicle.objects.select_related("owner"), pk=vehicle_pk)
+        vehicle = customer_access.vehicle_for(request.user, vehicle_pk)
         form = AppointmentForm(request.POST)
         if form.is_valid():
-            try:
-                appointment = services.appointment_create(
-                    customer=vehicle.owner, vehicle=vehicle, by=request.user, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                apply_service_errors(form, exc)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
+            appointment = self.attempt(
+                services.appointment_create,
+                form=form,
+                customer=vehicle.owner,
+                vehicle=vehicle,
+                by=request.user,
+                **form.cleaned_data,
+            )
+            if appointment is not REFUSED:
                 messages.success(
                     request,
                     _("已预约：%(plate)s %(time)s。")
@@ -336,15 +313,11 @@ class AppointmentCreateView(PermissionRequired, View):
         return render(request, self.template_name, {"form": form, "vehicle": vehicle}, status=400)
 
 
-class AppointmentCancelView(PermissionRequired, View):
-    permission_required = "visits.change_appointment"
+class AppointmentCancelView(PermissionRequired, RefusalMixin, View):
+    permission_required = access.CHANGE_APPOINTMENT
 
     def post(self, request, pk):
-        appointment = get_object_or_404(Appointment, pk=pk)
-        try:
-            services.appointment_cancel(appointment=appointment, by=request.user)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
+        appointment = access.appointment_for(request.user, pk, permission=access.CHANGE_APPOINTMENT)
+        if self.attempt(services.appointment_cancel, appointment=appointment, by=request.user):
             messages.success(request, _("预约已取消。"))
         return redirect("visits:board")

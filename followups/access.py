@@ -1,0 +1,37 @@
+"""Who may work the call queue, see a call and supervise the team, and loading a task by
+id: the queue's pages, the customer page's phone reveal and the API ask here."""
+
+from shopcrm.access import has_perm, object_for
+
+from .models import FollowUpTask
+
+WORK = "followups.work_queue"
+VIEW = "followups.view_followuptask"
+SUPERVISE = "followups.supervise_queue"
+
+
+def holds(user, task: FollowUpTask) -> bool:
+    """The call is the user's: claimed by them (whatever the lease says now)."""
+    return task.status == FollowUpTask.Status.CLAIMED and task.assigned_to_id == user.pk
+
+
+def can_see_call(user, task: FollowUpTask) -> bool:
+    """An agent sees the call they hold; supervisors see every call."""
+    return holds(user, task) or has_perm(user, SUPERVISE)
+
+
+def task_for(user, pk, *, permission: str = VIEW, queryset=None) -> FollowUpTask:
+    return object_for(
+        user, FollowUpTask if queryset is None else queryset, pk, permission=permission
+    )
+
+
+def call_for(user, pk, *, queryset=None) -> FollowUpTask:
+    """The call page's task: 404 if none, 403 unless the user may see this call."""
+    return object_for(
+        user,
+        FollowUpTask if queryset is None else queryset,
+        pk,
+        permission=VIEW,
+        allowed=can_see_call,
+    )
