@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from complaints.models import Complaint, Severity
 from customers.models import Customer, Vehicle
+from shopcrm.people import person_name
 from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
 from visits.models import ServiceType, Visit
@@ -136,6 +137,7 @@ class VisitOut(serializers.ModelSerializer):
     vehicle_external_id = serializers.CharField(source="vehicle.external_id", allow_null=True)
     customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
     advisor = serializers.SerializerMethodField()
+    advisor_name = serializers.SerializerMethodField(help_text=_("服务顾问的姓名（如 李娜）"))
 
     class Meta:
         model = Visit
@@ -148,6 +150,7 @@ class VisitOut(serializers.ModelSerializer):
             "customer_id",
             "customer_external_id",
             "advisor",
+            "advisor_name",
             "service_type",
             "status",
             "checked_in_at",
@@ -166,6 +169,9 @@ class VisitOut(serializers.ModelSerializer):
 
     def get_advisor(self, visit) -> str:
         return visit.advisor.username if visit.advisor_id else visit.advisor_code
+
+    def get_advisor_name(self, visit) -> str:
+        return person_name(visit.advisor) if visit.advisor_id else ""
 
 
 class SurveyResponseFilters(ReadBackFilters):
@@ -223,6 +229,7 @@ class ComplaintOut(serializers.ModelSerializer):
         source="visit.external_id", allow_null=True, default=None
     )
     owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    owner_name = serializers.SerializerMethodField(help_text=_("首问负责人的姓名（如 李娜）"))
 
     class Meta:
         model = Complaint
@@ -240,6 +247,7 @@ class ComplaintOut(serializers.ModelSerializer):
             "status",
             "description",
             "owner",
+            "owner_name",
             "received_at",
             "first_response_due_at",
             "resolution_due_at",
@@ -252,6 +260,9 @@ class ComplaintOut(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+    def get_owner_name(self, complaint) -> str:
+        return person_name(complaint.owner) if complaint.owner_id else ""
 
 
 class ComplaintIn(serializers.Serializer):

@@ -833,6 +833,8 @@ EN = {
     "回访电话、短信和微信只在这段时间内进行，其余时间为免打扰时段": "Follow-up calls, SMS and WeChat messages only in these hours; the rest of the day is quiet hours",
     "每天停止联系客户": "Contact customers until",
     "营业时间": "Shop hours",
+    "服务顾问的姓名（如 李娜）": "The advisor's name (e.g. 李娜)",
+    "首问负责人的姓名（如 李娜）": "The owner's name (e.g. 李娜)",
 }
 PLURALS = {
     "%(n)s 辆超时": ("%(n)s late vehicle", "%(n)s late vehicles"),

@@ -16,7 +16,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from followups import states
-from followups.models import FollowUpPolicy
+from followups.models import FollowUpPolicy, FollowUpTask
 from shopcalendar.rules import start_of
 from shopcrm.people import person_name
 from surveys.models import Dimension, SurveyResponse
@@ -231,18 +231,20 @@ def churn_over_time(as_of: date, points: int = 6, latest: dict | None = None) ->
     return series
 
 
-def follow_up_funnel(period: metrics.Period) -> list[dict]:
-    from followups.models import FollowUpTask
-
-    visits = metrics.delivered_visits(period)
-    tasks = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.POST_SERVICE, visit__in=visits)
+def follow_up_funnel(period: metrics.Period, visits: int | None = None) -> list[dict]:
+    """Visits delivered, their three-day calls, dialled, reached. ``visits``: the summary's
+    count, passed in when the caller has it (the same figure, from the daily table)."""
+    if visits is None:
+        visits = daily.totals(period)["visits"]
+    delivered = metrics.delivered_visits(period)
+    tasks = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.POST_SERVICE, visit__in=delivered)
     figures = tasks.aggregate(
         tasks=Count("pk"),
         dialled=Count("pk", filter=Q(attempts__gt=0)),
         reached=Count("pk", filter=Q(outcome__in=list(FollowUpTask.REACHED))),
     )
     return [
-        {"step": "visits", "count": visits.count()},
+        {"step": "visits", "count": visits},
         {"step": "tasks", "count": figures["tasks"]},
         {"step": "dialled", "count": figures["dialled"]},
         {"step": "reached", "count": figures["reached"]},

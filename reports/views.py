@@ -142,7 +142,7 @@ def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
         ],
         "funnel": [
             {**row, "label": str(FUNNEL_LABELS[row["step"]])}
-            for row in dashboard.follow_up_funnel(period)
+            for row in dashboard.follow_up_funnel(period, summary["visits"])
         ],
         "churn": dashboard.churn_over_time(period.end, latest=churn),
         "bands": metrics.segments(period.end)["bands"],

@@ -218,3 +218,14 @@ def test_the_appointment_form_shows_advisors_in_name_order(advisor_client, staff
     url = reverse("visits:appointment_create", args=[VehicleFactory().pk])
     body = advisor_client.get(url).content.decode()
     assert options(body, "advisor") == ["Anna Li", "temp-advisor", "张伟", "李娜"]
+
+
+def test_the_api_read_back_names_advisors_and_owners(manager_client, advisor):
+    """Next to the username the DMS matches on, the name a person reads (API.md's fields
+    stay as they are)."""
+    visit = VisitFactory(advisor=advisor)
+    answer = manager_client.get(f"/api/v1/visits/{visit.pk}/").json()
+    assert (answer["advisor"], answer["advisor_name"]) == ("advisor1", "李娜")
+    complaint = take_complaint(advisor)
+    answer = manager_client.get(f"/api/v1/complaints/{complaint.pk}/").json()
+    assert (answer["owner"], answer["owner_name"]) == ("advisor1", "李娜")

@@ -338,3 +338,12 @@ def test_what_the_triggers_watch_comes_from_what_the_figures_read(monkeypatch):
             assert all(f"'{kind}'" in sql for kind in REPAIR_TYPES)
             assert f"{seconds} seconds" in sql
     assert tuple(metrics.REPAIRS) == REPAIR_TYPES
+
+
+def test_every_connection_sets_what_the_triggers_read_first(db):
+    """django-pgtrigger's triggers begin by reading pgtrigger.ignore; unset, that read
+    raises and catches an error on every trigger call, dearer the more rows a transaction
+    writes (docs/decisions.md). The app's connections set it to an empty list."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pgtrigger.ignore', true)")
+        assert cursor.fetchone()[0] == "{}"
