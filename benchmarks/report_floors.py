@@ -3,7 +3,7 @@ the benchmark compares the endpoints with (benchmarks.reports). Not used by the 
 
 from datetime import date, timedelta
 
-from .metrics import start_of
+from shopcalendar.rules import start_of
 
 TZ = "Asia/Shanghai"
 REACHED = "('reached_satisfied', 'reached_issue')"
