@@ -186,11 +186,14 @@ def declare_triggers(*, log) -> list[LogTrigger]:
         comebacks)."""
         since = sql.minus(f"{row}.checked_in_at", COMEBACK_WINDOW)
         return [
-            f"{insert} SELECT {row}.delivered_at WHERE {row}.status = '{DELIVERED}'",
-            f"{insert} SELECT v.delivered_at FROM {visits} v WHERE {row}.service_type IN {repairs}"
-            f" AND v.vehicle_id = {row}.vehicle_id AND v.status = '{DELIVERED}'"
-            f" AND v.service_type IN {repairs} AND v.delivered_at >= {since}"
-            f" AND v.delivered_at < {row}.checked_in_at",
+            sql.only_if(f"{row}.status = '{DELIVERED}'", f"{insert} SELECT {row}.delivered_at"),
+            sql.only_if(
+                f"{row}.service_type IN {repairs}",
+                f"{insert} SELECT v.delivered_at FROM {visits} v",
+                f"v.vehicle_id = {row}.vehicle_id AND v.status = '{DELIVERED}'"
+                f" AND v.service_type IN {repairs} AND v.delivered_at >= {since}"
+                f" AND v.delivered_at < {row}.checked_in_at",
+            ),
         ]
 
     def linked_day(row, sql) -> list[str]:

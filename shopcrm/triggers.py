@@ -40,6 +40,15 @@ class Sql:
     def changed(self, columns: Iterable[str]) -> str:
         return " OR ".join(self.distinct(f"OLD.{c}", f"NEW.{c}") for c in columns)
 
+    def only_if(self, condition: str, statement: str, where: str = "") -> str:
+        """``statement`` (an INSERT … SELECT without its WHERE) when ``condition`` on the row
+        holds: PostgreSQL tests it first and skips the query (IF … END IF), SQLite's trigger
+        body has no IF, so the condition joins the WHERE."""
+        if self.vendor == "postgresql":
+            body = f"{statement} WHERE {where}" if where else statement
+            return f"IF {condition} THEN {body}; END IF"
+        return f"{statement} WHERE ({condition})" + (f" AND {where}" if where else "")
+
     def minus(self, moment: str, span: timedelta) -> str:
         """``moment`` minus ``span`` (whole seconds). On SQLite the stored text drops its
         fractions of a second: the bound may come out slightly earlier, never later, so a
