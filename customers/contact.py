@@ -44,6 +44,15 @@ def contactable(purpose: str, prefix: str = "") -> Q:
     return q
 
 
+def contactable_sql(purpose: str, alias: str) -> str:
+    """``may_contact`` as an SQL condition on the customer row ``alias`` (the call queue's
+    claim asks it in its one statement)."""
+    condition = f"NOT {alias}.do_not_contact"
+    if purpose in NEEDS_CONSENT:
+        condition += f" AND {alias}.marketing_consent"
+    return condition
+
+
 def address_for(customer: Customer, channel: str) -> str:
     """The customer's address on ``channel`` ("" when they have none there): the mobile
     for SMS and calls, the OpenID for WeChat, the e-mail address."""

@@ -11,22 +11,27 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from customers.contact import Purpose, contactable_sql
 from shopcrm import bulk
 
 from .models import CallAttempt, FollowUpTask
 
 Status = FollowUpTask.Status
 
+# The contact rules are asked again as the call is handed out: a customer marked
+# do-not-contact since the call was planned is skipped (the expiry sweep cancels the call).
 CLAIM_SQL = """
 UPDATE followups_followuptask SET status = 'claimed', assigned_to_id = %s, lease_expires_at = %s,
        updated_at = %s
- WHERE id = (SELECT id FROM followups_followuptask
-              WHERE status = 'pending' AND next_attempt_at <= %s
-                AND (expires_at IS NULL OR expires_at > %s)
-              ORDER BY priority, next_attempt_at, id
+ WHERE id = (SELECT t.id FROM followups_followuptask t
+               JOIN customers_customer c ON c.id = t.customer_id
+              WHERE t.status = 'pending' AND t.next_attempt_at <= %s
+                AND (t.expires_at IS NULL OR t.expires_at > %s)
+                AND {contactable}
+              ORDER BY t.priority, t.next_attempt_at, t.id
               LIMIT 1{lock})
 RETURNING id
-"""
+""".replace("{contactable}", contactable_sql(Purpose.CALL, "c"))
 
 # What an outcome writes (followups.rules.apply_outcome decides the values).
 OUTCOME_FIELDS = [
@@ -159,7 +164,9 @@ def _claim_sql() -> str:
     """Built once (reading ``FollowUpTask.history`` builds a manager class every time)."""
     selected = ", ".join(f'"{f.column}"' for f in FollowUpTask._meta.concrete_fields)
     history_table = FollowUpTask.history.model._meta.db_table
-    claim = CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED").replace("RETURNING id", "RETURNING *")
+    claim = CLAIM_SQL.format(lock=" FOR UPDATE OF t SKIP LOCKED").replace(
+        "RETURNING id", "RETURNING *"
+    )
     # The call the agent already holds comes first; only without one is a new task claimed.
     claim = claim.replace(" WHERE id = (", " WHERE NOT EXISTS (SELECT 1 FROM held) AND id = (", 1)
     # A lease is ephemeral: losing one in a crash only returns the call to the queue, so the

@@ -170,7 +170,11 @@ def _not_held() -> DomainError:
 
 def _refused(customer: Customer, agent, now) -> None:
     customer_mark_do_not_contact(customer=customer, by=agent, reason="refused on a follow-up call")
-    FollowUpTask.objects.filter(customer=customer, status=Status.PENDING).update(
+    _cancel_pending(FollowUpTask.objects.filter(customer=customer), now)
+
+
+def _cancel_pending(tasks, now: datetime) -> int:
+    return tasks.filter(status=Status.PENDING).update(
         status=Status.CANCELLED, outcome_note=_("客户要求勿扰"), updated_at=now
     )
 
@@ -222,6 +226,16 @@ def task_expire_stale(*, now: datetime | None = None) -> int:
     )
     return FollowUpTask.objects.filter(stale).update(
         status=Status.EXPIRED, assigned_to=None, lease_expires_at=None, updated_at=now
+    )
+
+
+def task_cancel_uncontactable(*, now: datetime | None = None) -> int:
+    """Planned calls to customers who may no longer be called (marked do-not-contact on the
+    customer page, by the DMS or by a merge since) are cancelled; the claim already skips
+    them (followups.queue)."""
+    now = now or timezone.now()
+    return _cancel_pending(
+        FollowUpTask.objects.exclude(contactable(Purpose.CALL, "customer__")), now
     )
 
 

@@ -24,6 +24,7 @@ def sweep_leases_and_expiry() -> dict:
     return {
         "released": services.lease_release_expired(),
         "expired": services.task_expire_stale(),
+        "cancelled": services.task_cancel_uncontactable(),
     }
 
 

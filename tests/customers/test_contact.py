@@ -2,11 +2,13 @@
 address — one place that every sender and sweep asks."""
 
 import pytest
+from django.db import connection
 
 from customers.contact import (
     Purpose,
     address_for,
     contactable,
+    contactable_sql,
     may_contact,
     message_channel_for,
 )
@@ -44,6 +46,10 @@ def test_the_filter_picks_exactly_whom_the_rule_allows():
     for purpose in EVERY:
         picked = set(Customer.objects.filter(contactable(purpose)))
         assert picked == {c for c in people if may_contact(c, purpose)}, purpose
+        condition = contactable_sql(purpose, "c")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT c.id FROM customers_customer c WHERE {condition}")  # noqa: S608
+            assert {row[0] for row in cursor.fetchall()} == {c.pk for c in picked}, purpose
 
 
 def test_addresses_and_the_message_channel():

@@ -139,6 +139,29 @@ def test_expired_tasks_are_not_handed_out(agent_user):
     assert services.task_claim_next(agent=agent_user, now=CALLING) is None
 
 
+def test_a_customer_marked_do_not_contact_after_planning_is_not_called(agent_user):
+    """The rule is asked again when the call is handed out, however the customer came to be
+    do-not-contact (the customer page here; the DMS sync or a merge alike), and the sweep
+    then cancels the calls that were planned."""
+    from customers.services import customer_update
+
+    blocked = due_task(due_at=CALLING - timedelta(minutes=30))
+    other = due_task(due_at=CALLING - timedelta(minutes=1))
+    customer_update(customer=blocked.customer, do_not_contact=True)
+    assert services.task_claim_next(agent=agent_user, now=CALLING) == other
+    services.task_record_outcome(
+        task=services.task_claim_next(agent=agent_user, now=CALLING),
+        agent=agent_user,
+        outcome=FollowUpTask.Outcome.REACHED_SATISFIED,
+        now=CALLING,
+    )
+    assert services.task_claim_next(agent=agent_user, now=CALLING) is None
+    assert services.task_cancel_uncontactable(now=CALLING) == 1
+    blocked.refresh_from_db()
+    assert blocked.status == S.CANCELLED and blocked.outcome_note == "客户要求勿扰"
+    assert services.task_cancel_uncontactable(now=CALLING) == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_agents_at_once_never_get_the_same_task():
     for _ in range(30):
