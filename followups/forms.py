@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from shopcrm import roles
 from shopcrm.forms import StaffChoiceField
 from visits.forms import DateTimeLocalInput
 
@@ -44,7 +45,13 @@ class TeamFilterForm(forms.Form):
             ("overdue", _("逾期超过一天")),
         ],
     )
-    agent = forms.CharField(label=_("回访专员（用户名）"), required=False, max_length=150)
+    agent = StaffChoiceField(
+        label=_("回访专员"), queryset=None, required=False, empty_label=_("全部")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = _agents()
 
 
 class ReassignForm(forms.Form):
@@ -52,9 +59,11 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agent"].queryset = get_user_model().objects.filter(
-            groups__name="agent", is_active=True
-        )
+        self.fields["agent"].queryset = _agents()
+
+
+def _agents():
+    return get_user_model().objects.filter(groups__name=roles.AGENT, is_active=True)
 
 
 class CancelTaskForm(forms.Form):

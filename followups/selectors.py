@@ -93,7 +93,7 @@ def team_queue(*, filters: dict, now: datetime | None = None):
     if filters.get("kind") in FollowUpTask.Kind.values:
         queryset = queryset.filter(kind=filters["kind"])
     if filters.get("agent"):
-        queryset = queryset.filter(assigned_to__username=filters["agent"])
+        queryset = queryset.filter(assigned_to=filters["agent"])
     due = filters.get("due")
     if due == "now":
         queryset = queryset.filter(next_attempt_at__lte=now)

@@ -100,6 +100,14 @@ PAGES = [
     ),
     ("admin", "get", lambda o: reverse("admin:index"), {"admin"}),
     ("admin_customers", "get", lambda o: reverse("admin:customers_customer_changelist"), {"admin"}),
+    # The shop's hours and holidays (the shop calendar since issue 14: the role keeps them).
+    (
+        "admin_shop_hours",
+        "get",
+        lambda o: reverse("admin:shopcalendar_shopcalendar_changelist"),
+        {"admin"},
+    ),
+    ("admin_holidays", "get", lambda o: reverse("admin:shopcalendar_holiday_changelist"), {"admin"}),
 ]
 
 
@@ -188,3 +196,10 @@ def test_the_roles_exist_with_their_permissions():
     assert "customers.merge_customer" not in groups["advisor"]
     assert groups["dms_client"] == {"api.sync_dms", "api.read_api"}
     assert groups["hotline_client"] == {"complaints.create_via_api"}
+    # The admin role holds every permission the migrations created, the shop calendar's
+    # (issue 14) included: a migration that adds a model grants its permissions.
+    from django.contrib.auth.models import Permission
+
+    every = {f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.all()}
+    assert "shopcalendar.change_shopcalendar" in every
+    assert groups["admin"] == every

@@ -150,8 +150,13 @@ def test_team_queue_filters_and_supervisor_actions(client, manager, agent):
     client.post(reverse("followups:cancel", args=[other.pk]), {"reason": "客户已来电"})
     other.refresh_from_db()
     assert other.status == S.CANCELLED
-    body = client.get(reverse("followups:team"), {"agent": agent.username}).content.decode()
+    body = client.get(reverse("followups:team"), {"agent": agent.pk}).content.decode()
     assert task.customer.name in body and other.customer.name not in body
+    # The manager picks the agent by name (surname first), not by typing a username.
+    agent.first_name, agent.last_name = "娜", "李"
+    agent.save()
+    form = client.get(reverse("followups:team")).context["form"]
+    assert (agent.pk, "李娜") in [(c[0].value, c[1]) for c in form.fields["agent"].choices if c[0]]
 
 
 def test_agents_may_not_supervise(agent_client, agent):
