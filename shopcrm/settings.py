@@ -128,8 +128,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # django-pgtrigger's triggers first read the setting pgtrigger.ignore; where it is not
     # set, reading it raises and catches an error on every trigger call, which costs more
-    # the more rows a transaction writes (docs/decisions.md). Every connection sets it empty.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pgtrigger.ignore={}"
+    # the more rows a transaction writes (docs/decisions.md). Every connection sets it empty,
+    # after whatever options DATABASE_URL gave (?options=…). Behind PgBouncer, list
+    # "options" in its ignore_startup_parameters and set pgtrigger.ignore on the database.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c pgtrigger.ignore={{}}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

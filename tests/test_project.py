@@ -41,6 +41,20 @@ def manage(*args, env_overrides=None, unset=()):
     )
 
 
+def test_connection_options_from_the_database_url_are_kept():
+    """Every PostgreSQL connection sets pgtrigger.ignore (docs/decisions.md) after, not
+    instead of, the options DATABASE_URL names."""
+    url = "postgres://u@127.0.0.1:5432/x?options=-c%20search_path%3Dshop"
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])",
+        env_overrides={"DATABASE_URL": url},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'-c search_path=shop -c pgtrigger.ignore={}'" in result.stdout
+
+
 # ---------------------------------------------------------------- production mode
 
 
