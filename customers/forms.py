@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Customer
 from .validators import (
+    MODEL_YEAR_FIRST,
     VinCheckDigitError,
     normalize_phone,
     normalize_plate,
@@ -58,7 +59,8 @@ class VehicleFields(forms.Form):
     )
     brand = forms.CharField(label=_("品牌"), max_length=40, required=False)
     model = forms.CharField(label=_("车型"), max_length=60, required=False)
-    model_year = forms.IntegerField(label=_("年款"), min_value=1950, max_value=2100, required=False)
+    # The bounds are the service's (customers.validators); the browser gets the first year.
+    model_year = forms.IntegerField(label=_("年款"), min_value=MODEL_YEAR_FIRST, required=False)
     colour = forms.CharField(label=_("颜色"), max_length=20, required=False)
     registration_date = forms.DateField(
         label=_("上牌日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})

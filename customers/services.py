@@ -12,7 +12,14 @@ from shopcrm.errors import DomainError, DuplicateFound
 
 from .models import Customer, CustomerMerge, PhoneReveal, Vehicle
 from .selectors import customer_find_by_phone
-from .validators import normalize_phone, normalize_plate, normalize_vin, vin_check_digit
+from .validators import (
+    check_model_year,
+    check_registration_date,
+    normalize_phone,
+    normalize_plate,
+    normalize_vin,
+    vin_check_digit,
+)
 
 
 def _collect(errors: dict, field: str, func, *args, **kwargs):
@@ -181,10 +188,8 @@ def vehicle_create(
     errors: dict = {}
     vin = _collect(errors, "vin", normalize_vin, vin, allow_bad_check_digit=vin_check_override)
     plate = _collect(errors, "plate", normalize_plate, plate) if plate else ""
-    if model_year is not None and not (1950 <= model_year <= timezone.localdate().year + 1):
-        errors["model_year"] = [_("年款不合理。")]
-    if registration_date and registration_date > timezone.localdate():
-        errors["registration_date"] = [_("上牌日期不能晚于今天。")]
+    _collect(errors, "model_year", check_model_year, model_year)
+    _collect(errors, "registration_date", check_registration_date, registration_date)
     if errors:
         raise ValidationError(errors)
     if owner.is_merged:

@@ -1,6 +1,7 @@
 """DMS sync of customers and vehicles: each record declared once (shopcrm.sync), validated
 like the browser does, and the batch written with one set-based upsert (shopcrm.bulk)."""
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -9,7 +10,15 @@ from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
 from .models import Customer, Vehicle
-from .validators import normalize_phone, normalize_plate, normalize_vin
+from .validators import (
+    MODEL_YEAR_FIRST,
+    ODOMETER_MAX_KM,
+    check_registration_date,
+    model_year_last,
+    normalize_phone,
+    normalize_plate,
+    normalize_vin,
+)
 
 CUSTOMER_RECORD = sync.Declaration(
     Customer,
@@ -49,12 +58,10 @@ CUSTOMER_RECORD = sync.Declaration(
 
 
 def _registration_not_in_the_future(record: Record, values: dict) -> None:
-    if values["registration_date"] and values["registration_date"] > timezone.localdate():
-        record.error("registration_date", _("上牌日期不能晚于今天。"))
-
-
-def _next_year() -> int:
-    return timezone.localdate().year + 1
+    try:
+        check_registration_date(values["registration_date"])
+    except ValidationError as exc:
+        record.error("registration_date", exc.messages[0])
 
 
 VEHICLE_RECORD = sync.Declaration(
@@ -72,10 +79,10 @@ VEHICLE_RECORD = sync.Declaration(
     sync.Validated("plate", normalize_plate),
     sync.Text("brand"),
     sync.Text("model"),
-    sync.Integer("model_year", minimum=1950, maximum=_next_year),
+    sync.Integer("model_year", minimum=MODEL_YEAR_FIRST, maximum=model_year_last),
     sync.Day("registration_date"),
     # The last known odometer is the highest reading, from the desk or the DMS.
-    sync.Integer("odometer_km", minimum=0, maximum=2_000_000, on_update=sync.KEEP_HIGHEST),
+    sync.Integer("odometer_km", minimum=0, maximum=ODOMETER_MAX_KM, on_update=sync.KEEP_HIGHEST),
     sync.Moment("source_updated_at"),
     derived=[bulk.Column("owner_id")],  # from customer_external_id
     insert_only={"is_active": True, "vin_check_override": False, "colour": ""},

@@ -7,9 +7,11 @@ judged the same wherever it comes from.
 
 import re
 import unicodedata
+from datetime import date
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # ---------------------------------------------------------------- phone numbers
@@ -201,3 +203,27 @@ def normalize_plate(value: str) -> str:
 def looks_like_plate(text: str) -> bool:
     plate = clean_plate_text(text)
     return bool(plate) and any(pattern.match(plate) for pattern in PLATE_PATTERNS)
+
+
+# ---------------------------------------------------------------- the vehicle's facts
+
+MODEL_YEAR_FIRST = 1950
+ODOMETER_MAX_KM = 2_000_000
+
+
+def model_year_last() -> int:
+    """A model year runs at most one year ahead of the calendar."""
+    return timezone.localdate().year + 1
+
+
+def check_model_year(year: int | None) -> None:
+    if year is not None and not (MODEL_YEAR_FIRST <= year <= model_year_last()):
+        raise ValidationError(
+            _("年款应在 %(first)s 到 %(last)s 之间。")
+            % {"first": MODEL_YEAR_FIRST, "last": model_year_last()}
+        )
+
+
+def check_registration_date(day: date | None) -> None:
+    if day and day > timezone.localdate():
+        raise ValidationError(_("上牌日期不能晚于今天。"))

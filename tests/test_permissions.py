@@ -107,7 +107,12 @@ PAGES = [
         lambda o: reverse("admin:shopcalendar_shopcalendar_changelist"),
         {"admin"},
     ),
-    ("admin_holidays", "get", lambda o: reverse("admin:shopcalendar_holiday_changelist"), {"admin"}),
+    (
+        "admin_holidays",
+        "get",
+        lambda o: reverse("admin:shopcalendar_holiday_changelist"),
+        {"admin"},
+    ),
 ]
 
 

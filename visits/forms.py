@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import CustomerFields, VehicleFields
+from customers.validators import ODOMETER_MAX_KM
 from shopcrm.forms import StaffChoiceField
 
 from .models import ServiceType
@@ -39,7 +40,7 @@ class CheckInForm(CustomerFields, VehicleFields):
     odometer_km = forms.IntegerField(
         label=_("进厂里程（公里）"),
         min_value=0,
-        max_value=2_000_000,
+        max_value=ODOMETER_MAX_KM,
         required=False,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )

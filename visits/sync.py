@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
+from customers.validators import ODOMETER_MAX_KM
 from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
@@ -46,7 +47,7 @@ VISIT_RECORD = sync.Declaration(
     sync.Moment("checked_in_at", required=True),
     sync.Moment("promised_at"),
     sync.Moment("delivered_at", help_text=gettext_lazy("已交车时必填")),
-    sync.Integer("odometer_km", minimum=0, maximum=2_000_000),
+    sync.Integer("odometer_km", minimum=0, maximum=ODOMETER_MAX_KM),
     sync.Boolean("by_appointment"),
     sync.Text("concern", max_length=4000),
     sync.Money("labour_amount"),

@@ -79,6 +79,50 @@ def test_vehicle_create_normalises_vin_and_plate(advisor):
     assert not vehicle.vin_check_override
 
 
+def test_the_desk_and_the_dms_share_the_vehicles_bounds(advisor):
+    """Model year 1950 to next year, a registration not in the future: the same at the
+    desk (this service) and in the DMS sync (customers.validators, one place)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.sync import VEHICLE_RECORD
+
+    owner, today = CustomerFactory(), timezone.localdate()
+    for n, (year, registered) in enumerate(
+        [(1949, None), (today.year + 2, None), (2020, today + timedelta(days=1))]
+    ):
+        with pytest.raises(ValidationError) as info:
+            services.vehicle_create(
+                owner=owner,
+                vin=valid_vin(40 + n),
+                model_year=year,
+                registration_date=registered,
+                by=advisor,
+            )
+        [record] = VEHICLE_RECORD.parse(
+            [
+                {
+                    "external_id": "V1",
+                    "customer_external_id": "C1",
+                    "vin": valid_vin(40 + n),
+                    "model_year": year,
+                    "registration_date": registered.isoformat() if registered else None,
+                }
+            ]
+        )
+        assert set(record.errors) == set(info.value.message_dict), (year, registered)
+    assert Vehicle.objects.count() == 0
+    vehicle = services.vehicle_create(
+        owner=owner,
+        vin=valid_vin(43),
+        model_year=today.year + 1,
+        registration_date=today,
+        by=advisor,
+    )
+    assert vehicle.model_year == today.year + 1
+
+
 def test_wrong_check_digit_is_refused_without_override(advisor):
     owner = CustomerFactory()
     with pytest.raises(ValidationError) as info:
