@@ -15,6 +15,7 @@ from customers.contact import Purpose, contactable_sql
 from shopcrm import bulk
 
 from .models import CallAttempt, FollowUpTask
+from .selectors import held_calls
 
 Status = FollowUpTask.Status
 
@@ -52,13 +53,7 @@ _OUTCOME_ATTNAMES = ["assigned_to_id" if name == "assigned_to" else name for nam
 
 def held_call(*, agent, now: datetime) -> FollowUpTask | None:
     """The call the agent holds (claimed, lease not run out)."""
-    return (
-        FollowUpTask.objects.filter(
-            assigned_to=agent, status=Status.CLAIMED, lease_expires_at__gt=now
-        )
-        .order_by("lease_expires_at")
-        .first()
-    )
+    return held_calls(agent=agent, now=now).first()
 
 
 def claim(*, agent, now: datetime, lease: datetime) -> FollowUpTask | None:

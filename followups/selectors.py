@@ -33,24 +33,20 @@ def clear_policy_cache(*args, **kwargs) -> None:
     _policy_cache.clear()
 
 
+def held_calls(*, agent, now: datetime | None = None):
+    """The calls ``agent`` holds: claimed, the lease not run out (normally one)."""
+    return FollowUpTask.objects.filter(
+        assigned_to=agent, status=Status.CLAIMED, lease_expires_at__gt=now or timezone.now()
+    ).order_by("lease_expires_at")
+
+
 def agent_holds_call_for(*, user, customer) -> bool:
     """An agent may see a customer's full phone only during the call they hold."""
-    return FollowUpTask.objects.filter(
-        customer=customer,
-        assigned_to=user,
-        status=Status.CLAIMED,
-        lease_expires_at__gt=timezone.now(),
-    ).exists()
+    return held_calls(agent=user).filter(customer=customer).exists()
 
 
 def held_call(*, agent) -> FollowUpTask | None:
-    return (
-        FollowUpTask.objects.filter(
-            assigned_to=agent, status=Status.CLAIMED, lease_expires_at__gt=timezone.now()
-        )
-        .select_related("customer", "vehicle", "visit")
-        .first()
-    )
+    return held_calls(agent=agent).select_related("customer", "vehicle", "visit").first()
 
 
 def tasks_for_call_page():
