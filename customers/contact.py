@@ -35,6 +35,14 @@ def may_contact(customer: Customer, purpose: str) -> bool:
     return purpose not in NEEDS_CONSENT or customer.marketing_consent
 
 
+def refusal_reason(customer: Customer, purpose: str) -> str:
+    """Why ``may_contact`` says no, as the outbox and the invitations record it ("" when
+    it says yes)."""
+    if customer.do_not_contact:
+        return "do not contact"
+    return "no consent" if not may_contact(customer, purpose) else ""
+
+
 def contactable(purpose: str, prefix: str = "") -> Q:
     """``may_contact`` as a filter, for sweeps that pick customers in bulk (``prefix``:
     the path to the customer, e.g. "customer__")."""

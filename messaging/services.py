@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers.contact import address_for, may_contact
+from customers.contact import address_for, may_contact, refusal_reason
 from customers.models import Customer
 from shopcalendar import selectors as calendar
 from shopcrm.celery import app as celery_app
@@ -111,8 +111,8 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
     if not taken:
         return "skipped"
     message = Message.objects.select_related("customer").get(pk=message_id)
-    if message.customer and not may_contact(message.customer, message.contact_purpose):
-        refused = "do not contact" if message.customer.do_not_contact else "no consent"
+    refused = message.customer and refusal_reason(message.customer, message.contact_purpose)
+    if refused:
         message.status, message.last_error = Message.Status.GAVE_UP, refused
         message.save(update_fields=["status", "last_error"])
         return "gave_up"

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.contact import Purpose, may_contact, message_channel_for
+from customers.contact import Purpose, may_contact, message_channel_for, refusal_reason
 from followups import sources
 from followups.models import FollowUpTask
 from followups.services import task_create
@@ -325,13 +325,10 @@ def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
         )
         if invitation is None:
             return ""  # another sweep has it
-        customer = invitation.customer
-        allowed = may_contact(customer, Purpose.SURVEY)
-        if not allowed or invitation.visit.survey_responses.exists():
+        refused = refusal_reason(invitation.customer, Purpose.SURVEY)
+        if refused or invitation.visit.survey_responses.exists():
             invitation.status = Status.SKIPPED
-            invitation.skip_reason = (
-                _skip_reason(customer) if not allowed else "answered on the phone"
-            )
+            invitation.skip_reason = refused or "answered on the phone"
             invitation.save(update_fields=["status", "skip_reason"])
             return "skipped"
         message, _created = _enqueue(invitation, token, purpose="survey_invitation")
@@ -345,10 +342,6 @@ def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
         invitation.expires_at = now + timedelta(days=policy.expiry_days)
         invitation.save(update_fields=["status", "token_hash", "sent_at", "expires_at"])
     return "sent"
-
-
-def _skip_reason(customer) -> str:
-    return "do not contact" if customer.do_not_contact else "no consent"
 
 
 def _remind(pk: int, now: datetime) -> int:

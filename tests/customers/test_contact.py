@@ -11,6 +11,7 @@ from customers.contact import (
     contactable_sql,
     may_contact,
     message_channel_for,
+    refusal_reason,
 )
 from customers.models import Customer
 from tests.factories import CustomerFactory
@@ -34,6 +35,15 @@ def customer(**fields) -> Customer:
 )
 def test_who_may_be_contacted_for_what(fields, allowed):
     assert {purpose for purpose in EVERY if may_contact(customer(**fields), purpose)} == allowed
+    # The reason recorded for a refusal says which rule refused.
+    for purpose in EVERY:
+        reason = refusal_reason(customer(**fields), purpose)
+        if purpose in allowed:
+            assert reason == ""
+        elif fields.get("do_not_contact"):
+            assert reason == "do not contact"
+        else:
+            assert reason == "no consent"
 
 
 def test_the_filter_picks_exactly_whom_the_rule_allows():
