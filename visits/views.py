@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers import access as customer_access
+from customers.history import history_entries
 from customers.models import Customer
 from customers.validators import clean_plate_text
 from shopcrm.access import PermissionRequired, id_or_none
@@ -181,7 +182,7 @@ def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, stat
             and Visit.Status.CANCELLED in rules.allowed_transitions(visit.status),
             "deliver_form": deliver_form or DeliverForm(),
             "cancel_form": cancel_form or CancelForm(),
-            "history": visit.history.select_related("history_user").order_by("-history_date")[:30],
+            "history": history_entries(visit, limit=30),
         },
         status=status,
     )

@@ -193,6 +193,21 @@ def test_move_through_the_workshop_and_deliver(advisor_client):
     assert visit.status == S.DELIVERED and str(visit.total_amount) == "500.00"
 
 
+def test_the_visit_page_tells_who_changed_what_and_when(advisor_client):
+    """The change history names the advisor who moved the car and when, and shows the
+    status change (it read fields of the customer page's entries and showed "系统" with no
+    time for every change)."""
+    visit = VisitFactory()
+    advisor_client.post(reverse("visits:transition", args=[visit.pk]), {"to_status": S.IN_PROGRESS})
+    body = advisor_client.get(reverse("visits:detail", args=[visit.pk])).content.decode()
+    history = body[body.index('class="list-group list-group-flush small history"') :]
+    history = history[: history.index("</ul>")]
+    changed = timezone.localtime(visit.history.latest("history_date").history_date)
+    first = history[: history.index("</li>")]
+    assert changed.strftime("%Y-%m-%d %H:%M") in first and "李娜" in first
+    assert "维修中" in first
+
+
 def test_an_illegal_step_is_a_message_not_an_error_page(advisor_client):
     visit = VisitFactory()
     response = advisor_client.post(
