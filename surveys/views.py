@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from shopcrm.access import PermissionRequired
 from shopcrm.exports import table_response
 from shopcrm.people import person_name
+from shopcrm.refusals import errors_of
 
 from . import access, selectors, services
 from .forms import ResponseFilterForm, answers_from_post
@@ -44,7 +45,7 @@ def survey_page(request, token):
         try:
             response = services.response_submit_public(invitation=invitation, answers=answers)
         except ValidationError as exc:
-            errors = exc.message_dict
+            errors = errors_of(exc)
         else:
             if response is None:  # a double-click or a resubmission: nothing new written
                 return _closed(
@@ -60,6 +61,7 @@ def survey_page(request, token):
             "invitation": invitation,
             "rows": [(q, answers.get(q.code, ""), errors.get(q.code, [])) for q in questions],
             "errors": errors,
+            "general_errors": errors.get(None, []),
             "scale": [
                 (1, _("非常不满意")),
                 (2, _("不满意")),

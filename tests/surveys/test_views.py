@@ -58,6 +58,21 @@ def test_required_answers_get_clear_messages_and_nothing_is_written(client):
     assert not SurveyResponse.objects.exists()
 
 
+def test_a_refusal_that_names_no_question_is_shown_not_a_500(client, monkeypatch):
+    """Every refusal reads through shopcrm.refusals: one without field errors (it used
+    message_dict, which raises on such an error) is the page's message."""
+    from django.core.exceptions import ValidationError
+
+    def refuse(**kwargs):
+        raise ValidationError("这份问卷已停止收集。")
+
+    url = open_link()
+    monkeypatch.setattr(services, "response_submit_public", refuse)
+    response = client.post(url, form_data(GOOD))
+    assert response.status_code == 400
+    assert "这份问卷已停止收集。" in response.content.decode()
+
+
 def test_submit_once_then_thanks_and_already_answered(client):
     url = open_link()
     response = client.post(url, form_data({**GOOD, "comment": "很满意"}))
