@@ -25,12 +25,10 @@ from shopcalendar.rules import start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
-from visits.rules import REPAIR_TYPES
 
 from . import daily, figures
 
 REACHED = list(FollowUpTask.REACHED)
-REPAIRS = list(REPAIR_TYPES)
 CUSTOMER_STATES = CustomerState._meta.db_table
 VEHICLE_STATES = VehicleState._meta.db_table
 BANDS = [(5, 50), (50, 150), (150, 300), (300, 500)]

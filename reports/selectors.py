@@ -13,6 +13,7 @@ from followups import sources
 from followups.models import FollowUpTask
 from shopcrm.people import person_name
 from visits.models import Visit
+from visits.rules import REPAIR_TYPES
 
 from . import dashboard, metrics
 
@@ -24,7 +25,7 @@ def visits_behind(
     if late:
         visits = visits.filter(promised_at__isnull=False, delivered_at__gt=F("promised_at"))
     if comeback:
-        visits = visits.filter(service_type__in=metrics.REPAIRS).filter(metrics.came_back())
+        visits = visits.filter(service_type__in=REPAIR_TYPES).filter(metrics.came_back())
     if not_contacted:
         visits = visits.exclude(metrics.reached_within_72h())
     return visits.order_by("-delivered_at")
