@@ -1,36 +1,28 @@
 """Reads for the call centre: the follow-up policy (cached), the agent's calls, the team's
 queue, who holds a call."""
 
-import time as monotonic_clock
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from shopcalendar.rules import start_of
+from shopcrm.cache import ProcessCache
 
 from . import states
 from .models import FollowUpPolicy, FollowUpTask
 
 Status = FollowUpTask.Status
 POLICY_CACHE_SECONDS = 30
-_policy_cache: dict = {}
+_policy_cache = ProcessCache(POLICY_CACHE_SECONDS)
+clear_policy_cache = _policy_cache.clear
 
 
 def current_policy() -> FollowUpPolicy:
     """The follow-up policy, read on every "next call": cached in the process for a short
     while (dropped at once when this process saves it), so an administrator's change
     reaches every web process within POLICY_CACHE_SECONDS."""
-    hit = _policy_cache.get("policy")
-    if hit and hit[0] > monotonic_clock.monotonic():
-        return hit[1]
-    policy = FollowUpPolicy.current()
-    _policy_cache["policy"] = (monotonic_clock.monotonic() + POLICY_CACHE_SECONDS, policy)
-    return policy
-
-
-def clear_policy_cache(*args, **kwargs) -> None:
-    _policy_cache.clear()
+    return _policy_cache.get("policy", FollowUpPolicy.current)
 
 
 def held_calls(*, agent, now: datetime | None = None):

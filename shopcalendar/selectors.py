@@ -4,35 +4,24 @@ either, so a change reaches every process within CACHE_SECONDS), and the questio
 them — is it a time to contact a customer, when is the next one, when is a deadline counted
 in business hours. Every sender, sweep and deadline asks here."""
 
-import time as monotonic_clock
 from datetime import date, datetime, timedelta
+
+from shopcrm.cache import ProcessCache
 
 from . import rules
 from .models import Holiday, ShopCalendar
 
 CACHE_SECONDS = 30
-_cache: dict = {}
-
-
-def clear_cache(*args, **kwargs) -> None:
-    _cache.clear()
-
-
-def _cached(key, load):
-    hit = _cache.get(key)
-    if hit and hit[0] > monotonic_clock.monotonic():
-        return hit[1]
-    value = load()
-    _cache[key] = (monotonic_clock.monotonic() + CACHE_SECONDS, value)
-    return value
+_cache = ProcessCache(CACHE_SECONDS)
+clear_cache = _cache.clear
 
 
 def calendar() -> ShopCalendar:
-    return _cached("calendar", ShopCalendar.current)
+    return _cache.get("calendar", ShopCalendar.current)
 
 
 def holidays_between(start: date, end: date) -> set[date]:
-    return _cached(
+    return _cache.get(
         ("holidays", start, end),
         lambda: set(Holiday.objects.filter(day__range=(start, end)).values_list("day", flat=True)),
     )
