@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from complaints import access as complaint_access
-from complaints import api as complaint_api
+from complaints import hotline as complaint_hotline
 from complaints import selectors as complaint_selectors
 from customers import access as customer_access
 from customers import selectors as customer_selectors
@@ -327,7 +327,7 @@ class ComplaintList(ReadBackMixin, generics.ListAPIView):
         body = serializers.ComplaintIn(data=request.data)
         body.is_valid(raise_exception=True)
         # A refusal is a 400 with field errors (shopcrm.refusals.api_exception_handler).
-        complaint, created = complaint_api.complaint_create_from_api(
+        complaint, created = complaint_hotline.complaint_create_from_api(
             data=body.validated_data, by=request.user
         )
         return Response(

@@ -22,7 +22,8 @@ def test_the_architecture_holds():
 
 
 def test_the_checker_sees_a_violation(tmp_path, monkeypatch):
-    """It can fail: an upward import, a file pair importing each other, a long function."""
+    """It can fail: an upward import, a file pair importing each other, a long function, an
+    import of the benchmarks, too many database-specific branches."""
     checker = load_checker()
     for app in ("customers", "visits"):
         (tmp_path / app).mkdir()
@@ -31,6 +32,11 @@ def test_the_checker_sees_a_violation(tmp_path, monkeypatch):
     (tmp_path / "visits" / "selectors.py").write_text("from customers import services\n")
     body = "\n".join(f"    x = {n}" for n in range(85))
     (tmp_path / "visits" / "views.py").write_text(f"def long():\n{body}\n")
+    (tmp_path / "visits" / "rules.py").write_text("from benchmarks.sync import Command\n")
+    (tmp_path / "customers" / "queue.py").write_text(
+        "from django.db import connection\n"
+        + "".join(f"if connection.vendor == 'postgresql':\n    x = {n}\n" for n in range(9))
+    )
     monkeypatch.setattr(checker, "ROOT", tmp_path)
     monkeypatch.setattr(checker, "LAYERS", ["customers", "visits"])
     problems = checker.check()
@@ -38,3 +44,5 @@ def test_the_checker_sees_a_violation(tmp_path, monkeypatch):
     assert any(p.startswith("cycle: customers.services and visits.selectors") for p in problems)
     assert any(p.startswith("length: visits.views.long") for p in problems)
     assert any(p.startswith("app cycle:") for p in problems)
+    assert "benchmarks: visits.rules imports the benchmarks" in problems
+    assert any(p.startswith("vendor branches: 9 > 8") for p in problems)
