@@ -141,3 +141,21 @@ def ensure_installed(triggers: list[LogTrigger], proxies: Iterable, using) -> bo
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
             cursor.execute(wanted[name])
     return bool(stale)
+
+
+def sqlite_dropper(prefix: str):
+    """For a migration's reverse: drop SQLite's triggers named ``prefix``… (made after
+    migrate, outside the migrations), before the table they write to goes; PostgreSQL's
+    are django-pgtrigger's, which its own operations remove."""
+
+    def drop(apps, schema_editor):
+        connection = schema_editor.connection
+        if connection.vendor != "sqlite":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            names = [name for (name,) in cursor.fetchall() if name.startswith(prefix)]
+            for name in names:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+
+    return drop

@@ -4,6 +4,8 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
 
+from shopcrm.triggers import sqlite_dropper
+
 
 def rebuild_states(apps, schema_editor):
     """The states are built from the visits at the next read (they were reports' tables)."""
@@ -126,5 +128,5 @@ class Migration(migrations.Migration):
             model_name='visitstatelog',
             trigger=pgtrigger.compiler.Trigger(name='fu_state_visit_truncate', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO followups_statechange (vehicle_id, customer_id) VALUES (NULL, NULL);\nRETURN NULL;', hash='67c962b8faee9345f7091e96760bc85c5cf4c3b5', level='STATEMENT', operation='TRUNCATE', pgid='pgtrigger_fu_state_visit_truncate_3a6f0', table='visits_visit', when='AFTER')),
         ),
-        migrations.RunPython(rebuild_states, migrations.RunPython.noop),
+        migrations.RunPython(rebuild_states, sqlite_dropper("fu_state_")),
     ]

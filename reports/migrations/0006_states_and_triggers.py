@@ -4,6 +4,8 @@ import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations
 
+from shopcrm.triggers import sqlite_dropper
+
 # The change-logging triggers the reports app used to create after each migrate, outside
 # any migration: the vehicle and customer states moved to followups, and every trigger is
 # now declared with its summary table and created by the migrations (shopcrm.triggers).
@@ -227,5 +229,5 @@ class Migration(migrations.Migration):
             model_name='visitdaylog',
             trigger=pgtrigger.compiler.Trigger(name='rp_day_truncate_visit', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO reports_daychange (delivered_at) VALUES (NULL);\nRETURN NULL;', hash='9541747cb8bcdc998498cb32a205c67a181a08fe', level='STATEMENT', operation='TRUNCATE', pgid='pgtrigger_rp_day_truncate_visit_612e4', table='visits_visit', when='AFTER')),
         ),
-        migrations.RunPython(rebuild_daily_figures, migrations.RunPython.noop),
+        migrations.RunPython(rebuild_daily_figures, sqlite_dropper("rp_day_")),
     ]
