@@ -4,8 +4,9 @@ the unique constraint, so running any of them twice changes nothing the second t
 queue's rules are plain functions (followups.rules) and its hot SQL has a module of its own
 (followups.queue)."""
 
+from collections.abc import Iterable
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -239,7 +240,10 @@ def task_cancel_uncontactable(*, now: datetime | None = None) -> int:
     )
 
 
-def reminder_create_due(*, today=None) -> int:
+REMINDER_LATE_DAYS = 30  # past the predicted day, the win-back takes over
+
+
+def reminder_create_due(*, today: date | None = None) -> int:
     """Reminder calls (and, with consent, an SMS) for vehicles whose predicted next service
     (followups.states) falls from the lead time ahead to 30 days past: once per vehicle and
     predicted service day."""
@@ -272,9 +276,6 @@ def reminder_create_due(*, today=None) -> int:
     return created
 
 
-REMINDER_LATE_DAYS = 30  # past the predicted day, the win-back takes over
-
-
 def _reminder_message(customer: Customer, vehicle: Vehicle, due, source: Source) -> None:
     """The reminder also goes out by SMS, with the customer's consent only."""
     plate = vehicle.plate or vehicle.vin
@@ -290,7 +291,7 @@ def _reminder_message(customer: Customer, vehicle: Vehicle, due, source: Source)
     )
 
 
-def win_back_create_due(*, today=None) -> int:
+def win_back_create_due(*, today: date | None = None) -> int:
     """Win-back calls for lapsed customers (last visit more than the churn days ago, within
     the year before that: followups.states), at most one per customer per cool-down."""
     today = today or timezone.localdate()
@@ -315,7 +316,7 @@ def win_back_create_due(*, today=None) -> int:
     )
 
 
-def win_back_create_for(*, customers) -> int:
+def win_back_create_for(*, customers: Iterable[Customer]) -> int:
     """Win-back calls for customers a manager picked from the at-risk or lapsed list: the
     same source key as the sweep (customer and last visit date) and the same cool-down, so
     a customer gets one call however often it is asked for."""
