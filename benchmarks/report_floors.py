@@ -1,9 +1,9 @@
 """Hand-written SQL for each report endpoint: the same figures in one query each, the floor
 the benchmark compares the endpoints with (benchmarks.reports). Not used by the app."""
 
-from datetime import date, timedelta
+from datetime import date
 
-from shopcalendar.rules import start_of
+from shopcalendar.rules import end_of, start_of
 
 TZ = "Asia/Shanghai"
 REACHED = "('reached_satisfied', 'reached_issue')"
@@ -11,7 +11,7 @@ REPAIRS = "('repair', 'warranty')"
 
 
 def _window(start: date, end: date) -> dict:
-    return {"since": start_of(start), "until": start_of(end + timedelta(days=1))}
+    return {"since": start_of(start), "until": end_of(end)}
 
 
 def summary_sql(start: date, end: date):
@@ -109,7 +109,7 @@ SELECT count(*) AS base,
     following = date(year + (month == 12), month % 12 + 1, 1)
     return sql, {
         "as_of": as_of,
-        "until": start_of(as_of + timedelta(days=1)),
+        "until": end_of(as_of),
         "cohort_start": start_of(first),
         "cohort_end": start_of(following),
     }
@@ -134,4 +134,4 @@ SELECT (SELECT count(*) FROM d) AS vehicles, count(*) AS qualified,
        count(*) FILTER (WHERE daily > 150 AND daily <= 300) AS b3,
        count(*) FILTER (WHERE daily > 300 AND daily <= 500) AS b4
   FROM q"""
-    return sql, {"as_of": as_of, "until": start_of(as_of + timedelta(days=1))}
+    return sql, {"as_of": as_of, "until": end_of(as_of)}

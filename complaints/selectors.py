@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from followups import sources
 from followups.models import FollowUpTask
-from shopcalendar.rules import start_of
+from shopcalendar.rules import end_of, start_of
 from shopcrm import roles
 
 from .models import Complaint, ComplaintPolicy, Notification
@@ -39,7 +39,7 @@ def complaint_list(*, filters: dict, now: datetime | None = None) -> QuerySet:
     if filters.get("start"):
         complaints = complaints.filter(received_at__gte=start_of(filters["start"]))
     if filters.get("end"):
-        complaints = complaints.filter(received_at__lt=start_of(filters["end"] + timedelta(days=1)))
+        complaints = complaints.filter(received_at__lt=end_of(filters["end"]))
     if filters.get("customer"):
         complaints = complaints.filter(customer=filters["customer"])
     return complaints.annotate(
@@ -110,9 +110,7 @@ def complaint_list_for_api(*, filters: dict) -> QuerySet:
     if filters.get("received_from"):
         complaints = complaints.filter(received_at__gte=start_of(filters["received_from"]))
     if filters.get("received_to"):
-        complaints = complaints.filter(
-            received_at__lt=start_of(filters["received_to"] + timedelta(days=1))
-        )
+        complaints = complaints.filter(received_at__lt=end_of(filters["received_to"]))
     return complaints
 
 

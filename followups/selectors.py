@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from shopcalendar.rules import start_of
+from shopcalendar.rules import end_of, start_of
 from shopcrm.cache import ProcessCache
 
 from . import states
@@ -86,7 +86,7 @@ def team_queue(*, filters: dict, now: datetime | None = None):
     if due == "now":
         queryset = queryset.filter(next_attempt_at__lte=now)
     elif due == "today":
-        end = start_of(timezone.localdate() + timedelta(days=1))
+        end = end_of(timezone.localdate())
         queryset = queryset.filter(next_attempt_at__lt=end)
     elif due == "overdue":
         queryset = queryset.filter(next_attempt_at__lt=now - timedelta(hours=24))

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from followups import states
 from followups.models import FollowUpPolicy, FollowUpTask
-from shopcalendar.rules import start_of
+from shopcalendar.rules import end_of, start_of
 from shopcrm.people import person_name
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
@@ -151,7 +151,7 @@ def value_tiers(as_of: date) -> dict:
         Visit.objects.filter(
             status=Visit.Status.DELIVERED,
             delivered_at__gte=since,
-            delivered_at__lt=start_of(as_of + timedelta(days=1)),
+            delivered_at__lt=end_of(as_of),
         )
         .values("customer_id")
         .annotate(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from complaints.models import Complaint
 from followups import states
 from followups.models import CustomerState, FollowUpPolicy, FollowUpTask, VehicleState
-from shopcalendar.rules import start_of
+from shopcalendar.rules import end_of, start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
 from visits.models import Visit
@@ -49,7 +49,7 @@ class Period:
 
     @property
     def until(self) -> datetime:
-        return start_of(self.end + timedelta(days=1))
+        return end_of(self.end)
 
 
 def rate(numerator, denominator):

@@ -39,9 +39,15 @@ def start_of(day: date) -> datetime:
     return at(day, time.min)
 
 
+def end_of(day: date) -> datetime:
+    """The moment ``day`` ends (midnight before the next day, in the shop's time zone): the
+    exclusive upper bound of a filter "to ``day``"."""
+    return start_of(day + timedelta(days=1))
+
+
 def day_span(first: date, last: date) -> tuple[datetime, datetime]:
     """Whole days ``first`` to ``last`` (both included) as [since, until)."""
-    return start_of(first), start_of(last + timedelta(days=1))
+    return start_of(first), end_of(last)
 
 
 def local_day(moment: datetime) -> date:

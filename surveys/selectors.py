@@ -1,7 +1,7 @@
 """Reads for the manager: responses by filter, the filter's CSI and NPS (METRICS.md), the
 integrity flags, and the rows of an export."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Q, QuerySet
@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from followups import sources
 from followups.models import FollowUpTask
-from shopcalendar.rules import start_of
+from shopcalendar.rules import end_of, start_of
 from shopcrm.people import person_name
 
 from . import scoring, tokens
@@ -27,9 +27,7 @@ def response_list(*, filters: dict) -> QuerySet:
     if filters.get("start"):
         responses = responses.filter(visit__delivered_at__gte=start_of(filters["start"]))
     if filters.get("end"):
-        responses = responses.filter(
-            visit__delivered_at__lt=start_of(filters["end"] + timedelta(days=1))
-        )
+        responses = responses.filter(visit__delivered_at__lt=end_of(filters["end"]))
     if filters.get("advisor"):
         responses = responses.filter(visit__advisor=filters["advisor"])
     if filters.get("service_type"):
@@ -140,9 +138,7 @@ def response_list_for_api(*, filters: dict) -> QuerySet:
     if filters.get("submitted_from"):
         queryset = queryset.filter(submitted_at__gte=start_of(filters["submitted_from"]))
     if filters.get("submitted_to"):
-        queryset = queryset.filter(
-            submitted_at__lt=start_of(filters["submitted_to"] + timedelta(days=1))
-        )
+        queryset = queryset.filter(submitted_at__lt=end_of(filters["submitted_to"]))
     return queryset
 
 

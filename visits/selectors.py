@@ -2,13 +2,13 @@
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.db.models import Q
 from django.utils import timezone
 
 from customers.selectors import SEARCH_LIMIT, SearchResults, search
-from shopcalendar.rules import day_span, start_of
+from shopcalendar.rules import day_span, end_of, start_of
 
 from .models import Appointment, Visit
 
@@ -98,6 +98,6 @@ def visit_list_for_api(*, filters: dict):
         if filters.get(f"{prefix}_from"):
             queryset = queryset.filter(**{f"{column}__gte": start_of(filters[f"{prefix}_from"])})
         if filters.get(f"{prefix}_to"):
-            end = start_of(filters[f"{prefix}_to"] + timedelta(days=1))
+            end = end_of(filters[f"{prefix}_to"])
             queryset = queryset.filter(**{f"{column}__lt": end})
     return queryset

@@ -31,6 +31,7 @@ def test_local_midnight_is_the_shops_whatever_zone_is_active():
         assert rules.start_of(MONDAY).utcoffset() == timedelta(hours=8)
         assert rules.local_day(at(MONDAY, 0, 30)) == MONDAY  # 16:30 UTC the day before
     assert rules.day_span(FRIDAY, MONDAY) == (at(FRIDAY, 0), at(MONDAY + timedelta(days=1), 0))
+    assert rules.end_of(MONDAY) == at(MONDAY + timedelta(days=1), 0)  # "to Monday": all of it
 
 
 def test_contact_hours_and_the_next_contact_moment():
