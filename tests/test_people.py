@@ -162,12 +162,13 @@ def test_a_flagged_advisor_is_named(manager_client, advisor, anna):
 # ---------------------------------------------------------------- drop-downs
 
 
-def options(body, name):
-    """The labels of a page's <select name=…>, without the empty choice."""
-    select = re.search(rf'<select name="{name}".*?</select>', body, re.S)
-    assert select, f"no drop-down {name}"
+def options(body, name, which=0):
+    """The labels of a page's <select name=…> (the ``which``-th of that name), without the
+    empty choice."""
+    selects = re.findall(rf'<select name="{name}".*?</select>', body, re.S)
+    assert len(selects) > which, f"no drop-down {name}"
     labels = [
-        label.strip() for label in re.findall(r"<option[^>]*>(.*?)</option>", select[0], re.S)
+        label.strip() for label in re.findall(r"<option[^>]*>(.*?)</option>", selects[which], re.S)
     ]
     return [label for label in labels if label.strip("-")]
 
@@ -197,7 +198,7 @@ def test_the_assign_form_shows_names_in_name_order(manager_client, staff):
     assert options(body, "to") == ["Anna Li", "manager1", "张伟", "李娜"]
 
 
-def test_the_reassign_drop_down_shows_agents_in_name_order(manager_client):
+def test_the_team_queue_drop_downs_show_agents_in_name_order(manager_client):
     lina = UserFactory(role="agent", username="agent-a", last_name="李", first_name="娜")
     UserFactory(role="agent", username="agent-b", last_name="张", first_name="伟")
     UserFactory(role="agent", username="agent-c")
@@ -209,7 +210,9 @@ def test_the_reassign_drop_down_shows_agents_in_name_order(manager_client):
     )
     followup_services.post_service_task_create(visit_id=visit.pk)
     body = manager_client.get(reverse("followups:team")).content.decode()
-    assert options(body, "agent") == ["agent-c", "张伟", "李娜"]
+    # The team queue's filter ("all" first), then the reassign drop-down of the task.
+    assert options(body, "agent") == ["全部", "agent-c", "张伟", "李娜"]
+    assert options(body, "agent", which=1) == ["agent-c", "张伟", "李娜"]
     assert f'<option value="{lina.pk}">李娜</option>' in body
 
 
