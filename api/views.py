@@ -19,6 +19,7 @@ from complaints import selectors as complaint_selectors
 from customers import access as customer_access
 from customers import selectors as customer_selectors
 from customers.sync import CUSTOMER_RECORD, VEHICLE_RECORD, customers_sync, vehicles_sync
+from shopcrm.access import object_for
 from shopcrm.sync import MAX_RECORDS, storable
 from surveys import access as survey_access
 from surveys import selectors as survey_selectors
@@ -190,6 +191,13 @@ class ReadBackMixin:
         if any(isinstance(value, str) and not storable(value) for value in filters.values()):
             return type(self).selector(filters={}).none()  # no record holds such a value
         return type(self).selector(filters=filters)
+
+    def get_object(self):
+        """A record by id, loaded as pages load theirs (shopcrm.access.object_for: 404 for
+        an id that names nothing); the permission class has said who may read."""
+        found = object_for(self.request.user, self.get_queryset(), self.kwargs["pk"])
+        self.check_object_permissions(self.request, found)
+        return found
 
     def get_serializer_context(self):
         return {

@@ -125,7 +125,9 @@ def test_bad_cursor_is_a_404_not_a_500(dms):
 
 
 def test_detail_404(dms):
-    assert dms.get("/api/v1/customers/999999/").status_code == 404
+    for kind in ("customers", "vehicles", "visits", "survey-responses"):
+        response = dms.get(f"/api/v1/{kind}/999999/")
+        assert response.status_code == 404 and "detail" in response.json(), kind
 
 
 def test_cursor_pages_cover_every_row_once_even_while_rows_change(dms):
