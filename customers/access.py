@@ -2,7 +2,7 @@
 forms with ``?customer=`` parameters, exports and the API call these."""
 
 from followups.selectors import agent_holds_call_for
-from shopcrm.access import find_for, has_perm, object_for
+from shopcrm.access import find_for, has_perm, object_for, objects_for
 
 from .models import Customer, Vehicle
 
@@ -32,6 +32,11 @@ def customer_for(user, pk, *, permission: str = VIEW, live: bool = False) -> Cus
     """The customer ``pk`` (404 if none; ``live``: not merged away), if ``user`` may."""
     customers = Customer.objects.filter(merged_into__isnull=True) if live else Customer
     return object_for(user, customers, pk, permission=permission)
+
+
+def customers_for(user, pks, *, permission: str = VIEW):
+    """The customers among ``pks`` (a list's checked boxes), if ``user`` may."""
+    return objects_for(user, Customer, pks, permission=permission)
 
 
 def find_customer(user, pk, *, live: bool = False) -> Customer | None:

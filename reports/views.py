@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from complaints.models import Complaint
-from customers.models import Customer
+from customers import access as customer_access
 from followups import access as followup_access
 from followups import services as followup_services
 from shopcrm.access import PermissionRequired, has_perm
@@ -253,17 +253,15 @@ class CustomersView(PermissionRequired, View):
         if not has_perm(request.user, followup_access.SUPERVISE):
             messages.error(request, _("只有主管可以批量创建召回任务。"))
             return redirect(f"{reverse('reports:customers')}?{request.GET.urlencode()}")
-        ids = [int(pk) for pk in request.POST.getlist("customer") if pk.isdigit()]
-        if not ids:
+        picked = list(customer_access.customers_for(request.user, request.POST.getlist("customer")))
+        if not picked:
             messages.error(request, _("请先勾选客户。"))
         else:
-            created = followup_services.win_back_create_for(
-                customers=Customer.objects.filter(pk__in=ids)
-            )
+            created = followup_services.win_back_create_for(customers=picked)
             messages.success(
                 request,
                 _("已为 %(created)s 位客户创建召回任务（%(skipped)s 位已有或不可联系）。")
-                % {"created": created, "skipped": len(ids) - created},
+                % {"created": created, "skipped": len(picked) - created},
             )
         return redirect(f"{reverse('reports:customers')}?{request.GET.urlencode()}")
 

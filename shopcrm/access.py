@@ -48,3 +48,13 @@ def find_for(user, queryset, pk, *, permission: str | None = None, allowed=None)
     if found is not None and allowed is not None and not allowed(user, found):
         raise PermissionDenied
     return found
+
+
+def objects_for(user, queryset, pks, *, permission: str | None = None):
+    """The objects of ``queryset`` (a model or a queryset) whose ids are among ``pks`` (a
+    form's checked boxes), if ``user`` has ``permission``; junk ids are left out."""
+    if permission and not has_perm(user, permission):
+        raise PermissionDenied
+    ids = {pk for pk in map(id_or_none, pks) if pk is not None}
+    manager = queryset._default_manager if isinstance(queryset, type) else queryset
+    return manager.filter(pk__in=ids)

@@ -80,6 +80,9 @@ def test_at_risk_and_lapsed_lists_export_and_win_back_once(manager_client, histo
     assert sorted(tasks.values_list("customer_id", flat=True)) == sorted(chosen)
     response = manager_client.post(url, {}, follow=True)
     assert "请先勾选客户" in response.content.decode()
+    # Ids that are junk or name nobody are left out, not a 500.
+    response = manager_client.post(url, {"customer": ["abc", "9999999", "-1"]}, follow=True)
+    assert response.status_code == 200 and "请先勾选客户" in response.content.decode()
 
 
 def test_only_supervisors_win_back_create_due(client, history):
