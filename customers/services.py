@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from shopcrm.errors import DomainError, DuplicateFound
 
+from .events import emit_contact_withdrawn
 from .models import Customer, CustomerMerge, PhoneReveal, Vehicle
 from .selectors import customer_find_by_phone
 from .validators import (
@@ -161,6 +162,9 @@ def customer_merge(*, source: Customer, target: Customer, by=None) -> MergeResul
     target._change_reason = f"merged customer {source.pk}"
     target.save()
     CustomerMerge.objects.create(source=source, target=target, merged_by=by, moved=moved)
+    # The source's planned calls and messages now belong to the target: the target's rules
+    # (do-not-contact carried over, its own consent) decide whether they still go.
+    emit_contact_withdrawn(customer_ids=[target.pk])
     return MergeResult(target=target, moved=moved)
 
 
@@ -251,6 +255,7 @@ def customer_mark_do_not_contact(*, customer: Customer, by=None, reason: str = "
     customer._history_user = by
     customer._change_reason = reason
     customer.save(update_fields=["do_not_contact", "updated_at"])
+    emit_contact_withdrawn(customer_ids=[customer.pk])
     return customer
 
 
@@ -289,9 +294,16 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
     ):
         customer.marketing_consent_at = timezone.now()
         customer.marketing_consent_source = consent_source
+    withdrawn = (changes.get("do_not_contact") and not customer.do_not_contact) or (
+        "marketing_consent" in changes
+        and customer.marketing_consent
+        and not changes["marketing_consent"]
+    )
     for field, value in changes.items():
         setattr(customer, field, value)
     customer._history_user = by
     customer.full_clean(validate_unique=False, validate_constraints=False)
     customer.save()
+    if withdrawn:
+        emit_contact_withdrawn(customer_ids=[customer.pk])
     return customer

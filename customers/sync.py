@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
+from .events import emit_contact_withdrawn
 from .models import Customer, Vehicle
 from .validators import (
     MODEL_YEAR_FIRST,
@@ -99,7 +100,27 @@ def customers_sync(*, payload, by, now=None) -> SyncResult:
         consent = record.values["marketing_consent"]
         record.values["marketing_consent_at"] = now if consent else None
         record.values["marketing_consent_source"] = "dms" if consent else ""
-    return write_batch(CUSTOMER_RECORD, records, now=now, by=by, checks=[_phone_taken])
+    return write_batch(
+        CUSTOMER_RECORD,
+        records,
+        now=now,
+        by=by,
+        checks=[_phone_taken],
+        after_write=_contact_withdrawn,
+    )
+
+
+def _contact_withdrawn(records: list[Record], outcome) -> None:
+    """Customers the DMS now says not to contact, or who withdrew consent: their planned
+    calls and messages go, in the batch's transaction (customers.events)."""
+    emit_contact_withdrawn(
+        customer_ids=[
+            outcome.updated[r.values["external_id"]]
+            for r in records
+            if r.values["external_id"] in outcome.updated
+            and (r.values["do_not_contact"] or not r.values["marketing_consent"])
+        ]
+    )
 
 
 def _phone_taken(records: list[Record]) -> None:

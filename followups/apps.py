@@ -10,12 +10,14 @@ class FollowupsConfig(AppConfig):
         from django.db import connections
         from django.db.models.signals import post_delete, post_migrate, post_save
 
+        from customers.events import contact_withdrawn
         from visits.events import visit_delivered
 
         from . import receivers, selectors, states
         from .models import FollowUpPolicy
 
         visit_delivered.connect(receivers.schedule_post_service_call, dispatch_uid="post_service")
+        contact_withdrawn.connect(receivers.cancel_refused_calls, dispatch_uid="calls_withdrawn")
         post_save.connect(
             selectors.clear_policy_cache, sender=FollowUpPolicy, dispatch_uid="clear_policy"
         )

@@ -6,3 +6,11 @@ from . import tasks
 def schedule_post_service_call(sender, *, visit_id: int, source: str, **kwargs) -> None:
     """On "visit delivered" (sent after commit): enqueue the task that creates the call."""
     transaction.on_commit(lambda: tasks.create_post_service_task.delay(visit_id))
+
+
+def cancel_refused_calls(sender, *, customer_ids: set, **kwargs) -> None:
+    """On "contact withdrawn" (inside the changing transaction): the customer's planned calls
+    that the contact rules now refuse are cancelled."""
+    from . import services
+
+    services.task_cancel_uncontactable(customer_ids=customer_ids)

@@ -159,7 +159,7 @@ def task_record_outcome(
         if not queue.write_outcome(task, agent=agent, lease=lease, started_at=started_at, now=now):
             raise _not_held()
         if outcome == Outcome.REFUSED:
-            _refused(task.customer, agent, now)
+            _refused(task.customer, agent)
     return task
 
 
@@ -169,9 +169,10 @@ def _not_held() -> DomainError:
     )
 
 
-def _refused(customer: Customer, agent, now) -> None:
+def _refused(customer: Customer, agent) -> None:
+    # The customer's other planned calls, messages and invitations go with the mark
+    # (customers.events: contact withdrawn).
     customer_mark_do_not_contact(customer=customer, by=agent, reason="refused on a follow-up call")
-    _cancel_pending(FollowUpTask.objects.filter(customer=customer), now)
 
 
 def _cancel_pending(tasks, now: datetime) -> int:
@@ -230,14 +231,18 @@ def task_expire_stale(*, now: datetime | None = None) -> int:
     )
 
 
-def task_cancel_uncontactable(*, now: datetime | None = None) -> int:
-    """Planned calls to customers who may no longer be called (marked do-not-contact on the
-    customer page, by the DMS or by a merge since) are cancelled; the claim already skips
-    them (followups.queue)."""
+def task_cancel_uncontactable(
+    *, customer_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> int:
+    """Planned calls to customers who may no longer be called are cancelled: at once for
+    ``customer_ids`` (customers.events, in the transaction that marked them), and for
+    everyone by the lease sweep, which catches any path that sent no event. The claim
+    skips them meanwhile (followups.queue)."""
     now = now or timezone.now()
-    return _cancel_pending(
-        FollowUpTask.objects.exclude(contactable(Purpose.CALL, "customer__")), now
-    )
+    tasks = FollowUpTask.objects.exclude(contactable(Purpose.CALL, "customer__"))
+    if customer_ids is not None:
+        tasks = tasks.filter(customer_id__in=customer_ids)
+    return _cancel_pending(tasks, now)
 
 
 REMINDER_LATE_DAYS = 30  # past the predicted day, the win-back takes over

@@ -72,6 +72,7 @@ EN = {
     "该客户刚刚被其他人创建，请重新搜索。": "Someone has just created this customer; search again.",
     "不能把客户合并到自己。": "A customer cannot be merged into itself.",
     "已被合并的客户不能再次合并。": "A merged customer cannot be merged again.",
+    "已取消（客户不再接收）": "Cancelled (the customer no longer accepts it)",
     "年款应在 %(first)s 到 %(last)s 之间。": "The model year must be from %(first)s to %(last)s.",
     "上牌日期不能晚于今天。": "The registration date cannot be in the future.",
     "该客户已被合并，请使用合并后的客户。": "This customer was merged; use the customer it was merged into.",

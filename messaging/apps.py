@@ -9,4 +9,14 @@ class MessagingConfig(AppConfig):
     def ready(self):
         # The outbox queues its send task by name (the tasks module imports the services):
         # registered here in every process, so it runs eagerly where Celery is eager.
-        from . import tasks  # noqa: F401
+        from customers.events import contact_withdrawn
+
+        from . import services, tasks  # noqa: F401
+
+        contact_withdrawn.connect(
+            lambda sender, *, customer_ids, **kwargs: services.message_cancel_refused(
+                customer_ids=customer_ids
+            ),
+            dispatch_uid="outbox_contact_withdrawn",
+            weak=False,
+        )

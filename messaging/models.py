@@ -19,6 +19,8 @@ class Message(models.Model):
         SENT = "sent", _("已发送")
         FAILED = "failed", _("发送失败，将重试")
         GAVE_UP = "gave_up", _("已放弃")
+        # The contact rules refused it after it was queued (do-not-contact, consent withdrawn).
+        CANCELLED = "cancelled", _("已取消（客户不再接收）")
 
     purpose = models.CharField(_("用途"), max_length=40)
     # What the contact rules (customers.contact) ask of the customer, checked when the

@@ -113,9 +113,9 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
     message = Message.objects.select_related("customer").get(pk=message_id)
     refused = message.customer and refusal_reason(message.customer, message.contact_purpose)
     if refused:
-        message.status, message.last_error = Message.Status.GAVE_UP, refused
+        message.status, message.last_error = Message.Status.CANCELLED, refused
         message.save(update_fields=["status", "last_error"])
-        return "gave_up"
+        return "cancelled"
     try:
         provider_id = backend_for(message.channel).send(message)
     except SendError as exc:
@@ -149,3 +149,25 @@ def message_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
         status__in=[Message.Status.QUEUED, Message.Status.FAILED], next_attempt_at__lte=now
     ).values_list("pk", flat=True)[:limit]
     return sum(message_send(message_id=pk, now=now) == "sent" for pk in list(due))
+
+
+def message_cancel_refused(*, customer_ids) -> int:
+    """Messages to these customers not yet sent (queued, or waiting to retry) that the
+    contact rules now refuse are cancelled, with the reason (customers.events: in the
+    transaction that withdrew the contact). The sender asks the rules again anyway."""
+    cancelled = 0
+    waiting = (
+        Message.objects.filter(
+            customer_id__in=customer_ids,
+            status__in=[Message.Status.QUEUED, Message.Status.FAILED],
+        )
+        .select_related("customer")
+        .select_for_update(of=("self",))
+    )
+    for message in waiting:
+        refused = refusal_reason(message.customer, message.contact_purpose)
+        if refused:
+            message.status, message.last_error = Message.Status.CANCELLED, refused
+            message.save(update_fields=["status", "last_error"])
+            cancelled += 1
+    return cancelled

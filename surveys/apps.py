@@ -9,9 +9,13 @@ class SurveysConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from customers.events import contact_withdrawn
         from visits.events import visit_delivered
 
         from . import defaults, receivers
 
         visit_delivered.connect(receivers.schedule_invitation, dispatch_uid="survey_invitation")
+        contact_withdrawn.connect(
+            receivers.skip_refused_invitations, dispatch_uid="invitations_withdrawn"
+        )
         post_migrate.connect(defaults.after_migrate, sender=self, dispatch_uid="survey_default")

@@ -6,3 +6,11 @@ from . import tasks
 def schedule_invitation(sender, *, visit_id: int, source: str, **kwargs) -> None:
     """On "visit delivered" (sent after commit): enqueue the task that schedules the survey."""
     transaction.on_commit(lambda: tasks.create_invitation.delay(visit_id))
+
+
+def skip_refused_invitations(sender, *, customer_ids: set, **kwargs) -> None:
+    """On "contact withdrawn" (inside the changing transaction): invitations not yet sent
+    that the contact rules now refuse are skipped, with the reason."""
+    from . import services
+
+    services.invitation_skip_refused(customer_ids=customer_ids)

@@ -304,6 +304,25 @@ def invitation_sweep_due(*, now: datetime | None = None, limit: int = 500) -> di
     return counts
 
 
+def invitation_skip_refused(*, customer_ids) -> int:
+    """Invitations to these customers not yet sent that the contact rules now refuse are
+    skipped, with the reason (customers.events). The sweep asks the rules again when it
+    sends."""
+    skipped = 0
+    waiting = (
+        SurveyInvitation.objects.filter(customer_id__in=customer_ids, status=Status.SCHEDULED)
+        .select_related("customer")
+        .select_for_update(of=("self",))
+    )
+    for invitation in waiting:
+        refused = refusal_reason(invitation.customer, Purpose.SURVEY)
+        if refused:
+            invitation.status, invitation.skip_reason = Status.SKIPPED, refused
+            invitation.save(update_fields=["status", "skip_reason"])
+            skipped += 1
+    return skipped
+
+
 def _expire(now: datetime, policy: SurveyPolicy) -> int:
     sent = SurveyInvitation.objects.filter(status=Status.SENT, expires_at__lte=now).update(
         status=Status.EXPIRED

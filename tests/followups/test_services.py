@@ -141,13 +141,14 @@ def test_expired_tasks_are_not_handed_out(agent_user):
 
 def test_a_customer_marked_do_not_contact_after_planning_is_not_called(agent_user):
     """The rule is asked again when the call is handed out, however the customer came to be
-    do-not-contact (the customer page here; the DMS sync or a merge alike), and the sweep
-    then cancels the calls that were planned."""
-    from customers.services import customer_update
+    do-not-contact — here by a path that sends no "contact withdrawn" event (a raw UPDATE;
+    the services' event cancels at once: tests/workflows/test_contact_withdrawn.py) — and
+    the sweep then cancels the calls that were planned."""
+    from customers.models import Customer
 
     blocked = due_task(due_at=CALLING - timedelta(minutes=30))
     other = due_task(due_at=CALLING - timedelta(minutes=1))
-    customer_update(customer=blocked.customer, do_not_contact=True)
+    Customer.objects.filter(pk=blocked.customer_id).update(do_not_contact=True)
     assert services.task_claim_next(agent=agent_user, now=CALLING) == other
     services.task_record_outcome(
         task=services.task_claim_next(agent=agent_user, now=CALLING),

@@ -265,9 +265,9 @@ def test_consent_withdrawn_after_queueing_stops_the_message(django_capture_on_co
         message, _ = enqueue(customer)
     customer.marketing_consent = False
     customer.save()
-    assert services.message_send(message_id=message.pk, now=DAYTIME) == "gave_up"
+    assert services.message_send(message_id=message.pk, now=DAYTIME) == "cancelled"
     message.refresh_from_db()
-    assert message.status == Message.Status.GAVE_UP and message.last_error == "no consent"
+    assert message.status == Message.Status.CANCELLED and message.last_error == "no consent"
     assert LocmemBackend.outbox == []
 
 
