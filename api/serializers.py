@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from complaints.models import Complaint, Severity
 from customers.models import Customer, Vehicle
+from followups.models import FollowUpTask
 from shopcrm.people import person_name
 from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
@@ -80,6 +81,37 @@ class VisitFilters(ReadBackFilters):
     checked_in_to = serializers.DateField(required=False)
     delivered_from = serializers.DateField(required=False)
     delivered_to = serializers.DateField(required=False)
+
+
+class FollowUpTaskFilters(serializers.Serializer):
+    updated_since = serializers.DateTimeField(
+        required=False, help_text=_("只返回此时间之后更新的记录")
+    )
+    visit_external_id = Text()
+    customer_external_id = Text()
+    kind = serializers.ChoiceField(FollowUpTask.Kind.choices, required=False)
+    status = serializers.ChoiceField(FollowUpTask.Status.choices, required=False)
+
+
+class FollowUpTaskOut(serializers.ModelSerializer):
+    customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
+    visit_external_id = serializers.CharField(
+        source="visit.external_id", allow_null=True, default=None
+    )
+
+    class Meta:
+        model = FollowUpTask
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "outcome",
+            "attempts",
+            "due_at",
+            "customer_external_id",
+            "visit_external_id",
+            "updated_at",
+        ]
 
 
 class CustomerOut(serializers.ModelSerializer):

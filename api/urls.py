@@ -21,6 +21,12 @@ urlpatterns = [
     path("v1/vehicles/<int:pk>/", views.VehicleDetail.as_view(), name="vehicle"),
     path("v1/visits/", views.VisitList.as_view(), name="visits"),
     path("v1/visits/<int:pk>/", views.VisitDetail.as_view(), name="visit"),
+    path("v1/follow-up-tasks/", views.FollowUpTaskList.as_view(), name="follow_up_tasks"),
+    path(
+        "v1/follow-up-tasks/<int:pk>/",
+        views.FollowUpTaskDetail.as_view(),
+        name="follow_up_task",
+    ),
     path("v1/survey-responses/", views.SurveyResponseList.as_view(), name="survey_responses"),
     path(
         "v1/survey-responses/<int:pk>/",

@@ -19,6 +19,8 @@ from complaints import selectors as complaint_selectors
 from customers import access as customer_access
 from customers import selectors as customer_selectors
 from customers.sync import CUSTOMER_RECORD, VEHICLE_RECORD, customers_sync, vehicles_sync
+from followups import access as followup_access
+from followups import selectors as followup_selectors
 from shopcrm.access import object_for
 from shopcrm.sync import MAX_RECORDS, storable
 from surveys import access as survey_access
@@ -275,6 +277,29 @@ class VisitDetail(ReadBackMixin, generics.RetrieveAPIView):
     model_permission = visit_access.VIEW
 
     @_detail_schema(serializers.VisitOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class FollowUpTaskList(ReadBackMixin, generics.ListAPIView):
+    """DMS clients and managers (who supervise the queue); not the agents themselves."""
+
+    serializer_class = serializers.FollowUpTaskOut
+    filter_serializer = serializers.FollowUpTaskFilters
+    selector = staticmethod(followup_selectors.task_list_for_api)
+    model_permission = followup_access.SUPERVISE
+
+    @_list_schema(serializers.FollowUpTaskFilters, serializers.FollowUpTaskOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class FollowUpTaskDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.FollowUpTaskOut
+    selector = staticmethod(followup_selectors.task_list_for_api)
+    model_permission = followup_access.SUPERVISE
+
+    @_detail_schema(serializers.FollowUpTaskOut)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -97,3 +97,19 @@ def next_services(*, vehicles) -> dict:
     """{vehicle id: predicted next service date} (followups.states, METRICS.md's rule, the
     one the maintenance reminders use); vehicles never delivered are left out."""
     return states.next_services(vehicle_ids=[vehicle.pk for vehicle in vehicles])
+
+
+def task_list_for_api(*, filters: dict):
+    """Follow-up tasks for the read-back API (API.md): what the shop did about each visit
+    and customer, newest changes last."""
+    queryset = FollowUpTask.objects.select_related("customer", "visit")
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gt=filters["updated_since"])
+    for name in ("kind", "status"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
+    if filters.get("visit_external_id"):
+        queryset = queryset.filter(visit__external_id=filters["visit_external_id"])
+    if filters.get("customer_external_id"):
+        queryset = queryset.filter(customer__external_id=filters["customer_external_id"])
+    return queryset

@@ -105,12 +105,73 @@ def test_vehicle_and_visit_filters(dms):
         ("/api/v1/customers/", {"kind": "alien"}, "kind"),
         ("/api/v1/visits/", {"status": "flying"}, "status"),
         ("/api/v1/visits/", {"checked_in_from": "2026-13-01"}, "checked_in_from"),
+        ("/api/v1/follow-up-tasks/", {"kind": "pizza"}, "kind"),
+        ("/api/v1/follow-up-tasks/", {"status": "asleep"}, "status"),
+        ("/api/v1/follow-up-tasks/", {"updated_since": "soon"}, "updated_since"),
     ],
 )
 def test_bad_filters_are_a_400_naming_the_parameter(dms, url, params, field):
     response = dms.get(url, params)
     assert response.status_code == 400
     assert field in response.json()
+
+
+def _task(visit, kind="post_service", **fields):
+    from followups.models import FollowUpTask
+
+    return FollowUpTask.objects.create(
+        kind=kind,
+        source_key=f"visit:{visit.pk}:{kind}",
+        customer=visit.customer,
+        visit=visit,
+        due_at=timezone.now(),
+        next_attempt_at=timezone.now(),
+        **fields,
+    )
+
+
+def test_follow_up_tasks_read_back_with_their_filters(dms):
+    """API.md "Reading back": what the shop did about each visit, for the DMS."""
+    first = VisitFactory(external_id="R1", vehicle__owner__external_id="C1")
+    second = VisitFactory(external_id="R2", vehicle__owner__external_id="C2")
+    call = _task(first, status="completed", outcome="reached_satisfied", attempts=1)
+    _task(second)
+    _task(second, kind="service_recovery")
+    found = dms.get("/api/v1/follow-up-tasks/", {"visit_external_id": "R1"}).json()["results"]
+    assert found == [
+        {
+            "id": call.pk,
+            "kind": "post_service",
+            "status": "completed",
+            "outcome": "reached_satisfied",
+            "attempts": 1,
+            "due_at": found[0]["due_at"],
+            "customer_external_id": "C1",
+            "visit_external_id": "R1",
+            "updated_at": found[0]["updated_at"],
+        }
+    ]
+    by = {
+        "customer_external_id": "C2",
+        "kind": "service_recovery",
+        "status": "pending",
+    }
+    for name, value in by.items():
+        found = dms.get("/api/v1/follow-up-tasks/", {name: value}).json()["results"]
+        expected = {"customer_external_id": 2, "kind": 1, "status": 2}[name]
+        assert len(found) == expected, name
+    since = (timezone.now() + timedelta(minutes=1)).isoformat()
+    assert dms.get("/api/v1/follow-up-tasks/", {"updated_since": since}).json()["results"] == []
+    assert dms.get(f"/api/v1/follow-up-tasks/{call.pk}/").json()["visit_external_id"] == "R1"
+
+
+@pytest.mark.parametrize(("role", "status"), [("manager", 200), ("agent", 403), ("advisor", 403)])
+def test_follow_up_tasks_are_read_by_the_dms_and_managers_only(role, status):
+    task = _task(VisitFactory())
+    session = APIClient()
+    session.force_login(UserFactory(role=role, username=f"{role}-tasks"))
+    assert session.get("/api/v1/follow-up-tasks/").status_code == status
+    assert session.get(f"/api/v1/follow-up-tasks/{task.pk}/").status_code == status
 
 
 def test_a_date_range_that_ends_before_it_starts_finds_nothing(dms):
@@ -125,7 +186,7 @@ def test_bad_cursor_is_a_404_not_a_500(dms):
 
 
 def test_detail_404(dms):
-    for kind in ("customers", "vehicles", "visits", "survey-responses"):
+    for kind in ("customers", "vehicles", "visits", "survey-responses", "follow-up-tasks"):
         response = dms.get(f"/api/v1/{kind}/999999/")
         assert response.status_code == 404 and "detail" in response.json(), kind
 
@@ -211,6 +272,8 @@ def test_schema_describes_every_endpoint(client):
     for path in ("/api/v1/customers/", "/api/v1/vehicles/", "/api/v1/visits/"):
         names = {p["name"] for p in paths[path]["get"]["parameters"]}
         assert {"updated_since", "cursor", "external_id"} <= names
+    names = {p["name"] for p in paths["/api/v1/follow-up-tasks/"]["get"]["parameters"]}
+    assert {"updated_since", "cursor", "visit_external_id", "kind", "status"} <= names
 
 
 def test_docs_page_uses_local_static_files(client):
