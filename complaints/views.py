@@ -39,7 +39,7 @@ def _source(request):
     initial = {}
     user = request.user
     if task_id := id_or_none(request.GET.get("task")):
-        task = followup_access.task_for(
+        task = followup_access.call_notes_for(
             user,
             task_id,
             queryset=FollowUpTask.objects.select_related("customer", "visit"),

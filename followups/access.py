@@ -3,7 +3,7 @@ id: the queue's pages, the customer page's phone reveal and the API ask here."""
 
 from shopcrm.access import has_perm, object_for
 
-from .models import FollowUpTask
+from .models import CallAttempt, FollowUpTask
 
 WORK = "followups.work_queue"
 VIEW = "followups.view_followuptask"
@@ -34,4 +34,26 @@ def call_for(user, pk, *, queryset=None) -> FollowUpTask:
         pk,
         permission=VIEW,
         allowed=can_see_call,
+    )
+
+
+def can_use_call_notes(user, task: FollowUpTask) -> bool:
+    """The notes of a call (to file a complaint from it): the agent who holds it or dialled
+    it, and supervisors; not every agent who can count up ids."""
+    return (
+        holds(user, task)
+        or has_perm(user, SUPERVISE)
+        or CallAttempt.objects.filter(task=task, agent_id=user.pk).exists()
+    )
+
+
+def call_notes_for(user, pk, *, queryset=None) -> FollowUpTask:
+    """A call whose notes prefill a complaint: 404 if none, 403 unless ``user`` made or
+    supervises it."""
+    return object_for(
+        user,
+        FollowUpTask if queryset is None else queryset,
+        pk,
+        permission=VIEW,
+        allowed=can_use_call_notes,
     )

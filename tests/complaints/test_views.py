@@ -71,6 +71,32 @@ def test_reached_with_an_issue_leads_to_a_prefilled_complaint(client, agent):
     assert (complaint.owner, complaint.follow_up_task, complaint.visit) == (agent, task, visit)
 
 
+def test_only_who_made_or_supervises_a_call_files_from_its_notes(client, agent, manager):
+    """``?task=`` prefills the call's notes: another agent counting up ids gets a 403, not
+    the note (issue 15, access by object); the advisor has no call access at all."""
+    visit = make_delivered_visit()
+    followup_services.post_service_task_create(visit_id=visit.pk)
+    client.force_login(agent)
+    client.post(reverse("followups:next"))
+    task = FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)
+    client.post(
+        reverse("followups:outcome", args=[task.pk]),
+        {"outcome": "reached_issue", "note": "刹车还是有异响"},
+    )
+    url = f"{reverse('complaints:create')}?task={task.pk}"
+    assert client.get(url).status_code == 200  # the agent who made the call
+    other = UserFactory(role="agent", username="agent-other")
+    client.force_login(other)
+    response = client.get(url)
+    assert response.status_code == 403 and "刹车还是有异响" not in response.content.decode()
+    assert client.post(url, {"channel": "follow_up", "severity": "low"}).status_code == 403
+    client.force_login(UserFactory(role="advisor", username="advisor-other"))
+    assert client.get(url).status_code == 403
+    client.force_login(manager)
+    assert client.get(url).status_code == 200
+    assert not Complaint.objects.exists()
+
+
 def test_bad_intake_gets_clear_errors_and_writes_nothing(client, advisor):
     customer = CustomerFactory()
     client.force_login(advisor)
