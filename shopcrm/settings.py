@@ -301,6 +301,9 @@ SPECTACULAR_SETTINGS = {
         "SurveyChannelEnum": "surveys.models.Channel",
         "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
         "ComplaintStatusEnum": "complaints.models.Complaint.Status",
+        "CustomerKindEnum": "customers.models.Customer.Kind",
+        "FollowUpTaskKindEnum": "followups.models.FollowUpTask.Kind",
+        "FollowUpTaskStatusEnum": "followups.models.FollowUpTask.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
