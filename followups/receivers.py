@@ -1,11 +1,12 @@
-from django.db import transaction
+from shopcrm.celery import enqueue_on_commit
 
 from . import tasks
 
 
 def schedule_post_service_call(sender, *, visit_id: int, source: str, **kwargs) -> None:
-    """On "visit delivered" (sent after commit): enqueue the task that creates the call."""
-    transaction.on_commit(lambda: tasks.create_post_service_task.delay(visit_id))
+    """On "visit delivered" (sent after commit): enqueue the task that creates the call (the
+    fast path: the missing-calls sweep creates it if the broker loses it)."""
+    enqueue_on_commit(tasks.create_post_service_task.name, visit_id)
 
 
 def cancel_refused_calls(sender, *, customer_ids: set, **kwargs) -> None:

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -91,6 +91,34 @@ def post_service_task_create(*, visit_id: int) -> FollowUpTask | None:
         },
     )
     return task
+
+
+def post_service_task_create_missing(*, now: datetime | None = None, limit: int = 2000) -> int:
+    """Beat sweep: the three-day call of every visit delivered within the look-back that
+    has none, for customers the contact rules let us call. The "visit delivered" event is
+    the fast path; this is the guarantee (a broker down at the wrong moment loses the
+    event's task, never the call). Returns how many visits it found without their call."""
+    now = now or timezone.now()
+    policy = FollowUpPolicy.current()
+    since = max(
+        now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK,
+        now - timedelta(days=policy.post_service_expiry_days),
+    )
+    missing = (
+        Visit.objects.filter(
+            status=Visit.Status.DELIVERED, delivered_at__gte=since, delivered_at__lte=now
+        )
+        .filter(contactable(Purpose.CALL, prefix="customer__"))
+        .exclude(
+            Exists(FollowUpTask.objects.filter(kind=Kind.POST_SERVICE, visit_id=OuterRef("pk")))
+        )
+        .order_by("delivered_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    missing = list(missing)
+    for pk in missing:
+        post_service_task_create(visit_id=pk)
+    return len(missing)
 
 
 # ---------------------------------------------------------------- the queue

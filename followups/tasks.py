@@ -19,6 +19,12 @@ def create_post_service_task(visit_id: int) -> int | None:
     return task.pk if task else None
 
 
+@shared_task(name="followups.tasks.sweep_missing_calls", **SWEEP)
+def sweep_missing_calls() -> int:
+    """Every minute: the three-day calls the "visit delivered" event's task did not make."""
+    return services.post_service_task_create_missing()
+
+
 @shared_task(name="followups.tasks.sweep_leases_and_expiry", **SWEEP)
 def sweep_leases_and_expiry() -> dict:
     return {

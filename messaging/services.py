@@ -11,7 +11,7 @@ from django.utils import timezone
 from customers.contact import address_for, may_contact, refusal_reason
 from customers.models import Customer
 from shopcalendar import selectors as calendar
-from shopcrm.celery import app as celery_app
+from shopcrm.celery import enqueue_on_commit
 
 from .backends import SendError, backend_for
 from .models import Message
@@ -67,7 +67,7 @@ def message_enqueue(
 def _send_after_commit(message: Message) -> None:
     """The fast path: the worker sends it as soon as the message is committed (the beat's
     sweep sends whatever this misses). By the task's name: the tasks module imports this one."""
-    transaction.on_commit(lambda: celery_app.signature(SEND_TASK, args=(message.pk,)).delay())
+    enqueue_on_commit(SEND_TASK, message.pk)
 
 
 def message_enqueue_staff(

@@ -203,6 +203,14 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 CELERY_BROKER_DIR = DATA_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # Sending a task tries the broker once (shopcrm.celery.enqueue): a dead Redis answers a
+    # request in milliseconds, a hung one in seconds, and the sweeps do the work later. The
+    # worker and beat reconnect by their own settings (broker_connection_retry).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 0,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     for _folder in ("celery-broker", "celery-control"):
@@ -225,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
     "visits-mark-no-shows": {
         "task": "visits.tasks.sweep_no_show_appointments",
         "schedule": 300.0,
+    },
+    "followups-missing-calls": {
+        "task": "followups.tasks.sweep_missing_calls",
+        "schedule": 60.0,
     },
     "followups-leases-and-expiry": {
         "task": "followups.tasks.sweep_leases_and_expiry",

@@ -1,11 +1,12 @@
-from django.db import transaction
+from shopcrm.celery import enqueue_on_commit
 
 from . import tasks
 
 
 def schedule_invitation(sender, *, visit_id: int, source: str, **kwargs) -> None:
-    """On "visit delivered" (sent after commit): enqueue the task that schedules the survey."""
-    transaction.on_commit(lambda: tasks.create_invitation.delay(visit_id))
+    """On "visit delivered" (sent after commit): enqueue the task that schedules the survey
+    (the fast path: the invitations sweep creates it if the broker loses it)."""
+    enqueue_on_commit(tasks.create_invitation.name, visit_id)
 
 
 def skip_refused_invitations(sender, *, customer_ids: set, **kwargs) -> None:

@@ -10,10 +10,17 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.contact import Purpose, may_contact, message_channel_for, refusal_reason
+from customers.contact import (
+    Purpose,
+    contactable,
+    may_contact,
+    message_channel_for,
+    refusal_reason,
+)
 from followups import sources
 from followups.models import FollowUpTask
 from followups.services import task_create
@@ -276,12 +283,39 @@ def invitation_create_for_visit(*, visit_id: int) -> SurveyInvitation | None:
     return invitation
 
 
-def invitation_sweep_due(*, now: datetime | None = None, limit: int = 500) -> dict:
-    """Beat sweep: send due invitations (in calling hours), remind once, expire. Every step
-    is a conditional UPDATE on the invitation plus an outbox row unique per invitation, so
-    two beats at once or a rerun send nothing twice."""
+def invitation_create_missing(*, now: datetime | None = None, limit: int = 2000) -> int:
+    """The invitation of every visit delivered within the look-back that has none, no
+    answer yet, and a customer the contact rules let us survey. The "visit delivered"
+    event is the fast path; this is the guarantee (a broker down at the wrong moment loses
+    the event's task, never the invitation). Returns how many visits it found without one."""
     now = now or timezone.now()
-    counts = {"sent": 0, "reminded": 0, "expired": 0, "skipped": 0}
+    if template_default() is None:
+        return 0
+    missing = list(
+        Visit.objects.filter(
+            status=Visit.Status.DELIVERED,
+            delivered_at__gte=now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK,
+            delivered_at__lte=now,
+        )
+        .filter(contactable(Purpose.SURVEY, prefix="customer__"))
+        .exclude(Exists(SurveyInvitation.objects.filter(visit_id=OuterRef("pk"))))
+        .exclude(Exists(SurveyResponse.objects.filter(visit_id=OuterRef("pk"))))
+        .order_by("delivered_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in missing:
+        invitation_create_for_visit(visit_id=pk)
+    return len(missing)
+
+
+def invitation_sweep_due(*, now: datetime | None = None, limit: int = 500) -> dict:
+    """Beat sweep: create the invitations the event missed, send due invitations (in
+    calling hours), remind once, expire. Every step is a conditional UPDATE on the
+    invitation plus an outbox row unique per invitation, so two beats at once or a rerun
+    send nothing twice."""
+    now = now or timezone.now()
+    counts = {"created": invitation_create_missing(now=now)}
+    counts.update(sent=0, reminded=0, expired=0, skipped=0)
     policy = SurveyPolicy.current()
     counts["expired"] = _expire(now, policy)
     if not calendar.is_contact_time(now):

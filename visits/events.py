@@ -18,7 +18,8 @@ visit_delivered = Signal()
 
 def emit_visit_delivered(*, visit_id: int, source: str) -> None:
     transaction.on_commit(
-        lambda: visit_delivered.send(sender="visits", visit_id=visit_id, source=source)
+        lambda: visit_delivered.send(sender="visits", visit_id=visit_id, source=source),
+        robust=True,  # the write has committed: a receiver's failure is logged, never a 500
     )
 
 
