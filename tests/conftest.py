@@ -33,6 +33,8 @@ def pytest_runtest_setup(item):
         require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL")
     if item.get_closest_marker("redis"):
         require(redis_available(), "needs Redis: set REDIS_URL to a running server")
+    if item.get_closest_marker("faults"):
+        require(bool(shutil.which("redis-server")), "needs redis-server on the PATH")
     if item.get_closest_marker("browser"):
         require(os.path.exists(CHROMIUM), f"needs Debian's chromium at {CHROMIUM}")
 
