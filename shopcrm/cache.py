@@ -6,13 +6,63 @@ call, several calls a request (sessions, permissions, API throttling). A ``redis
 connection pool is safe to share between threads (each command borrows a connection from the
 pool, and the pool notices a fork), so one is made per pool and kept.
 
+With Redis down the cache misses instead of raising (``_fail_soft``): nothing in it is the
+only copy, so signed-in pages, the login and the API go on at database speed.
+
 Also the short in-process cache of the settings read on every call and message (the
 follow-up policy, the shop's hours and holidays)."""
 
+import logging
 import time
 from collections.abc import Callable, Hashable
 
+import redis
 from django.core.cache.backends import redis as django_redis
+
+logger = logging.getLogger("shopcrm.cache")
+
+
+class RedisDown:
+    """Whether this process should leave Redis alone for now: after a connection error it
+    is not asked again for ``BACKOFF_SECONDS`` (a hung Redis would otherwise cost every
+    request its timeouts), and the first failure of each outage is logged."""
+
+    BACKOFF_SECONDS = 5.0
+    ERRORS = (redis.ConnectionError, redis.TimeoutError)
+
+    def __init__(self):
+        self.until = 0.0
+
+    def now(self) -> bool:
+        return time.monotonic() < self.until
+
+    def failed(self, error: Exception) -> None:
+        if not self.now():
+            logger.warning("Redis unavailable (%s): the cache misses for now", error)
+        self.until = time.monotonic() + self.BACKOFF_SECONDS
+
+
+redis_down = RedisDown()
+
+
+def _fail_soft(default):
+    """A cache operation that answers ``default`` instead of raising when Redis is down:
+    the cache is only ever a copy (sessions are in the database, permissions and figures are
+    read again), so a request goes on without it."""
+
+    def decorate(method):
+        def operation(self, *args, **kwargs):
+            if redis_down.now():
+                return default(*args) if callable(default) else default
+            try:
+                return method(self, *args, **kwargs)
+            except RedisDown.ERRORS as error:
+                redis_down.failed(error)
+                return default(*args) if callable(default) else default
+
+        return operation
+
+    return decorate
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -26,6 +76,18 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         if client is None:
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
+
+    # Redis down: reads miss, writes are dropped (Django's own RedisCache raises).
+    get = _fail_soft(lambda key, default: default)(django_redis.RedisCacheClient.get)
+    get_many = _fail_soft(lambda keys: {})(django_redis.RedisCacheClient.get_many)
+    has_key = _fail_soft(False)(django_redis.RedisCacheClient.has_key)
+    add = _fail_soft(False)(django_redis.RedisCacheClient.add)
+    set = _fail_soft(None)(django_redis.RedisCacheClient.set)
+    set_many = _fail_soft(lambda data, timeout: list(data))(django_redis.RedisCacheClient.set_many)
+    touch = _fail_soft(False)(django_redis.RedisCacheClient.touch)
+    delete = _fail_soft(False)(django_redis.RedisCacheClient.delete)
+    delete_many = _fail_soft(None)(django_redis.RedisCacheClient.delete_many)
+    clear = _fail_soft(False)(django_redis.RedisCacheClient.clear)
 
 
 class RedisCache(django_redis.RedisCache):

@@ -142,6 +142,8 @@ if REDIS_URL:
             "BACKEND": "shopcrm.cache.RedisCache",  # Django's, one client per pool
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "shopcrm",
+            # A hung Redis costs a request at most these, then it is left alone a while.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
