@@ -8,6 +8,8 @@ from django.views import View
 
 from complaints import selectors as complaint_selectors
 from customers import access as customer_access
+from messaging import access as messaging_access
+from messaging.selectors import undelivered_count
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.refusals import REFUSED, RefusalMixin, errors_of
 from surveys import selectors as survey_selectors
@@ -176,6 +178,9 @@ class TeamQueueView(PermissionRequired, View):
                 "form": form,
                 "page": page,
                 "can_supervise": has_perm(request.user, SUPERVISE),
+                "undelivered": undelivered_count()
+                if has_perm(request.user, messaging_access.RETRY)
+                else 0,
                 "reassign_form": ReassignForm(),
                 "cancel_form": CancelTaskForm(),
             },

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import Message
 
@@ -9,7 +10,7 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "purpose",
         "channel",
-        "recipient",
+        "masked_recipient",
         "status",
         "attempts",
         "sent_at",
@@ -18,3 +19,7 @@ class MessageAdmin(admin.ModelAdmin):
     search_fields = ("recipient", "object_key", "customer__name")
     raw_id_fields = ("customer",)
     readonly_fields = ("provider_message_id", "last_error", "sent_at", "created_at")
+
+    @admin.display(description=_("接收方"))
+    def masked_recipient(self, message: Message) -> str:
+        return message.masked_recipient

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from customers.contact import Purpose
+from customers.validators import mask_phone
 
 
 class Message(models.Model):
@@ -45,6 +46,12 @@ class Message(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次发送时间"))
+    # When a sender took it (status "sending"): another sender may take it again only once
+    # this claim has expired (messaging.services.CLAIM_EXPIRES).
+    claimed_at = models.DateTimeField(_("开始发送时间"), null=True, blank=True)
+    # Template parameters that must not stay in the outbox once the message is sent (a
+    # survey link's token): their values are blanked in the parameters and the body.
+    secret_params = models.JSONField(default=list, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
     provider_message_id = models.CharField(_("服务商消息编号"), max_length=100, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
@@ -61,6 +68,16 @@ class Message(models.Model):
             )
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+        permissions = [("retry_message", _("可重发发送失败的消息"))]
 
     def __str__(self):
-        return f"{self.purpose} → {self.recipient}"
+        return f"{self.purpose} → {self.masked_recipient}"
+
+    @property
+    def masked_recipient(self) -> str:
+        """For pages and the admin list: phones masked as everywhere; a WeChat OpenID or an
+        e-mail address is as personal, so it is shortened too."""
+        if self.channel == self.Channel.SMS:
+            return mask_phone(self.recipient)
+        recipient = self.recipient
+        return recipient[:3] + "…" + recipient[-4:] if len(recipient) > 8 else "…"

@@ -6,17 +6,24 @@ the message is queued and again when it is sent."""
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.contact import address_for, may_contact, refusal_reason
 from customers.models import Customer
 from shopcalendar import selectors as calendar
 from shopcrm.celery import enqueue_on_commit
+from shopcrm.errors import DomainError
 
+from . import events
 from .backends import SendError, backend_for
 from .models import Message
 
 MAX_ATTEMPTS = 5
+# Longer than a send may take (the send task's time limit is 60 s): a claim older than this
+# belongs to a sender that died, and the message is sent again.
+CLAIM_EXPIRES = timedelta(minutes=5)
 SEND_TASK = "messaging.tasks.send_message"
 
 
@@ -30,10 +37,12 @@ def message_enqueue(
     channel: str = Message.Channel.SMS,
     template_code: str = "",
     params: dict | None = None,
+    secret_params: tuple[str, ...] = (),
 ) -> tuple[Message | None, bool]:
     """(message, created). Nothing when the contact rules refuse ``contact_purpose`` (a
     customers.contact.Purpose) or the customer has no address on ``channel``. A second call
-    for the same purpose, recipient and object creates nothing."""
+    for the same purpose, recipient and object creates nothing. The values of
+    ``secret_params`` are blanked in the outbox once the message is sent."""
     if not may_contact(customer, contact_purpose):
         return None, False
     recipient = address_for(customer, channel)
@@ -52,6 +61,7 @@ def message_enqueue(
                     "body": body,
                     "template_code": template_code,
                     "params": params or {},
+                    "secret_params": list(secret_params),
                     "next_attempt_at": timezone.now(),
                 },
             )
@@ -95,8 +105,9 @@ def message_enqueue_staff(
 
 
 def message_send(*, message_id: int, now: datetime | None = None) -> str:
-    """Send one due message. The row is taken with a conditional UPDATE, so two workers
-    (or a retry racing a sweep) cannot both send it."""
+    """Send one due message. The row is taken with a conditional UPDATE that records the
+    claim's time, so two workers (or a retry racing a sweep, or two beats) cannot both send
+    it; a claim is taken again only once it has expired (a sender killed mid-send)."""
     now = now or timezone.now()
     if not calendar.is_contact_time(now):  # quiet hours: the contact hours' complement
         Message.objects.filter(
@@ -107,48 +118,103 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         pk=message_id,
         status__in=[Message.Status.QUEUED, Message.Status.FAILED],
         next_attempt_at__lte=now,
-    ).update(status=Message.Status.SENDING)
+    ).update(status=Message.Status.SENDING, claimed_at=now)
     if not taken:
         return "skipped"
     message = Message.objects.select_related("customer").get(pk=message_id)
     refused = message.customer and refusal_reason(message.customer, message.contact_purpose)
     if refused:
-        message.status, message.last_error = Message.Status.CANCELLED, refused
-        message.save(update_fields=["status", "last_error"])
+        _finish(message, now, status=Message.Status.CANCELLED, last_error=refused)
         return "cancelled"
     try:
         provider_id = backend_for(message.channel).send(message)
     except SendError as exc:
-        message.attempts += 1
-        message.last_error = str(exc)[:500]
-        if exc.permanent or message.attempts >= MAX_ATTEMPTS:
-            message.status = Message.Status.GAVE_UP
+        attempts = message.attempts + 1
+        if exc.permanent or attempts >= MAX_ATTEMPTS:
+            status, retry_at = Message.Status.GAVE_UP, message.next_attempt_at
         else:
-            message.status = Message.Status.FAILED
-            message.next_attempt_at = now + timedelta(minutes=2**message.attempts)
-        message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-        return message.status
-    message.attempts += 1
-    message.status, message.sent_at, message.provider_message_id = (
-        Message.Status.SENT,
+            status, retry_at = Message.Status.FAILED, now + timedelta(minutes=2**attempts)
+        with transaction.atomic():
+            finished = _finish(
+                message,
+                now,
+                status=status,
+                attempts=attempts,
+                last_error=str(exc)[:500],
+                next_attempt_at=retry_at,
+            )
+            if finished and status == Message.Status.GAVE_UP:
+                events.message_gave_up.send(sender=Message, message=message)
+        return status
+    _finish(
+        message,
         now,
-        provider_id[:100],
+        status=Message.Status.SENT,
+        attempts=message.attempts + 1,
+        sent_at=now,
+        provider_message_id=provider_id[:100],
+        **_redacted(message),
     )
-    message.save(update_fields=["attempts", "status", "sent_at", "provider_message_id"])
     return "sent"
 
 
-def message_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Beat sweep: send what is due (retries, and anything a lost task left behind)."""
-    now = now or timezone.now()
-    stale_sending = now - timedelta(minutes=10)
-    Message.objects.filter(status=Message.Status.SENDING, next_attempt_at__lt=stale_sending).update(
-        status=Message.Status.FAILED
+def _finish(message: Message, claimed_at: datetime, **changes) -> bool:
+    """Write the end of a send, only if this sender's claim still holds (a claim that
+    expired and was taken again belongs to the other sender now)."""
+    return bool(
+        Message.objects.filter(
+            pk=message.pk, status=Message.Status.SENDING, claimed_at=claimed_at
+        ).update(claimed_at=None, **changes)
     )
+
+
+REDACTED = "[…]"
+
+
+def _redacted(message: Message) -> dict:
+    """The body and parameters without the values of ``secret_params``."""
+    if not message.secret_params:
+        return {}
+    body, params = message.body, dict(message.params)
+    for name in message.secret_params:
+        value = str(params.get(name) or "")
+        if value:
+            body = body.replace(value, REDACTED)
+            params[name] = REDACTED
+    return {"body": body, "params": params}
+
+
+def message_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat sweep: send what is due (retries, and anything a lost task left behind). A
+    claim older than CLAIM_EXPIRES (its sender died) is put back to be sent again."""
+    now = now or timezone.now()
+    expired = now - CLAIM_EXPIRES
+    Message.objects.filter(
+        Q(claimed_at__lt=expired) | Q(claimed_at__isnull=True, next_attempt_at__lt=expired),
+        status=Message.Status.SENDING,
+    ).update(status=Message.Status.FAILED, claimed_at=None)
     due = Message.objects.filter(
         status__in=[Message.Status.QUEUED, Message.Status.FAILED], next_attempt_at__lte=now
     ).values_list("pk", flat=True)[:limit]
     return sum(message_send(message_id=pk, now=now) == "sent" for pk in list(due))
+
+
+def message_retry(*, message: Message, by) -> Message:
+    """A manager sends a message that gave up again: five fresh tries, now (the contact
+    rules are asked again when it is sent)."""
+    with transaction.atomic():
+        retried = Message.objects.filter(pk=message.pk, status=Message.Status.GAVE_UP).update(
+            status=Message.Status.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            last_error="",
+        )
+        if not retried:
+            raise DomainError(_("这条消息不是“已放弃”状态，无需重发。"), code="not_gave_up")
+        events.message_retried.send(sender=Message, message=message)
+        _send_after_commit(message)
+    message.refresh_from_db()
+    return message
 
 
 def message_cancel_refused(*, customer_ids) -> int:

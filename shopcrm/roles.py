@@ -66,6 +66,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "complaints.manage_complaint",
         "complaints.export_complaint",
         "reports.view_reports",
+        "messaging.retry_message",
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("complaints.urls")),
     path("", include("reports.urls")),
+    path("", include("messaging.urls")),
 ]
 
 handler404 = "shopcrm.views.not_found"

@@ -10,6 +10,7 @@ class SurveysConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from customers.events import contact_withdrawn
+        from messaging.events import message_gave_up, message_retried
         from visits.events import visit_delivered
 
         from . import defaults, receivers
@@ -18,4 +19,8 @@ class SurveysConfig(AppConfig):
         contact_withdrawn.connect(
             receivers.skip_refused_invitations, dispatch_uid="invitations_withdrawn"
         )
+        message_gave_up.connect(
+            receivers.invitation_not_delivered, dispatch_uid="invitation_not_delivered"
+        )
+        message_retried.connect(receivers.invitation_resent, dispatch_uid="invitation_resent")
         post_migrate.connect(defaults.after_migrate, sender=self, dispatch_uid="survey_default")

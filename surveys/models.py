@@ -145,6 +145,9 @@ class SurveyInvitation(models.Model):
         COMPLETED = "completed", _("已作答")
         EXPIRED = "expired", _("已过期")
         SKIPPED = "skipped", _("不发送")
+        # Its message gave up (e.g. the number is out of service): not counted as sent
+        # until a manager's retry gets it out.
+        UNDELIVERED = "undelivered", _("未送达")
 
     visit = models.OneToOneField(
         "visits.Visit",
@@ -160,7 +163,7 @@ class SurveyInvitation(models.Model):
     )
     template = models.ForeignKey(SurveyTemplate, verbose_name=_("问卷"), on_delete=models.PROTECT)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel)
-    status = models.CharField(_("状态"), max_length=10, choices=Status, default=Status.SCHEDULED)
+    status = models.CharField(_("状态"), max_length=12, choices=Status, default=Status.SCHEDULED)
     token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     reminder_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     due_at = models.DateTimeField(_("计划发送时间"))

@@ -15,3 +15,20 @@ def skip_refused_invitations(sender, *, customer_ids: set, **kwargs) -> None:
     from . import services
 
     services.invitation_skip_refused(customer_ids=customer_ids)
+
+
+def invitation_not_delivered(sender, *, message, **kwargs) -> None:
+    """On "message gave up" (messaging.events): the invitation it carried was not
+    delivered (a reminder that gave up changes nothing: the invitation went out)."""
+    from . import services
+
+    if message.purpose == services.INVITATION_KEY:
+        services.invitation_mark_undelivered(object_key=message.object_key)
+
+
+def invitation_resent(sender, *, message, **kwargs) -> None:
+    """On "message retried": the invitation counts as sent again."""
+    from . import services
+
+    if message.purpose == services.INVITATION_KEY:
+        services.invitation_mark_resent(object_key=message.object_key)

@@ -41,6 +41,8 @@ from .models import (
 from .selectors import invitation_state, template_default
 
 Status = SurveyInvitation.Status
+# The invitation message's purpose, and its object_key's kind: "survey_invitation:<id>".
+INVITATION_KEY = "survey_invitation"
 MAX_TEXT = 2000
 
 
@@ -384,7 +386,7 @@ def _send(pk: int, now: datetime, policy: SurveyPolicy) -> str:
             invitation.skip_reason = refused or "answered on the phone"
             invitation.save(update_fields=["status", "skip_reason"])
             return "skipped"
-        message, _created = _enqueue(invitation, token, purpose="survey_invitation")
+        message, _created = _enqueue(invitation, token, purpose=INVITATION_KEY)
         if message is None:
             invitation.status, invitation.skip_reason = Status.SKIPPED, "no address or consent"
             invitation.save(update_fields=["status", "skip_reason"])
@@ -426,12 +428,44 @@ def _enqueue(invitation: SurveyInvitation, token: str, *, purpose: str):
         purpose=purpose,
         contact_purpose=Purpose.SURVEY,
         customer=invitation.customer,
-        object_key=f"survey_invitation:{invitation.pk}",
+        object_key=f"{INVITATION_KEY}:{invitation.pk}",
         body=body % {"shop": settings.SHOP_NAME, "date": date, "link": link},
         channel=invitation.channel or Channel.SMS,
         template_code=settings.SMS_TEMPLATE_SURVEY_INVITATION,
         params={"date": date, "link": link},
+        secret_params=("link",),  # the token: not kept in the outbox once sent
     )
+
+
+def invitation_mark_undelivered(*, object_key: str) -> int:
+    """The invitation's message gave up: it was not delivered, so it is not counted as
+    sent (METRICS.md's response rate) and its link is never reminded."""
+    pk = _invitation_of(object_key)
+    if pk is None:
+        return 0
+    return SurveyInvitation.objects.filter(pk=pk, status=Status.SENT).update(
+        status=Status.UNDELIVERED, sent_at=None, skip_reason="message not delivered"
+    )
+
+
+def invitation_mark_resent(*, object_key: str, now: datetime | None = None) -> int:
+    """A manager retried the invitation's message: it counts as sent from now, and its
+    link lives the policy's days from now."""
+    pk = _invitation_of(object_key)
+    if pk is None:
+        return 0
+    now = now or timezone.now()
+    return SurveyInvitation.objects.filter(pk=pk, status=Status.UNDELIVERED).update(
+        status=Status.SENT,
+        sent_at=now,
+        expires_at=now + timedelta(days=SurveyPolicy.current().expiry_days),
+        skip_reason="",
+    )
+
+
+def _invitation_of(object_key: str) -> int | None:
+    kind, _sep, pk = object_key.partition(":")
+    return int(pk) if kind == INVITATION_KEY and pk.isdigit() else None
 
 
 # ---------------------------------------------------------------- the public page

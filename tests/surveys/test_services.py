@@ -12,7 +12,7 @@ from django.utils import timezone
 from followups.models import FollowUpTask
 from messaging.backends import LocmemBackend
 from messaging.models import Message
-from messaging.services import message_send_due
+from messaging.services import REDACTED, message_send_due
 from shopcalendar.models import ShopCalendar
 from surveys import selectors, services, tokens
 from surveys.models import Answer, SurveyInvitation, SurveyResponse, SurveyTemplate
@@ -207,8 +207,13 @@ def test_preferred_channel_is_used_when_the_customer_has_that_address():
 
 
 def sent_tokens() -> list[str]:
-    """The links in the outbox: the only place the raw token exists."""
-    return [m.params["link"].rstrip("/").rsplit("/", 1)[1] for m in Message.objects.order_by("pk")]
+    """The links in the outbox (the only place the raw token exists until the message is
+    sent) or, for a message sent, in what the sender was given."""
+    sent = {message.pk: message for message in LocmemBackend.outbox}
+    return [
+        (sent.get(m.pk) or m).params["link"].rstrip("/").rsplit("/", 1)[1]
+        for m in Message.objects.order_by("pk")
+    ]
 
 
 def test_sweep_sends_once_with_a_hashed_unguessable_token():
@@ -221,6 +226,10 @@ def test_sweep_sends_once_with_a_hashed_unguessable_token():
     assert message_send_due() == 1 and len(LocmemBackend.outbox) == 1
     assert "/s/" in LocmemBackend.outbox[0].body
     (token,) = sent_tokens()
+    # Once sent, the outbox keeps no usable link (issue 15, part 5).
+    stored = Message.objects.get(purpose="survey_invitation")
+    assert token not in stored.body and token not in str(stored.params)
+    assert stored.params["date"] and stored.body.endswith(REDACTED)  # the rest as it was
     invitation.refresh_from_db()
     assert invitation.status == S.SENT
     assert len(token) >= 22  # 24 random bytes: 192 bits, base64url
