@@ -1,10 +1,11 @@
-"""Writes of the API app itself: a sync batch under its Idempotency-Key, and the pruning of
-old keys (the sync services live with the records they write)."""
+"""Writes of the API app itself: a sync batch under its Idempotency-Key, the pruning of old
+keys, and the clients' tokens (the sync services live with the records they write)."""
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from shopcrm.sync import BatchRejected
 
-from .models import IdempotencyRecord
+from .models import ApiToken, IdempotencyRecord
 
 IDEMPOTENCY_KEEP_DAYS = 7
 
@@ -81,10 +82,36 @@ def _replay(previous: IdempotencyRecord, digest: str) -> SyncAnswer:
     return SyncAnswer(previous.status_code, previous.response, replayed=True)
 
 
-def idempotency_records_prune(*, now=None) -> int:
-    """A DMS retries within minutes or hours; a week of first answers is plenty."""
+def idempotency_records_prune(*, now=None, keep_days: int = IDEMPOTENCY_KEEP_DAYS) -> int:
+    """A DMS retries within minutes or hours; a week of first answers is plenty. The
+    retention sweep (privacy.services.retention_sweep) passes the administrator's period."""
     now = now or timezone.now()
     deleted, _by_model = IdempotencyRecord.objects.filter(
-        created_at__lt=now - timedelta(days=IDEMPOTENCY_KEEP_DAYS)
+        created_at__lt=now - timedelta(days=keep_days)
     ).delete()
     return deleted
+
+
+# ---------------------------------------------------------------- API tokens
+# Stored only as their SHA-256 (api.models.ApiToken), checked by api.authentication.
+
+
+def digest_of(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, user, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user``: (the stored token, the key to show once)."""
+    key = secrets.token_urlsafe(32)  # 256 random bits
+    token = ApiToken.objects.create(
+        user=user, digest=digest_of(key), prefix=key[:8], expires_at=expires_at
+    )
+    return token, key
+
+
+@transaction.atomic
+def api_token_rotate(*, user, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """The client's only token from now: every earlier one stops working at once."""
+    ApiToken.objects.filter(user=user).delete()
+    return api_token_create(user=user, expires_at=expires_at)

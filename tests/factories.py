@@ -98,3 +98,10 @@ def contact_all_day():
     calendar = ShopCalendar.current()
     calendar.contact_start, calendar.contact_end = time(0, 0), time(23, 59, 59)
     calendar.save()
+
+
+def api_key(user, **options) -> str:
+    """A new API token of ``user``: the key its client sends (only its hash is stored)."""
+    from api.services import api_token_create
+
+    return api_token_create(user=user, **options)[1]

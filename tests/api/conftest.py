@@ -1,9 +1,8 @@
 import pytest
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key
 
 
 @pytest.fixture(autouse=True)
@@ -21,8 +20,7 @@ def dms_user(db):
 @pytest.fixture
 def dms(dms_user):
     client = APIClient()
-    token = Token.objects.create(user=dms_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(dms_user)}")
     client.user = dms_user
     return client
 

@@ -1,19 +1,28 @@
 """Read-back: list and detail with filters and stable cursor pages; who sees what."""
 
+import hashlib
 import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from api.models import ApiToken
 from customers.models import Customer, Vehicle
 from tests.api.conftest import post
-from tests.factories import CustomerFactory, UserFactory, VehicleFactory, VisitFactory, valid_vin
+from tests.factories import (
+    CustomerFactory,
+    UserFactory,
+    VehicleFactory,
+    VisitFactory,
+    api_key,
+    valid_vin,
+)
 from visits.models import Visit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -233,17 +242,42 @@ def test_create_api_token_prints_only_the_token_and_rotates_it(db):
     out = StringIO()
     call_command("create_api_token", "dms-prod", stdout=out)
     first = out.getvalue().strip()
-    assert Token.objects.get(user__username="dms-prod").key == first
-    user = Token.objects.get(key=first).user
-    assert not user.has_usable_password()
-    assert list(user.groups.values_list("name", flat=True)) == ["dms_client"]
+    stored = ApiToken.objects.get(user__username="dms-prod")
+    # Only the SHA-256 is kept (issue 15, part 7): the key is nowhere in the database.
+    assert (
+        stored.digest == hashlib.sha256(first.encode()).hexdigest() and stored.prefix == first[:8]
+    )
+    assert first not in str(list(ApiToken.objects.values()))
+    assert not stored.user.has_usable_password()
+    assert list(stored.user.groups.values_list("name", flat=True)) == ["dms_client"]
     out = StringIO()
-    call_command("create_api_token", "dms-prod", stdout=out)
+    call_command("create_api_token", "dms-prod", "--expires-days", "30", stdout=out)
     second = out.getvalue().strip()
-    assert second != first and not Token.objects.filter(key=first).exists()
+    assert second != first and ApiToken.objects.filter(user__username="dms-prod").count() == 1
     client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert client.get("/api/v1/customers/").status_code == 401  # rotated away
     client.credentials(HTTP_AUTHORIZATION=f"Token {second}")
     assert client.get("/api/v1/customers/").status_code == 200
+    token = ApiToken.objects.get(user__username="dms-prod")
+    assert token.last_used_at is not None
+    assert token.expires_at.date() == (timezone.now() + timedelta(days=30)).date()
+
+
+def test_an_expired_token_is_refused(dms_user):
+    key = api_key(dms_user, expires_at=timezone.now() - timedelta(seconds=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/customers/").status_code == 401
+
+
+def test_create_api_token_refuses_a_bad_expiry_and_writes_nothing(db):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "x", "--expires-days", "0", stdout=StringIO())
+    assert not ApiToken.objects.exists()
+    assert not get_user_model().objects.filter(username="x").exists()
 
 
 def test_create_api_token_refuses_an_unknown_role(db):
@@ -287,7 +321,7 @@ def test_docs_page_uses_local_static_files(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_batches_from_two_threads_make_no_duplicates_and_no_deadlock(dms_user):
-    token = Token.objects.create(user=dms_user).key
+    token = api_key(dms_user)
     customers = [
         {"external_id": f"C{n}", "name": f"客户{n}", "phone": f"139{n:08d}"} for n in range(60)
     ]
@@ -333,18 +367,23 @@ def test_overlapping_batches_from_two_threads_make_no_duplicates_and_no_deadlock
     assert Visit.objects.count() == 0
 
 
-def test_tokens_are_created_and_revoked_in_the_admin(client, dms_user):
+def test_tokens_are_created_once_shown_and_revoked_in_the_admin(client, dms_user):
     admin_user = UserFactory(role="admin", username="root-tokens")
     client.force_login(admin_user)
-    assert client.get("/admin/authtoken/tokenproxy/").status_code == 200
-    response = client.post("/admin/authtoken/tokenproxy/add/", {"user": dms_user.pk})
-    assert response.status_code == 302
-    token = Token.objects.get(user=dms_user)
+    assert client.get("/admin/api/apitoken/").status_code == 200
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404  # DRF's clear tokens
+    response = client.post("/admin/api/apitoken/add/", {"user": dms_user.pk}, follow=True)
+    assert response.status_code == 200
+    (shown,) = [str(m) for m in response.context["messages"] if "只显示这一次" in str(m)]
+    key = shown.rsplit("：", 1)[1]
+    token = ApiToken.objects.get(user=dms_user)
+    assert token.digest == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in client.get(f"/admin/api/apitoken/{token.pk}/change/").content.decode()
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get("/api/v1/customers/").status_code == 200
-    response = client.post(f"/admin/authtoken/tokenproxy/{dms_user.pk}/delete/", {"post": "yes"})
-    assert response.status_code == 302 and not Token.objects.filter(user=dms_user).exists()
+    response = client.post(f"/admin/api/apitoken/{token.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not ApiToken.objects.filter(user=dms_user).exists()
     assert api.get("/api/v1/customers/").status_code == 401
 
 

@@ -7,7 +7,6 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from rest_framework.throttling import UserRateThrottle
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
@@ -19,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shopcrm.wsgi import application
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key
 
 CHECKS = [
     not_a_server_error,
@@ -62,7 +61,7 @@ def token(db, monkeypatch):
     monkeypatch.setattr(
         UserRateThrottle, "THROTTLE_RATES", {"user": "100000/min", "anon": "100000/min"}
     )
-    return Token.objects.create(user=UserFactory(role="dms_client", username="schemathesis")).key
+    return api_key(UserFactory(role="dms_client", username="schemathesis"))
 
 
 @pytest.mark.postgres

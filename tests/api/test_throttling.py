@@ -30,14 +30,13 @@ def test_the_limit_then_a_new_window(dms, two_a_minute):
 
 
 def test_clients_are_counted_apart(dms, two_a_minute, db):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, api_key
 
     other = APIClient()
-    token = Token.objects.create(user=UserFactory(role="dms_client", username="dms-other"))
-    other.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = api_key(UserFactory(role="dms_client", username="dms-other"))
+    other.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert [dms.get(PATH).status_code for _ in range(3)] == [200, 200, 429]
     assert other.get(PATH).status_code == 200
 

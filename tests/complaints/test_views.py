@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from complaints import services
@@ -18,7 +17,7 @@ from followups import services as followup_services
 from followups.models import FollowUpTask
 from surveys import selectors as survey_selectors
 from surveys import services as survey_services
-from tests.factories import CustomerFactory, UserFactory, contact_all_day
+from tests.factories import CustomerFactory, UserFactory, api_key, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
 
 pytestmark = pytest.mark.django_db
@@ -238,7 +237,7 @@ def test_notifications_page_and_badge(client, advisor):
 def hotline(db):
     user = UserFactory(role="hotline_client", username="oem-hotline")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
     return api
 
 

@@ -14,12 +14,11 @@ from datetime import timedelta
 import pytest
 import requests
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from customers.models import Customer, Vehicle
 from followups.models import FollowUpTask
 from surveys.models import SurveyInvitation
-from tests.factories import UserFactory, valid_vin
+from tests.factories import UserFactory, api_key, valid_vin
 from tests.faults.processes import App, PrivateRedis, wait_for
 from visits.models import Visit
 
@@ -87,7 +86,7 @@ def converged() -> bool:
 
 def test_redis_killed_mid_batch_and_workers_killed_mid_sweep_lose_nothing(tmp_path, capsys):
     batch = the_shop()
-    token = Token.objects.create(user=UserFactory(role="dms_client", username="dms-faults")).key
+    token = api_key(UserFactory(role="dms_client", username="dms-faults"))
     broker = PrivateRedis(tmp_path).start()
     app = App(broker.url, tmp_path)
     try:

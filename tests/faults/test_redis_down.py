@@ -8,9 +8,8 @@ import re
 import pytest
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from rest_framework.authtoken.models import Token
 
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key
 from tests.faults.processes import App, PrivateRedis
 from tests.visits.test_views import new_check_in
 from visits.models import Visit
@@ -63,7 +62,7 @@ def test_with_redis_killed_the_desk_and_the_dms_carry_on(tmp_path):
     desk_user("desk-1")
     desk_user("desk-2")
     dms = {
-        "Authorization": f"Token {Token.objects.create(user=UserFactory(role='dms_client')).key}"
+        "Authorization": f"Token {api_key(UserFactory(role='dms_client'))}"
     }
     redis = PrivateRedis(tmp_path).start()
     app = App(redis.url, tmp_path)

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers import services as customer_services
@@ -22,7 +21,7 @@ from messaging.models import Message
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation
 from tests.api.conftest import post
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, UserFactory, api_key
 from tests.surveys.conftest import make_delivered_visit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -111,8 +110,8 @@ def test_the_dms_marking_do_not_contact_cancels_in_its_batch(planned):
     customer.external_id = "C-DNC"
     customer.save()
     dms = APIClient()
-    token = Token.objects.create(user=UserFactory(role="dms_client", username="dms-dnc"))
-    dms.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = api_key(UserFactory(role="dms_client", username="dms-dnc"))
+    dms.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     record = {"external_id": "C-DNC", "name": customer.name, "phone": customer.phone}
     answer = post(dms, "customers", [{**record, "do_not_contact": True}])
     assert answer.status_code == 200 and answer.json()["updated"] == 1
