@@ -32,7 +32,8 @@ cat <<MSG
     agent     回访专员 / call-centre agent
     manager   售后经理 / manager
     admin     系统管理员 / administrator (Django admin at /admin/)
-    dms       DMS 接口 / DMS client role
+    dms       DMS 接口 / DMS client: the API only, with the token printed above on the
+              first start (a new one: .venv/bin/python manage.py create_api_token dms)
   Ctrl-C stops the web server, the worker and beat.
 
 MSG

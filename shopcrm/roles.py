@@ -15,6 +15,9 @@ ADMIN = "admin"
 DMS_CLIENT = "dms_client"
 HOTLINE_CLIENT = "hotline_client"
 
+# Token clients: they reach the API only and never sign in to pages (shopcrm.login).
+API_ONLY_ROLES = frozenset({DMS_CLIENT, HOTLINE_CLIENT})
+
 ROLE_LABELS = {
     ADVISOR: _("服务顾问"),
     AGENT: _("回访专员"),

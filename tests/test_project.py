@@ -258,6 +258,11 @@ def test_seed_demo_makes_a_believable_shop():
     users = get_user_model().objects
     for role in ("advisor", "agent", "manager", "admin", "dms_client"):
         assert users.filter(groups__name=role).exists(), role
+    # The demo DMS reaches the API with the token printed once, never the browser.
+    dms = users.get(username="dms")
+    key = out.getvalue().rsplit("one): ", 1)[1].strip()
+    assert not dms.has_usable_password() and dms.api_tokens.count() == 1
+    assert dms.api_tokens.get().prefix == key[:8]
     # A second run with --if-empty loads nothing more.
     call_command("seed_demo", "--customers", "150", "--if-empty", stdout=StringIO())
     assert Customer.objects.count() == 150
@@ -360,3 +365,9 @@ def test_runtime_imports_come_from_requirements_txt_alone():
             if name not in closure and name not in OPTIONAL_AT_RUNTIME:
                 undeclared.add(f"{name} (imported as {top})")
     assert not undeclared, f"imported at run time but not in requirements.txt: {sorted(undeclared)}"
+
+
+def test_database_connections_are_health_checked():
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True

@@ -9,12 +9,14 @@ import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from api.services import api_token_rotate
 from complaints import services as complaint_services
 from complaints.models import Complaint, ComplaintEvent
 from customers.models import Customer, Vehicle
@@ -159,7 +161,9 @@ def ensure_demo_users(stdout=None):
         user, created = User.objects.get_or_create(
             username=username, defaults={"last_name": last, "first_name": first}
         )
-        if created:
+        if created and role in roles.API_ONLY_ROLES:
+            user.set_unusable_password()  # the DMS reaches the API with a token, never pages
+        elif created:
             user.set_password(DEMO_PASSWORD)
         user.is_staff = role == roles.ADMIN
         user.is_superuser = role == roles.ADMIN
@@ -188,10 +192,18 @@ class Command(BaseCommand):
 
     def handle(self, *args, customers, seed, if_empty, **options):
         started = time.monotonic()
+        if settings.PRODUCTION:
+            raise CommandError("seed_demo never runs in production mode (SHOPCRM_PRODUCTION=1).")
+        if Customer.objects.exists():
+            # A database with customers (the demo's own, or a shop's real data): no demo
+            # users with a published password, no more demo records.
+            if if_empty:
+                self.stdout.write("Demo data: database already has customers, nothing loaded.")
+                return
+            raise CommandError(
+                "The database already holds customers; seed_demo loads only into an empty one."
+            )
         ensure_demo_users()
-        if if_empty and Customer.objects.exists():
-            self.stdout.write("Demo data: database already has customers, nothing loaded.")
-            return
         rng = random.Random(seed)
         with transaction.atomic():
             counts = self._load(rng, customers)
@@ -201,6 +213,10 @@ class Command(BaseCommand):
                 "{appointments} appointments, {responses} survey responses, {complaints} complaints "
                 "in {seconds:.1f} s".format(seconds=time.monotonic() - started, **counts)
             )
+        )
+        _token, key = api_token_rotate(user=get_user_model().objects.get(username="dms"))
+        self.stdout.write(
+            f"Demo DMS API token (shown once; `manage.py create_api_token dms` makes a new one): {key}"
         )
 
     # ------------------------------------------------------------------ generation
