@@ -18,3 +18,17 @@
       .catch(function () { button.textContent = "×"; });
   });
 })();
+
+// Behaviour without inline handlers (the Content-Security-Policy allows no inline script):
+// a <select class="js-submit-on-change"> submits its form; a checkbox
+// <input class="js-check-all" data-name="x"> ticks every input[name=x].
+document.addEventListener("change", function (event) {
+  var target = event.target;
+  if (target.matches("select.js-submit-on-change")) {
+    target.form.submit();
+  } else if (target.matches("input.js-check-all")) {
+    document.querySelectorAll('input[name="' + target.dataset.name + '"]').forEach(function (box) {
+      box.checked = target.checked;
+    });
+  }
+});

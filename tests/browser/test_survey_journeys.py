@@ -5,11 +5,10 @@ import pytest
 
 from followups import services as followup_services
 from followups.models import FollowUpTask
-from messaging.models import Message
 from surveys import services
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.factories import UserFactory, contact_all_day
-from tests.surveys.conftest import make_delivered_visit
+from tests.surveys.conftest import make_delivered_visit, received_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,7 +45,7 @@ def survey_link(live_server) -> str:
     visit = make_delivered_visit(hours_ago=30, name="周婷")
     services.invitation_create_for_visit(visit_id=visit.pk)
     services.invitation_sweep_due()
-    link = Message.objects.get(purpose="survey_invitation").params["link"]
+    link = received_link()
     return live_server.url + "/" + link.split("/", 3)[3]
 
 

@@ -27,3 +27,13 @@ def make_delivered_visit(*, consent=True, hours_ago=30, **customer_fields):
         promised_at=delivered,
         delivered_at=delivered,
     )
+
+
+def received_link(purpose: str = "survey_invitation") -> str:
+    """The survey link as the customer got it: from what the sender was given once the
+    message went out (the outbox then keeps no link), else from the queued message."""
+    from messaging.models import Message
+
+    message = Message.objects.get(purpose=purpose)
+    sent = [m for m in LocmemBackend.outbox if m.pk == message.pk]
+    return (sent[0] if sent else message).params["link"]

@@ -12,11 +12,10 @@ from openpyxl import load_workbook
 
 from followups import services as followup_services
 from followups.models import CallAttempt, FollowUpTask
-from messaging.models import Message
 from surveys import selectors, services
 from surveys.models import SurveyInvitation, SurveyResponse
 from tests.factories import UserFactory
-from tests.surveys.conftest import make_delivered_visit
+from tests.surveys.conftest import make_delivered_visit, received_link
 from tests.surveys.test_services import GOOD
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +25,7 @@ def open_link():
     visit = make_delivered_visit(hours_ago=30, name="刘洋")
     services.invitation_create_for_visit(visit_id=visit.pk)
     services.invitation_sweep_due()
-    link = Message.objects.get(purpose="survey_invitation").params["link"]
+    link = received_link()
     return "/" + link.split("/", 3)[3]
 
 
