@@ -11,36 +11,9 @@ throttled request still says when to retry (Retry-After: the rest of the window)
 down nothing is counted and every request is let through (fail open, logged once per
 outage by shopcrm.cache): a DMS must not stop syncing because the counter is away."""
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
-from shopcrm.cache import RedisDown, redis_down
-
-
-def count_request(key: str, duration: int) -> int:
-    """Add one to ``key`` (created with a lifetime of ``duration`` seconds) and return it."""
-    cache = caches["default"]
-    if isinstance(cache, RedisCache):
-        if redis_down.now():
-            return 0  # fail open: the limit protects the server, Redis down must not stop it
-        full_key = cache.make_and_validate_key(key)
-        client = cache._cache.get_client(full_key, write=True)
-        pipeline = client.pipeline(transaction=False)
-        pipeline.set(full_key, 0, ex=duration, nx=True)
-        pipeline.incr(full_key)
-        try:
-            return pipeline.execute()[1]
-        except RedisDown.ERRORS as error:
-            redis_down.failed(error)
-            return 0
-    # Other caches (the file cache of the zero-setup run, the tests' local memory).
-    cache.add(key, 0, duration)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between the two steps: a new window
-        cache.add(key, 1, duration)
-        return 1
+from shopcrm.cache import count_request
 
 
 class CountingThrottleMixin:

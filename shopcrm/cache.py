@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Hashable
 
 import redis
+from django.core.cache import caches
 from django.core.cache.backends import redis as django_redis
 
 logger = logging.getLogger("shopcrm.cache")
@@ -125,3 +126,30 @@ class ProcessCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def count_request(key: str, duration: int) -> int:
+    """Add one to ``key`` (created with a lifetime of ``duration`` seconds) and return it:
+    the counter of a fixed window (api.throttling, the public survey page). Redis: SET NX
+    with expiry and INCR in one round trip. Redis down: 0, nothing is limited (fail open)."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        if redis_down.now():
+            return 0  # fail open: the limit protects the server, Redis down must not stop it
+        full_key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(full_key, write=True)
+        pipeline = client.pipeline(transaction=False)
+        pipeline.set(full_key, 0, ex=duration, nx=True)
+        pipeline.incr(full_key)
+        try:
+            return pipeline.execute()[1]
+        except RedisDown.ERRORS as error:
+            redis_down.failed(error)
+            return 0
+    # Other caches (the file cache of the zero-setup run, the tests' local memory).
+    cache.add(key, 0, duration)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two steps: a new window
+        cache.add(key, 1, duration)
+        return 1

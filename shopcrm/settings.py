@@ -184,6 +184,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
 # A shared reception PC: a session unused this long is signed out (shopcrm.sessions).
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+# Requests a minute from one address to the public survey pages (surveys.views).
+SURVEY_PAGE_RATE = int(os.environ.get("SURVEY_PAGE_RATE", "60"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -1,3 +1,6 @@
+import time
+
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from shopcrm.access import PermissionRequired
+from shopcrm.cache import count_request
 from shopcrm.exports import table_response
 from shopcrm.people import person_name
 from shopcrm.refusals import errors_of
@@ -25,6 +29,15 @@ VIEW, EXPORT = access.VIEW, access.EXPORT
 # ---------------------------------------------------------------- the customer's page
 
 
+def _too_many(request) -> bool:
+    """The public pages take at most SURVEY_PAGE_RATE requests a minute from one address
+    (customers behind a carrier's NAT share one, so the limit is generous; it stops a
+    script hammering the page, the 192-bit token stops guessing)."""
+    address = get_client_ip_address(request) or "unknown"
+    window = int(time.time() // 60)
+    return count_request(f"survey-page:{address}:{window}", 61) > settings.SURVEY_PAGE_RATE
+
+
 def _questions(invitation):
     return list(invitation.template.questions.order_by("order", "pk"))
 
@@ -34,6 +47,8 @@ def _questions(invitation):
 def survey_page(request, token):
     """No login: the token is the key. A guessed, used or expired link gets a friendly page
     that shows nothing about the visit or the customer."""
+    if _too_many(request):
+        return _closed(request, "busy")
     invitation = selectors.invitation_get_by_token(token)
     state = selectors.invitation_state(invitation)
     if state != "open":
@@ -82,6 +97,8 @@ def _shop():
 
 @never_cache
 def thanks(request, token):
+    if _too_many(request):
+        return _closed(request, "busy")
     invitation = selectors.invitation_get_by_token(token)
     if selectors.invitation_state(invitation) != "answered":
         return _closed(request, selectors.invitation_state(invitation))
@@ -89,7 +106,7 @@ def thanks(request, token):
 
 
 def _closed(request, state):
-    status = {"answered": 200, "expired": 410, "invalid": 404}[state]
+    status = {"answered": 200, "expired": 410, "invalid": 404, "busy": 429}[state]
     return render(
         request, "surveys/public_message.html", {"state": state, "shop": _shop()}, status=status
     )

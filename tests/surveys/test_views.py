@@ -240,3 +240,20 @@ def test_integrity_flags_for_too_fast_and_top_marks(manager_client, answered):
     assert "作答过快" in body
     flagged = manager_client.get(reverse("surveys:list"), {"flagged_only": "on"}).content.decode()
     assert 'id="summary-count">1<' in flagged
+
+
+def test_one_address_hammering_the_public_page_is_slowed_down(client, settings):
+    """Issue 15, part 7: a throttle per address on the public pages (a friendly 429)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SURVEY_PAGE_RATE = 3
+    url = open_link()
+    assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    busy = client.get(url)
+    assert busy.status_code == 429 and "访问过于频繁" in busy.content.decode()
+    assert client.get("/s/guessed-token/").status_code == 429  # guessing is counted too
+    from django.test import Client
+
+    assert Client(REMOTE_ADDR="10.1.2.3").get(url).status_code == 200  # another customer
+    cache.clear()
