@@ -5,6 +5,8 @@ import os
 import time
 
 from celery import Celery
+from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopcrm.settings")
@@ -15,6 +17,9 @@ app.autodiscover_tasks()
 logger = logging.getLogger("shopcrm.celery")
 
 
+# What a broker that is down or hung raises: kombu wraps the transport's errors in its
+# OperationalError; a socket error or a timeout may come through as it is.
+BROKER_ERRORS = (KombuError, OSError, RedisError)
 # After the broker failed, the process does not try it again for this long: a batch of a
 # thousand deliveries then costs one failed connection, not a thousand.
 BROKER_BACKOFF_SECONDS = 10.0
@@ -33,7 +38,7 @@ def enqueue(name: str, *args) -> bool:
         return False
     try:
         app.signature(name, args=args).apply_async(retry=False)
-    except Exception:  # kombu's OperationalError, redis' ConnectionError, a timeout, …
+    except BROKER_ERRORS:  # not a task's own error (eager in tests): that one propagates
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
         logger.warning("broker unavailable: %s%r not queued, the sweep will do it", name, args)
         return False

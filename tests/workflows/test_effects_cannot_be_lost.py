@@ -158,3 +158,18 @@ def test_the_broker_is_tried_again_after_the_back_off(broker_down, monkeypatch):
     clock[0] += shopcrm.celery.BROKER_BACKOFF_SECONDS + 1
     assert shopcrm.celery.enqueue("messaging.tasks.send_message", 3) is False
     assert len(broker_down) == 2
+
+
+def test_a_tasks_own_error_is_not_taken_for_a_dead_broker(monkeypatch):
+    """Only the broker's errors are swallowed: an eager task that fails (tests) raises, and
+    later tasks are not skipped as if the broker were down."""
+
+    class Failing:
+        def apply_async(self, **options):
+            raise ValueError("the task's own bug")
+
+    monkeypatch.setattr(shopcrm.celery.app, "signature", lambda name, args=(): Failing())
+    monkeypatch.setattr(shopcrm.celery, "_broker_down_until", 0.0)
+    with pytest.raises(ValueError):
+        shopcrm.celery.enqueue("messaging.tasks.send_message", 1)
+    assert shopcrm.celery._broker_down_until == 0.0
