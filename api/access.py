@@ -6,6 +6,8 @@ from rest_framework.permissions import BasePermission
 from complaints import access as complaint_access
 from shopcrm.access import has_perm
 
+from .models import ApiToken
+
 SYNC = "api.sync_dms"
 READ = "api.read_api"
 
@@ -35,6 +37,16 @@ class CanReadComplaints(CanReadBack):
         return has_perm(request.user, HOTLINE) or super().has_permission(request, view)
 
 
-def sees_full_phones(user) -> bool:
-    """The DMS sent the numbers and gets them back; everyone else sees them masked."""
-    return has_perm(user, READ)
+def hotline_only(user) -> bool:
+    """The OEM hotline's token: it creates complaints and reads back only its own, without
+    the shop's customer ids (nothing to learn about who is a customer)."""
+    return has_perm(user, HOTLINE) and not (
+        has_perm(user, READ) or has_perm(user, complaint_access.VIEW)
+    )
+
+
+def sees_full_phones(request) -> bool:
+    """The DMS sent the numbers and gets them back, through its token; everyone else sees
+    them masked, a browser session included (an administrator's too: pages reveal one
+    number at a time, recorded)."""
+    return isinstance(request.auth, ApiToken) and has_perm(request.user, READ)

@@ -297,6 +297,17 @@ class ComplaintOut(serializers.ModelSerializer):
         return person_name(complaint.owner) if complaint.owner_id else ""
 
 
+class HotlineComplaintOut(ComplaintOut):
+    """What the OEM hotline reads back: its complaint, without the shop's customer ids."""
+
+    class Meta(ComplaintOut.Meta):
+        fields = [
+            name
+            for name in ComplaintOut.Meta.fields
+            if name not in ("customer_id", "customer_external_id")
+        ]
+
+
 class ComplaintIn(serializers.Serializer):
     """A complaint from the OEM hotline (or another system): the customer by the DMS's
     external_id, or by mobile phone."""
@@ -304,6 +315,11 @@ class ComplaintIn(serializers.Serializer):
     external_id = serializers.CharField(max_length=64)
     customer_external_id = serializers.CharField(max_length=64, required=False)
     customer_phone = serializers.CharField(max_length=30, required=False)
+    customer_name = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text=_("来电人姓名：手机号不是本店客户时，用它建立新客户"),
+    )
     visit_external_id = serializers.CharField(max_length=64, required=False)
     channel = serializers.ChoiceField(Complaint.Channel.choices, default="oem_hotline")
     category = serializers.ChoiceField(Complaint.Category.choices)

@@ -36,6 +36,7 @@ from .access import (
     CanReadBack,
     CanReadComplaints,
     CanSync,
+    hotline_only,
     sees_full_phones,
 )
 
@@ -204,7 +205,7 @@ class ReadBackMixin:
     def get_serializer_context(self):
         return {
             **super().get_serializer_context(),
-            "full_phones": sees_full_phones(self.request.user),
+            "full_phones": sees_full_phones(self.request),
         }
 
 
@@ -325,7 +326,24 @@ class SurveyResponseDetail(ReadBackMixin, generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class ComplaintList(ReadBackMixin, generics.ListAPIView):
+class HotlineScope:
+    """The OEM hotline reads back only the complaints it created, without customer ids."""
+
+    def get_queryset(self):
+        complaints = super().get_queryset()
+        if hotline_only(self.request.user):
+            return complaints & complaint_selectors.complaint_list_for_api(
+                filters={}, created_by=self.request.user
+            )
+        return complaints
+
+    def get_serializer_class(self):
+        if hotline_only(self.request.user):
+            return serializers.HotlineComplaintOut
+        return super().get_serializer_class()
+
+
+class ComplaintList(HotlineScope, ReadBackMixin, generics.ListAPIView):
     """GET: read-back. POST: create one complaint (the OEM hotline integration); a repeated
     external_id answers 200 with the complaint made the first time."""
 
@@ -364,12 +382,12 @@ class ComplaintList(ReadBackMixin, generics.ListAPIView):
             data=body.validated_data, by=request.user
         )
         return Response(
-            serializers.ComplaintOut(complaint).data,
+            self.get_serializer_class()(complaint).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
-class ComplaintDetail(ReadBackMixin, generics.RetrieveAPIView):
+class ComplaintDetail(HotlineScope, ReadBackMixin, generics.RetrieveAPIView):
     permission_classes = [CanReadComplaints]
     serializer_class = serializers.ComplaintOut
     selector = staticmethod(complaint_selectors.complaint_list_for_api)

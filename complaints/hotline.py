@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.selectors import customer_find_by_phone
+from customers.services import customer_create
 from customers.validators import normalize_phone
 from visits.models import Visit
 
@@ -14,20 +15,21 @@ from .models import Complaint
 
 
 def complaint_create_from_api(*, data: dict, by) -> tuple[Complaint, bool]:
-    """(complaint, created). The customer by external_id or phone; the visit by external_id.
+    """(complaint, created). The customer by external_id or phone (a phone the shop does
+    not know becomes a new customer); the visit by external_id.
     A repeated external_id returns the first complaint (a retried request creates nothing).
     The complaint has no owner until someone at the shop responds first."""
     existing = Complaint.objects.filter(external_id=data["external_id"]).first()
     if existing:
         return existing, False
-    customer = _customer(data)
     visit = None
     if data.get("visit_external_id"):
         visit = Visit.objects.filter(external_id=data["visit_external_id"]).first()
         if visit is None:
             raise ValidationError({"visit_external_id": [_("没有这个 external_id 的工单。")]})
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a new customer and their complaint, or neither
+            customer = _customer(data, by)
             complaint = services.complaint_create(
                 customer=customer,
                 by=by,
@@ -45,7 +47,7 @@ def complaint_create_from_api(*, data: dict, by) -> tuple[Complaint, bool]:
     return complaint, True
 
 
-def _customer(data: dict) -> Customer:
+def _customer(data: dict, by) -> Customer:
     if data.get("customer_external_id"):
         customer = Customer.objects.filter(external_id=data["customer_external_id"]).first()
         if customer is None:
@@ -58,7 +60,13 @@ def _customer(data: dict) -> Customer:
             raise ValidationError({"customer_phone": exc.messages}) from exc
         customer = customer_find_by_phone(phone)
         if customer is None:
-            raise ValidationError({"customer_phone": [_("没有这个手机号的客户。")]})
+            # A caller the shop does not know yet is a new customer, and the answer is the
+            # same either way: the hotline cannot probe who is a customer.
+            customer = customer_create(
+                name=(data.get("customer_name") or "").strip() or _("热线来电客户"),
+                phone=phone,
+                by=by,
+            )
         return customer
     raise ValidationError(
         {"customer_external_id": [_("请提供 customer_external_id 或 customer_phone。")]}

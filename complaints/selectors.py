@@ -12,7 +12,7 @@ from followups.models import FollowUpTask
 from shopcalendar.rules import end_of, start_of
 from shopcrm import roles
 
-from .models import Complaint, ComplaintPolicy, Notification
+from .models import Complaint, ComplaintEvent, ComplaintPolicy, Notification
 
 S = Complaint.Status
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -100,8 +100,16 @@ def unread_notifications(*, user) -> QuerySet:
     return Notification.objects.filter(user=user, read_at__isnull=True)
 
 
-def complaint_list_for_api(*, filters: dict) -> QuerySet:
+def complaint_list_for_api(*, filters: dict, created_by=None) -> QuerySet:
+    """The API's complaints; with ``created_by``, only those that client created (the OEM
+    hotline reads back its own complaints, not the shop's)."""
     complaints = Complaint.objects.select_related("customer", "visit", "owner")
+    if created_by is not None:
+        complaints = complaints.filter(
+            pk__in=ComplaintEvent.objects.filter(
+                kind=ComplaintEvent.Kind.CREATED, actor=created_by
+            ).values("complaint_id")
+        )
     if filters.get("updated_since"):
         complaints = complaints.filter(updated_at__gt=filters["updated_since"])
     for name in ("external_id", "status", "category", "severity"):

@@ -36,8 +36,9 @@ def test_customers_list_with_full_phones_for_the_dms(dms):
     assert set(body) == {"next", "previous", "results"}
 
 
-@pytest.mark.parametrize("role", ["advisor", "agent", "manager"])
+@pytest.mark.parametrize("role", ["advisor", "agent", "manager", "admin"])
 def test_staff_read_back_with_their_session_and_see_masked_phones(role):
+    """An administrator's session too (issue 15, part 4: it read every phone in clear)."""
     CustomerFactory(phone="+8613812345678")
     session = APIClient()
     session.force_login(UserFactory(role=role, username=f"{role}-read"))

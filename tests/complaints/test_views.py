@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from complaints import services
 from complaints.models import Complaint, Notification
+from customers.models import Customer
 from followups import services as followup_services
 from followups.models import FollowUpTask
 from surveys import selectors as survey_selectors
@@ -274,6 +275,7 @@ def test_the_hotline_creates_a_complaint_once(hotline, advisor):
     [
         ({"customer_external_id": "nobody"}, "customer_external_id"),
         ({"customer_phone": "12"}, "customer_phone"),
+        ({"customer_phone": "137 0000 1111", "customer_name": "x" * 101}, "customer_name"),
         ({}, "customer_external_id"),
         ({"customer_external_id": "C9", "category": "bad"}, "category"),
         ({"customer_external_id": "C9", "description": ""}, "description"),
@@ -296,3 +298,65 @@ def test_api_permissions(agent, advisor):
     reader = UserFactory(username="no-role")
     api.force_authenticate(reader)
     assert api.post("/api/v1/complaints/", {}, format="json").status_code == 403
+
+
+def test_the_hotline_reads_back_only_its_own_complaints_without_customer_ids(hotline, advisor):
+    """Issue 15, part 4: the hotline's token listed every complaint of the shop."""
+    CustomerFactory(external_id="C9", phone="+8613912345678")
+    services.complaint_create(
+        customer=CustomerFactory(),
+        by=advisor,
+        category="attitude",
+        severity="low",
+        channel="walk_in",
+        description="门店的投诉，与厂家无关",
+    )
+    mine = hotline.post(
+        "/api/v1/complaints/",
+        {
+            "external_id": "OEM-1",
+            "customer_phone": "139 1234 5678",
+            "category": "attitude",
+            "description": "x",
+        },
+        format="json",
+    ).json()
+    assert "customer_id" not in mine and "customer_external_id" not in mine
+    listed = hotline.get("/api/v1/complaints/").json()["results"]
+    assert [c["external_id"] for c in listed] == ["OEM-1"]
+    shop_complaint = Complaint.objects.get(channel="walk_in")
+    assert hotline.get(f"/api/v1/complaints/{shop_complaint.pk}/").status_code == 404
+    assert hotline.get(f"/api/v1/complaints/{mine['id']}/").status_code == 200
+
+
+def test_the_hotline_cannot_probe_whether_a_phone_is_a_customer(hotline):
+    """An unknown number is a new customer with the complaint, answered exactly like a
+    known one (it used to be a 400 "no customer with this phone")."""
+    CustomerFactory(phone="+8613912345678")
+    answers = []
+    for n, phone in enumerate(["139 1234 5678", "137 0000 1111"]):
+        response = hotline.post(
+            "/api/v1/complaints/",
+            {
+                "external_id": f"OEM-P{n}",
+                "customer_phone": phone,
+                "customer_name": "孙丽",
+                "category": "attitude",
+                "description": "x",
+            },
+            format="json",
+        )
+        assert response.status_code == 201
+        answers.append(set(response.json()))
+    assert answers[0] == answers[1]
+    new = Customer.objects.get(phone="+8613700001111")
+    assert new.name == "孙丽" and new.complaints.count() == 1
+
+
+@pytest.mark.parametrize("role", ["advisor", "agent"])
+def test_the_desk_and_the_agents_read_back_no_more_than_their_pages(role):
+    """No survey answers or comments for advisors and agents, no team's calls for agents."""
+    api = APIClient()
+    api.force_authenticate(UserFactory(role=role))
+    assert api.get("/api/v1/survey-responses/").status_code == 403
+    assert api.get("/api/v1/follow-up-tasks/").status_code == 403
