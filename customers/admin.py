@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -56,8 +58,39 @@ class CustomerAdmin(SimpleHistoryAdmin):
         ("merged_into", admin.EmptyFieldListFilter),
     )
     search_fields = ("name", "phone", "external_id", "email")
-    readonly_fields = ("merged_into", "created_at", "updated_at", "marketing_consent_at")
+    # Phones masked here too, each reveal recorded (context "admin"); they are changed on
+    # the customer page, where the rules for a phone (one live customer each) are checked.
+    readonly_fields = (
+        "phone_masked",
+        "merged_into",
+        "created_at",
+        "updated_at",
+        "marketing_consent_at",
+    )
     inlines = [VehicleInline]
+
+    def get_exclude(self, request, obj=None):
+        return ("phone", "phone2") if obj is not None else ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is not None else [f for f in fields if f != "phone_masked"]
+
+    class Media:
+        js = ("js/app.js",)
+
+    @admin.display(description=_("手机"))
+    def phone_masked(self, customer: Customer) -> str:
+        if not customer.pk:
+            return ""
+        return render_to_string(
+            "partials/phone.html",
+            {
+                "customer": customer,
+                "can_reveal": True,
+                "reveal_url": reverse("customers:reveal_phone_admin", args=[customer.pk]),
+            },
+        )
     actions = [merge_selected]
     date_hierarchy = "created_at"
 

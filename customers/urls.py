@@ -10,6 +10,11 @@ urlpatterns = [
     path("customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="edit"),
     path("customers/<int:pk>/reveal-phone/", views.RevealPhoneView.as_view(), name="reveal_phone"),
     path(
+        "customers/<int:pk>/reveal-phone/admin/",
+        views.RevealPhoneView.as_view(where="admin"),
+        name="reveal_phone_admin",
+    ),
+    path(
         "customers/<int:pk>/vehicles/new/", views.VehicleCreateView.as_view(), name="vehicle_create"
     ),
     path("customers/<int:pk>/merge/", views.CustomerMergeView.as_view(), name="merge"),

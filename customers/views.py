@@ -153,20 +153,25 @@ class CustomerEditView(PermissionRequired, RefusalMixin, View):
 
 
 class RevealPhoneView(PermissionRequired, View):
-    """POST only: shows the full number once and records who saw it."""
+    """POST only: shows the full number once and records who saw it, and where: the page is
+    the route's (the customer page, the admin), never a value the browser sends. The call
+    page reveals through its own route (followups), which records the call."""
 
     permission_required = access.VIEW
+    where = "customer page"
 
     def post(self, request, pk):
         customer = access.customer_for(request.user, pk)
         if not access.can_reveal_phone(request.user, customer):
             raise PermissionDenied
-        phone = services.customer_reveal_phone(
-            customer=customer,
-            user=request.user,
-            context=request.POST.get("context", "customer page"),
-        )
-        return JsonResponse({"phone": display_phone(phone), "e164": phone})
+        if self.where == "admin" and not request.user.is_staff:
+            raise PermissionDenied
+        return reveal_phone_answer(customer=customer, user=request.user, context=self.where)
+
+
+def reveal_phone_answer(*, customer, user, context: str) -> JsonResponse:
+    phone = services.customer_reveal_phone(customer=customer, user=user, context=context)
+    return JsonResponse({"phone": display_phone(phone), "e164": phone})
 
 
 class VehicleCreateView(PermissionRequired, RefusalMixin, View):

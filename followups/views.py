@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.views import View
 
 from complaints import selectors as complaint_selectors
 from customers import access as customer_access
+from customers.views import reveal_phone_answer
 from messaging import access as messaging_access
 from messaging.selectors import undelivered_count
 from shopcrm.access import PermissionRequired, has_perm
@@ -56,6 +58,21 @@ class NextCallView(PermissionRequired, RefusalMixin, View):
         return redirect("followups:call", pk=task.pk)
 
 
+class RevealPhoneView(PermissionRequired, View):
+    """The call page's "show number": recorded with the call it was for (the server knows
+    which; the browser says nothing)."""
+
+    permission_required = VIEW
+
+    def post(self, request, pk):
+        task = access.call_for(request.user, pk)
+        if not customer_access.can_reveal_phone(request.user, task.customer):
+            raise PermissionDenied
+        return reveal_phone_answer(
+            customer=task.customer, user=request.user, context=f"call {task.pk}"
+        )
+
+
 class CallView(PermissionRequired, View):
     permission_required = VIEW
 
@@ -70,6 +87,7 @@ class CallView(PermissionRequired, View):
                 "holds": holds,
                 "customer": task.customer,
                 "can_reveal": customer_access.can_reveal_phone(request.user, task.customer),
+                "reveal_url": reverse("followups:reveal_phone", args=[task.pk]),
                 "opening": OPENING % {"shop": settings.SHOP_NAME},
                 "script": script_for(task.kind),
                 "form": form or OutcomeForm(),
