@@ -29,6 +29,7 @@ LAYERS = [
     "workflows",
     "reports",
     "api",
+    "privacy",
 ]
 PRESENTATION = {
     "views",

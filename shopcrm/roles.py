@@ -69,6 +69,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "complaints.manage_complaint",
         "complaints.export_complaint",
         "reports.view_reports",
+        # PIPL requests: erase a customer's personal data, export everything held about them.
+        "privacy.erase_customer",
+        "privacy.export_customer_data",
         "messaging.retry_message",
     ],
     ADMIN: ["*"],

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "complaints",
     "reports",
     "api",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -255,8 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "followups.tasks.sweep_leases_and_expiry",
         "schedule": 60.0,
     },
-    "api-prune-idempotency-records": {
-        "task": "api.tasks.prune_idempotency_records",
+    # The retention policy (Admin → 保留期限): message bodies, phone reveals, login
+    # attempts, expired sessions and the API's idempotency records, whose pruning it runs.
+    "privacy-retention-sweep": {
+        "task": "privacy.tasks.retention_sweep",
         "schedule": 3600.0,
     },
     "messaging-send-due": {

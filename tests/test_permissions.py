@@ -44,6 +44,19 @@ PAGES = [
         lambda o: reverse("customers:merge", args=[o["customer"].pk]),
         {"manager", "admin"},
     ),
+    # Personal data (PIPL): erasing a customer and exporting what is held about them.
+    (
+        "customer_erase",
+        "get",
+        lambda o: reverse("privacy:erase", args=[o["customer"].pk]),
+        {"manager", "admin"},
+    ),
+    (
+        "customer_data_export",
+        "post",
+        lambda o: reverse("privacy:export", args=[o["customer"].pk, "json"]),
+        {"manager", "admin"},
+    ),
     ("board", "get", lambda o: reverse("visits:board"), STAFF),
     ("check_in", "get", lambda o: reverse("visits:check_in"), DESK),
     ("visit_detail", "get", lambda o: reverse("visits:detail", args=[o["visit"].pk]), STAFF),

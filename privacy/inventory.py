@@ -1,0 +1,198 @@
+"""Where a customer's personal data lives — the one list that erasure works from.
+
+``SCRUBS`` says, per table, which rows belong to the customer and what each personal column
+becomes (the table's history too, where it has one). ``NOT_PERSONAL`` lists every other text
+column of the project's tables and why it is not personal. A test checks that every text
+column of every table is in one of the two, so a new column has to be classified before it
+ships. Ids, dates, scores, amounts and statuses are never touched: the visits, answers and
+complaints stay as anonymous statistics and every report figure stays the same."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models.functions import Cast, Concat, LPad
+
+from complaints.models import Complaint, ComplaintEvent
+from customers.models import Customer, PhoneReveal, Vehicle
+from followups.models import CallAttempt, FollowUpTask
+from messaging.models import Message
+from surveys.models import Answer
+from visits.models import Appointment, Visit
+
+# Stored data, in the shop's language like every name and note (not translated on display).
+ERASED_NAME_PREFIX = "已删除客户 #"
+ERASED_TEXT = "（已删除）"
+
+
+def _id_text():
+    return Cast(F("id"), output_field=CharField())
+
+
+def erased_name():
+    """已删除客户 #<id>."""
+    return Concat(Value(ERASED_NAME_PREFIX), _id_text(), output_field=CharField())
+
+
+def erased_phone():
+    """#<id>-erased: unique (the live-phone constraint), no phone, and never matched by a
+    search for a number's last four digits."""
+    return Concat(Value("#"), _id_text(), Value("-erased"), output_field=CharField())
+
+
+def erased_vin():
+    """ERASED + the vehicle id in 11 digits: 17 characters, unique."""
+    return Concat(Value("ERASED"), LPad(_id_text(), 11, Value("0")), output_field=CharField())
+
+
+def erased_recipient():
+    return Concat(Value("erased:"), _id_text(), output_field=CharField())
+
+
+def erased_if_written(column: str):
+    """A text that was written becomes "（已删除）" (a resolved complaint must keep a
+    resolution); an empty one stays empty."""
+    return Case(When(**{column: ""}, then=Value("")), default=Value(ERASED_TEXT))
+
+
+@dataclass(frozen=True)
+class Scrub:
+    """The rows of ``model`` that are the customer's, and their personal columns' new
+    values. ``owner``: the lookup from a row to its customer. ``history_owner``: the
+    customer's column in the model's history table (rows of the current rows' ids are
+    scrubbed too), None when the model keeps no history. ``by_address``: also the rows with
+    no customer sent to one of the customer's addresses (the outbox)."""
+
+    model: type
+    owner: str
+    values: dict = field(default_factory=dict)
+    history_owner: str | None = None
+    by_address: str | None = None
+
+    def rows(self, customer_ids: set[int], addresses: set[str]):
+        where = Q(**{f"{self.owner}__in": customer_ids})
+        if self.by_address and addresses:
+            where |= Q(customer__isnull=True, **{f"{self.by_address}__in": addresses})
+        return self.model._base_manager.filter(where)
+
+    def history_rows(self, customer_ids: set[int], row_ids: list[int]):
+        history = self.model.history.model
+        where = Q(id__in=row_ids)
+        if self.history_owner:
+            where |= Q(**{f"{self.history_owner}__in": customer_ids})
+        return history._base_manager.filter(where)
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label_lower
+
+
+def _customer_values() -> dict:
+    return {
+        "name": erased_name(),
+        "phone": erased_phone(),
+        "phone2": "",
+        "email": "",
+        "wechat_openid": "",
+        "external_id": None,
+        "marketing_consent": False,
+        "marketing_consent_at": None,
+        "marketing_consent_source": "",
+        "do_not_contact": True,
+    }
+
+
+SCRUBS = [
+    Scrub(Customer, "pk", _customer_values(), history_owner="id"),
+    # The plate and VIN tie the car to its owner; the make, model and mileage stay (segments).
+    Scrub(
+        Vehicle,
+        "owner",
+        {
+            "plate": "",
+            "vin": erased_vin(),
+            "external_id": None,
+        },
+        history_owner="owner_id",
+    ),
+    Scrub(Appointment, "customer", {"notes": ""}, history_owner="customer_id"),
+    Scrub(
+        Visit,
+        "customer",
+        {"concern": "", "walkaround_notes": "", "cancel_reason": ""},
+        history_owner="customer_id",
+    ),
+    Scrub(
+        FollowUpTask,
+        "customer",
+        {"reason": "", "outcome_note": ""},
+        history_owner="customer_id",
+    ),
+    Scrub(CallAttempt, "task__customer", {"notes": ""}),
+    Scrub(Answer, "response__customer", {"text": ""}),
+    Scrub(
+        Complaint,
+        "customer",
+        {
+            "description": ERASED_TEXT,
+            "resolution": erased_if_written("resolution"),
+            "corrective_action": erased_if_written("corrective_action"),
+        },
+    ),
+    Scrub(ComplaintEvent, "complaint__customer", {"text": ""}),
+    # The recipient stays unique per message (the outbox's once-per-key constraint).
+    Scrub(
+        Message,
+        "customer",
+        {
+            "recipient": erased_recipient(),
+            "body": "",
+            "params": {},
+            "last_error": "",
+        },
+        by_address="recipient",
+    ),
+    # Who saw the phone and when stays (the access log, pruned by the retention policy).
+    Scrub(PhoneReveal, "customer", {"context": ""}),
+]
+
+# Deleted, not scrubbed, when their stored answer mentions the customer (a sync error quotes
+# a name): a DMS retry of that request is then applied again, which changes nothing.
+DELETED_WHEN_MENTIONED = {"api.idempotencyrecord": {"response"}}
+
+# Every other text column, and why it is not personal data.
+NOT_PERSONAL = {
+    "shopcalendar.shopcalendar": {"work_days"},
+    "shopcalendar.holiday": {"name"},  # 春节 …
+    # Written by the server ("merged into customer 12", "refused on a follow-up call").
+    "customers.historicalcustomer": {"history_change_reason"},
+    "customers.historicalvehicle": {"brand", "model", "colour", "history_change_reason"},
+    "customers.vehicle": {"brand", "model", "colour"},  # the make, kept for statistics
+    "customers.customermerge": {"moved"},  # counts per table
+    # The shop's and the DMS's numbers of the repair orders that stay as statistics.
+    "visits.appointment": {"external_id"},
+    "visits.historicalappointment": {"external_id", "history_change_reason"},
+    "visits.visit": {"ro_number", "advisor_code", "external_id"},
+    "visits.historicalvisit": {"ro_number", "advisor_code", "external_id", "history_change_reason"},
+    "followups.followuptask": {"source_key"},  # visit:123
+    "followups.historicalfollowuptask": {"source_key", "history_change_reason"},
+    "messaging.message": {
+        "purpose",
+        "object_key",
+        "template_code",
+        "provider_message_id",
+        "secret_params",  # parameter names
+    },
+    "surveys.surveytemplate": {"code", "name", "name_en", "point_map"},
+    "surveys.question": {"code", "text", "text_en", "choices"},
+    "surveys.surveyinvitation": {"token_hash", "reminder_token_hash", "skip_reason"},
+    "surveys.surveyresponse": {"external_id", "dimension_scores"},  # the vendor's id, scores
+    "complaints.complaint": {"number", "external_id"},  # the OEM hotline's case number
+    "complaints.complaintevent": {"from_status", "to_status"},
+    # Written by the server with complaint numbers only.
+    "complaints.notification": {"text", "url", "key"},
+    "reports.dailyfigures": {"service_type"},
+    "api.idempotencyrecord": {"key", "endpoint", "request_sha256"},  # hashes
+    "api.apitoken": {"digest", "prefix"},  # an API client's token (its hash)
+    # The DMS number, so the shop can ask the DMS to erase its copy; the system account.
+    "privacy.erasurerecord": {"external_id", "operator", "merged_customers", "rows"},
+}
