@@ -56,6 +56,8 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="merged_customers",
     )
+    # Set by privacy.services.customer_erase: the record stays only as anonymous statistics.
+    erased_at = models.DateTimeField(_("个人信息删除时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -90,7 +92,7 @@ class Customer(models.Model):
 
     @property
     def masked_phone(self) -> str:
-        return mask_phone(self.phone)
+        return "—" if self.erased_at else mask_phone(self.phone)
 
     @property
     def phone_display(self) -> str:
@@ -99,6 +101,10 @@ class Customer(models.Model):
     @property
     def is_merged(self) -> bool:
         return self.merged_into_id is not None
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class Vehicle(models.Model):

@@ -75,7 +75,7 @@ def search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
     if not digits.isdigit():
         customer_q |= Q(name__startswith=text)
 
-    customers = _live_customers()
+    customers = _live_customers().filter(erased_at__isnull=True)  # erased: statistics only
     if annotate_phone4:
         customers = customers.annotate(phone_last4=Right("phone", 4))
     results.customers = list(

@@ -123,6 +123,10 @@ def customer_merge(*, source: Customer, target: Customer, by=None) -> MergeResul
     source, target = locked[source.pk], locked[target.pk]
     if source.is_merged or target.is_merged:
         raise DomainError(_("已被合并的客户不能再次合并。"), code="merge_merged")
+    if source.is_erased or target.is_erased:
+        # Merging would bring personal data back onto a record erased at the customer's
+        # request (or move the erased one's history onto a live record).
+        raise DomainError(_("个人信息已删除的客户不能合并。"), code="merge_erased")
 
     moved: dict[str, int] = {}
     for relation in Customer._meta.related_objects:

@@ -61,7 +61,7 @@ def customer_erase(
 
     # Contact withdrawn first: the queues cancel what was planned, then everything is wiped.
     Customer.objects.filter(pk__in=customer_ids).update(
-        do_not_contact=True, marketing_consent=False
+        do_not_contact=True, marketing_consent=False, erased_at=timezone.now()
     )
     emit_contact_withdrawn(customer_ids=customer_ids)
     rows: dict[str, int] = {}

@@ -225,3 +225,20 @@ def test_the_dms_can_send_the_number_again_as_a_new_customer(everywhere):
     erased = Customer.objects.get(pk=everywhere.customer.pk)
     assert erased.name == f"已删除客户 #{erased.pk}"
     assert Customer.objects.get(external_id=EXTERNAL_ID).pk != erased.pk
+
+
+def test_an_erased_customer_is_never_merged_found_or_shown_with_a_phone(everywhere):
+    """Merging would bring a duplicate's personal data back onto the erased record."""
+    from customers import selectors as customer_selectors
+    from customers import services as customer_services
+
+    customer = everywhere.customer
+    services.customer_erase(customer=customer, by=everywhere.manager)
+    customer.refresh_from_db()
+    assert customer.is_erased and customer.masked_phone == "—"
+    other = CustomerFactory(name="钱多多")
+    for source, target in ((other, customer), (customer, other)):
+        with pytest.raises(DomainError, match="个人信息已删除"):
+            customer_services.customer_merge(source=source, target=target)
+    assert Customer.objects.get(pk=other.pk).merged_into is None
+    assert customer_selectors.search(query="已删除客户").customers == []
