@@ -68,6 +68,8 @@ class CustomerAdmin(SimpleHistoryAdmin):
         "marketing_consent_at",
     )
     inlines = [VehicleInline]
+    actions = [merge_selected]
+    date_hierarchy = "created_at"
 
     def get_exclude(self, request, obj=None):
         return ("phone", "phone2") if obj is not None else ()
@@ -91,8 +93,6 @@ class CustomerAdmin(SimpleHistoryAdmin):
                 "reveal_url": reverse("customers:reveal_phone_admin", args=[customer.pk]),
             },
         )
-    actions = [merge_selected]
-    date_hierarchy = "created_at"
 
     def has_merge_permission(self, request):
         return request.user.has_perm("customers.merge_customer")

@@ -5,9 +5,9 @@ import os
 import time
 
 from celery import Celery
+from django.db import transaction
 from kombu.exceptions import KombuError
 from redis.exceptions import RedisError
-from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopcrm.settings")
 
