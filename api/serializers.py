@@ -3,11 +3,13 @@ sync answers (a sync request's records are declared once, with shopcrm.sync, and
 of the request body comes from that declaration)."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from complaints.models import Complaint, Severity
 from customers.models import Customer, Vehicle
 from followups.models import FollowUpTask
+from shopcalendar.rules import check_day
 from shopcrm.people import person_name
 from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
@@ -52,10 +54,31 @@ class Text(serializers.CharField):
         self.validators = []
 
 
+# The years of shopcalendar's FIRST_DAY..LAST_DAY, for the schema: clients (and Schemathesis)
+# learn the range there; check_day is what refuses a day outside it.
+DAY_PATTERN = r"^(20[0-9]{2}|2100)-"
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": DAY_PATTERN})
+class Day(serializers.DateField):
+    """A date a filter or a report may name: outside shopcalendar's range, a 400."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validators=[*kwargs.pop("validators", []), check_day], **kwargs)
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DAY_PATTERN})
+class Moment(serializers.DateTimeField):
+    """A moment whose own calendar day is in shopcalendar's range (else a 400)."""
+
+    def enforce_timezone(self, value):
+        # Checked before DRF's time-zone arithmetic, which overflows at year 1 or 9999.
+        check_day(value)
+        return super().enforce_timezone(value)
+
+
 class ReadBackFilters(serializers.Serializer):
-    updated_since = serializers.DateTimeField(
-        required=False, help_text=_("只返回此时间之后更新的记录")
-    )
+    updated_since = Moment(required=False, help_text=_("只返回此时间之后更新的记录"))
     external_id = Text()
 
 
@@ -77,16 +100,14 @@ class VisitFilters(ReadBackFilters):
     advisor = Text(help_text=_("用户名或顾问代码"))
     vehicle_external_id = Text()
     customer_external_id = Text()
-    checked_in_from = serializers.DateField(required=False)
-    checked_in_to = serializers.DateField(required=False)
-    delivered_from = serializers.DateField(required=False)
-    delivered_to = serializers.DateField(required=False)
+    checked_in_from = Day(required=False)
+    checked_in_to = Day(required=False)
+    delivered_from = Day(required=False)
+    delivered_to = Day(required=False)
 
 
 class FollowUpTaskFilters(serializers.Serializer):
-    updated_since = serializers.DateTimeField(
-        required=False, help_text=_("只返回此时间之后更新的记录")
-    )
+    updated_since = Moment(required=False, help_text=_("只返回此时间之后更新的记录"))
     visit_external_id = Text()
     customer_external_id = Text()
     kind = serializers.ChoiceField(FollowUpTask.Kind.choices, required=False)
@@ -211,8 +232,8 @@ class SurveyResponseFilters(ReadBackFilters):
     is_alert = serializers.BooleanField(required=False, allow_null=True, default=None)
     visit_external_id = Text()
     advisor = Text(help_text=_("用户名或顾问代码"))
-    submitted_from = serializers.DateField(required=False)
-    submitted_to = serializers.DateField(required=False)
+    submitted_from = Day(required=False)
+    submitted_to = Day(required=False)
 
 
 class SurveyResponseOut(serializers.ModelSerializer):
@@ -251,8 +272,8 @@ class ComplaintFilters(ReadBackFilters):
     status = serializers.ChoiceField(Complaint.Status.choices, required=False)
     category = serializers.ChoiceField(Complaint.Category.choices, required=False)
     severity = serializers.ChoiceField(Severity.choices, required=False)
-    received_from = serializers.DateField(required=False)
-    received_to = serializers.DateField(required=False)
+    received_from = Day(required=False)
+    received_to = Day(required=False)
 
 
 class ComplaintOut(serializers.ModelSerializer):
@@ -325,4 +346,4 @@ class ComplaintIn(serializers.Serializer):
     category = serializers.ChoiceField(Complaint.Category.choices)
     severity = serializers.ChoiceField(Severity.choices, default="medium")
     description = serializers.CharField(max_length=4000)
-    received_at = serializers.DateTimeField(required=False)
+    received_at = Moment(required=False)

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 
 from .models import Complaint, Severity
@@ -83,10 +84,16 @@ class FilterForm(forms.Form):
     owner = StaffChoiceField(label=_("负责人"), required=False, queryset=None)
     overdue = forms.BooleanField(label=_("只看超时"), required=False)
     start = forms.DateField(
-        label=_("受理日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("受理日期从"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     end = forms.DateField(
-        label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("到"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
 
     def __init__(self, *args, **kwargs):

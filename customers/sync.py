@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopcalendar.rules import check_day
 from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
@@ -36,7 +37,7 @@ CUSTOMER_RECORD = sync.Declaration(
     sync.Boolean("marketing_consent"),
     # A refusal sticks, whichever side recorded it; only the shop lifts it in the browser.
     sync.Boolean("do_not_contact", on_update=sync.STICKY_TRUE),
-    sync.Moment("source_updated_at"),
+    sync.Moment("source_updated_at", check=check_day),
     derived=[
         # Consent time moves only when the consent itself changes.
         bulk.Column(
@@ -84,7 +85,7 @@ VEHICLE_RECORD = sync.Declaration(
     sync.Day("registration_date"),
     # The last known odometer is the highest reading, from the desk or the DMS.
     sync.Integer("odometer_km", minimum=0, maximum=ODOMETER_MAX_KM, on_update=sync.KEEP_HIGHEST),
-    sync.Moment("source_updated_at"),
+    sync.Moment("source_updated_at", check=check_day),
     derived=[bulk.Column("owner_id")],  # from customer_external_id
     insert_only={"is_active": True, "vin_check_override": False, "colour": ""},
     clean=_registration_not_in_the_future,

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from shopcalendar.rules import check_day
 from shopcrm import roles
 from shopcrm.forms import StaffChoiceField
 from visits.forms import DateTimeLocalInput
@@ -23,6 +24,7 @@ class OutcomeForm(forms.Form):
         required=False,
         widget=DateTimeLocalInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        validators=[check_day],
     )
 
 

@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.serializers import DAY_PATTERN, Day
 from visits.models import ServiceType
 
 from . import access, metrics
@@ -24,8 +25,8 @@ class CanReadReports(BasePermission):
 
 
 class PeriodQuery(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
+    start = Day()
+    end = Day()
     advisor = serializers.CharField(required=False, help_text=_("服务顾问的用户名"))
     service_type = serializers.ChoiceField(ServiceType.choices, required=False)
 
@@ -38,7 +39,7 @@ class PeriodQuery(serializers.Serializer):
 
 
 class AsOfQuery(serializers.Serializer):
-    as_of = serializers.DateField(required=False, help_text=_("默认今天"))
+    as_of = Day(required=False, help_text=_("默认今天"))
 
 
 def period_from(query) -> metrics.Period:
@@ -69,6 +70,7 @@ def as_of_from(query) -> date:
 
 
 PERIOD_PARAMETERS = [PeriodQuery]
+DAY_SCHEMA = {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 ERRORS = {
     400: OpenApiResponse(OpenApiTypes.OBJECT, description=_("参数错误：参数名 → 错误列表")),
     401: OpenApiResponse(OpenApiTypes.OBJECT),
@@ -108,8 +110,8 @@ class SegmentsView(ReportView):
 class ComplaintCategoriesView(ReportView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("end", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("start", DAY_SCHEMA, required=True),
+            OpenApiParameter("end", DAY_SCHEMA, required=True),
         ],
         responses={200: OpenApiTypes.OBJECT, **ERRORS},
         tags=["reports"],

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 from visits.models import ServiceType
 
@@ -23,10 +24,16 @@ class PeriodForm(forms.Form):
         ],
     )
     start = forms.DateField(
-        label=_("从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("从"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     end = forms.DateField(
-        label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("到"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     advisor = StaffChoiceField(label=_("服务顾问"), required=False, queryset=None)
     service_type = forms.ChoiceField(
@@ -42,6 +49,8 @@ class PeriodForm(forms.Form):
         preset = cleaned.get("preset") or "last_12_months"
         if preset == "custom":
             if not cleaned.get("start") or not cleaned.get("end"):
+                if self.has_error("start") or self.has_error("end"):
+                    return cleaned  # the date's own field says what is wrong with it
                 raise forms.ValidationError(_("自定义期间需要开始和结束日期。"))
         else:
             cleaned["start"], cleaned["end"] = dashboard.presets(timezone.localdate())[preset]
@@ -68,7 +77,10 @@ def default_period() -> metrics.Period:
 
 class AsOfForm(forms.Form):
     as_of = forms.DateField(
-        label=_("截至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("截至"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     state = forms.ChoiceField(
         label=_("状态"),
@@ -95,7 +107,10 @@ class ServiceDueForm(forms.Form):
     """The predicted-next-service list: as of a day, due within so many days, or overdue."""
 
     as_of = forms.DateField(
-        label=_("截至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("截至"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     within = forms.IntegerField(
         label=_("未来天数"),

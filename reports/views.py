@@ -282,6 +282,8 @@ class VehiclesView(PermissionRequired, View):
 
     def get(self, request, fmt=None):
         form = AsOfForm(request.GET or None)
+        if request.GET and not form.is_valid():
+            return render(request, "reports/vehicles.html", {"form": form, "rows": []}, status=400)
         as_of = form.moment()
         band = request.GET.get("band", "")
         if band and band not in {"0", "1", "2", "3"}:

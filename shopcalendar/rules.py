@@ -7,11 +7,35 @@ holidays."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 EVERY_DAY = "1234567"
 LOOK_AHEAD_DAYS = 60  # sixty days of holidays in a row: stop looking for an opening
 MAX_DAYS = 800  # a business-hours deadline further away than this is a misconfiguration
+
+# The days a filter, a report or a typed date may name. The shop keeps nothing older than
+# the first, and far from both ends a day's arithmetic (its end, its month, a prediction
+# so many days on, its moment in UTC) leaves Python's calendar: year 1 or 9999 was an
+# OverflowError, a 500, where the user needs a message.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+
+
+def check_day(day: date | None) -> None:
+    """Refuse a day (or a moment, by its own calendar day) outside FIRST_DAY..LAST_DAY with
+    a ValidationError; forms and the API's query serializers use it as a field validator."""
+    if day is None:
+        return
+    if isinstance(day, datetime):
+        day = day.date()
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            gettext_lazy("日期须在 %(first)s 到 %(last)s 之间。"),
+            code="day_out_of_range",
+            params={"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "shopcrm.sessions.IdleTimeoutMiddleware",
+    "shopcrm.middleware.RefuseUnstorableInputMiddleware",  # NUL, lone surrogates: a 400
 ]
 
 ROOT_URLCONF = "shopcrm.urls"

@@ -377,7 +377,13 @@ class Money(Field):
 
 @dataclass(frozen=True)
 class Moment(Field):
-    """ISO 8601 with an offset; a naive time is read as the shop's time (Asia/Shanghai)."""
+    """ISO 8601 with an offset; a naive time is read as the shop's time (Asia/Shanghai).
+    ``check`` refuses a moment the shop's calendar does not hold (declarations pass
+    shopcalendar's ``check_day``): stored, a moment of year 1 or 9999 came back as a
+    DataError in every report and sweep that read it."""
+
+    _kw: KW_ONLY
+    check: Callable | None = None
 
     def parse(self, record: Record) -> datetime | None:
         value = record.data.get(self.name)
@@ -399,6 +405,13 @@ class Moment(Field):
             return None
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed, timezone.get_default_timezone())
+        if self.check is not None:
+            try:
+                self.check(parsed)
+            except ValidationError as refused:
+                for message in refused.messages:
+                    record.error(self.name, message)
+                return None
         return parsed
 
     def schema_field(self) -> serializers.Field:

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 from visits.models import ServiceType
 
@@ -10,10 +11,16 @@ from .models import Channel
 
 class ResponseFilterForm(forms.Form):
     start = forms.DateField(
-        label=_("交车日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("交车日期从"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     end = forms.DateField(
-        label=_("到"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("到"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[check_day],
     )
     advisor = StaffChoiceField(label=_("服务顾问"), required=False, queryset=None)
     service_type = forms.ChoiceField(

@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from shopcalendar.rules import check_day
 from shopcrm import bulk, sync
 from shopcrm.sync import SyncResult
 from visits.models import Visit
@@ -20,7 +21,7 @@ SURVEY_RESPONSE_RECORD = sync.Declaration(
     SurveyResponse,
     sync.Text("external_id", required=True),
     sync.Reference("visit_external_id", Visit, required=True),
-    sync.Moment("submitted_at", required=True),
+    sync.Moment("submitted_at", required=True, check=check_day),
     sync.Choice("channel", default=Channel.IMPORT),
     # Question code -> answer, judged against the template by response_create.
     sync.JsonObject(

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.forms import CustomerFields, VehicleFields
 from customers.validators import ODOMETER_MAX_KM
+from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 
 from .models import ServiceType
@@ -55,6 +56,7 @@ class CheckInForm(CustomerFields, VehicleFields):
         widget=DateTimeLocalInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         error_messages={"required": _("请填写承诺交车时间。")},
+        validators=[check_day],
     )
     by_appointment = forms.TypedChoiceField(
         label=_("到店方式"),
@@ -99,6 +101,7 @@ class AppointmentForm(forms.Form):
         widget=DateTimeLocalInput(),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         error_messages={"required": _("请填写预约时间。")},
+        validators=[check_day],
     )
     service_type = forms.ChoiceField(
         label=_("服务类型"), choices=ServiceType.choices, initial=ServiceType.MAINTENANCE

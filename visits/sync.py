@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
 from customers.validators import ODOMETER_MAX_KM
+from shopcalendar.rules import check_day
 from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
@@ -44,16 +45,16 @@ VISIT_RECORD = sync.Declaration(
     ),
     sync.Choice("service_type", required=True),
     sync.Choice("status", required=True),
-    sync.Moment("checked_in_at", required=True),
-    sync.Moment("promised_at"),
-    sync.Moment("delivered_at", help_text=gettext_lazy("已交车时必填")),
+    sync.Moment("checked_in_at", required=True, check=check_day),
+    sync.Moment("promised_at", check=check_day),
+    sync.Moment("delivered_at", help_text=gettext_lazy("已交车时必填"), check=check_day),
     sync.Integer("odometer_km", minimum=0, maximum=ODOMETER_MAX_KM),
     sync.Boolean("by_appointment"),
     sync.Text("concern", max_length=4000),
     sync.Money("labour_amount"),
     sync.Money("parts_amount"),
     sync.Money("total_amount"),
-    sync.Moment("source_updated_at"),
+    sync.Moment("source_updated_at", check=check_day),
     # Resolved from the references and the advisor.
     derived=[
         bulk.Column("vehicle_id"),
