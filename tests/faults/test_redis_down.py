@@ -61,9 +61,7 @@ def signed_in(url: str, username: str) -> requests.Session:
 def test_with_redis_killed_the_desk_and_the_dms_carry_on(tmp_path):
     desk_user("desk-1")
     desk_user("desk-2")
-    dms = {
-        "Authorization": f"Token {api_key(UserFactory(role='dms_client'))}"
-    }
+    dms = {"Authorization": f"Token {api_key(UserFactory(role='dms_client'))}"}
     redis = PrivateRedis(tmp_path).start()
     app = App(redis.url, tmp_path)
     try:
