@@ -97,4 +97,5 @@
 
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
   window.SHOPCRM_CHARTS = charts.length;
+  document.documentElement.dataset.charts = charts.length;  // for tests: a selector, no eval
 }());

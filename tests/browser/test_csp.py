@@ -41,7 +41,8 @@ def test_pages_work_under_the_policy_with_no_violation(page, live_server, screen
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
     page.goto(f"{live_server.url}/reports/")
-    page.wait_for_function("window.SHOPCRM_CHARTS >= 9")  # ECharts drew every chart
+    page.wait_for_selector("html[data-charts]", state="attached")
+    assert page.evaluate("window.SHOPCRM_CHARTS") >= 9  # ECharts drew every chart
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".swagger-ui .info")  # Swagger UI started
     page.goto(f"{live_server.url}/admin/")

@@ -38,7 +38,8 @@ def test_manager_reads_the_dashboard(page, live_server, screenshot_dir):
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     page.goto(f"{live_server.url}/reports/")
-    page.wait_for_function("window.SHOPCRM_CHARTS >= 9")
+    page.wait_for_selector("html[data-charts]", state="attached")
+    assert page.evaluate("window.SHOPCRM_CHARTS") >= 9
     assert "投诉率" in page.inner_text("#tiles")
 
     # Change the period: a custom one covering the last week.
@@ -47,7 +48,10 @@ def test_manager_reads_the_dashboard(page, live_server, screenshot_dir):
     page.fill("#id_end", today.isoformat())
     page.dispatch_event("#id_end", "change")
     page.click("#apply-period")
-    page.wait_for_function("window.SHOPCRM_CHARTS >= 9")
+    page.wait_for_url(lambda url: "preset=custom" in url)
+    page.wait_for_load_state()
+    page.wait_for_selector("html[data-charts]", state="attached")
+    assert page.evaluate("window.SHOPCRM_CHARTS") >= 9
     assert "preset=custom" in page.url
     assert page.input_value("#id_preset") == "custom"
     page.screenshot(path=str(screenshot_dir / "dashboard.png"), full_page=True)
