@@ -146,3 +146,25 @@ def test_the_manager_sees_the_undelivered_message_masked_and_retries_it(
     assert client.post(reverse("messaging:retry", args=[999999])).status_code == 404
     again = client.post(reverse("messaging:retry", args=[message.pk]), follow=True)
     assert "无需重发" in again.content.decode()
+
+
+def test_the_undelivered_list_pages_by_fifty(client):
+    customer = CustomerFactory()
+    Message.objects.bulk_create(
+        Message(
+            purpose="maintenance_reminder",
+            channel="sms",
+            recipient=customer.phone,
+            object_key=f"vehicle:{n}:2026-12-01",
+            customer=customer,
+            body="保养提醒",
+            status=Message.Status.GAVE_UP,
+            next_attempt_at=timezone.now(),
+        )
+        for n in range(51)
+    )
+    client.force_login(UserFactory(role="manager"))
+    first = client.get(reverse("messaging:undelivered")).content.decode()
+    assert 'href="?page=2"' in first and "1 / 2" in first
+    second = client.get(reverse("messaging:undelivered"), {"page": 2}).content.decode()
+    assert 'href="?page=1"' in second and second.count("重新发送</button>") == 1
