@@ -3,7 +3,7 @@
 # Without DATABASE_URL / REDIS_URL: SQLite in var/ and an embedded Celery broker.
 source "$(dirname "$0")/venv.sh" requirements.txt
 
-PORT=${PORT:-8000}
+export PORT=${PORT:-8000}  # the worker's survey links use it (SHOPCRM_PUBLIC_URL's default)
 $PY manage.py migrate --noinput
 $PY manage.py compile_translations
 $PY manage.py collectstatic --noinput -v0

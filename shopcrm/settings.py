@@ -350,8 +350,11 @@ MESSAGING_BACKENDS = {
 
 SMS_TEMPLATE_MAINTENANCE_REMINDER = os.environ.get("SMS_TEMPLATE_MAINTENANCE_REMINDER", "")
 SMS_TEMPLATE_SURVEY_INVITATION = os.environ.get("SMS_TEMPLATE_SURVEY_INVITATION", "")
-# The address customers reach the public survey page at (the link in the invitation).
-SHOPCRM_PUBLIC_URL = os.environ.get("SHOPCRM_PUBLIC_URL", "http://127.0.0.1:8000")
+# The address customers reach the public survey page at (the link in the invitation). Unset,
+# the port run.sh serves on (PORT), so a demo on another port sends working links.
+SHOPCRM_PUBLIC_URL = os.environ.get("SHOPCRM_PUBLIC_URL") or (
+    f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+)
 
 # Business defaults that later become admin-editable policies.
 SHOPCRM_NO_SHOW_GRACE = timedelta(hours=2)

@@ -371,3 +371,21 @@ def test_database_connections_are_health_checked():
     from django.conf import settings
 
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_the_survey_link_follows_the_port_run_sh_serves_on():
+    """Issue 16, bug 3: with PORT=8101 the invitations linked to port 8000."""
+    show = "from django.conf import settings; print(settings.SHOPCRM_PUBLIC_URL)"
+    moved = manage(
+        "shell", "-c", show, env_overrides={"PORT": "8101"}, unset=["SHOPCRM_PUBLIC_URL"]
+    )
+    assert moved.stdout.strip().splitlines()[-1] == "http://127.0.0.1:8101", moved.stderr
+    public = manage(
+        "shell",
+        "-c",
+        show,
+        env_overrides={"PORT": "8101", "SHOPCRM_PUBLIC_URL": "https://crm.example.cn"},
+    )
+    assert public.stdout.strip().splitlines()[-1] == "https://crm.example.cn"
+    run_sh = (ROOT / "scripts" / "run.sh").read_text()
+    assert "export PORT=" in run_sh  # the worker and beat see it too
