@@ -181,7 +181,9 @@ def _answer_errors(refusal, form) -> dict | None:
 
 
 class TeamQueueView(PermissionRequired, View):
-    permission_required = VIEW
+    """The team's calls, for supervisors (agents work their own call from the queue)."""
+
+    permission_required = SUPERVISE
 
     def get(self, request):
         form = TeamFilterForm(request.GET or None)

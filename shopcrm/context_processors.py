@@ -10,7 +10,8 @@ NAVIGATION = [
     (_("接车"), "visits:check_in", "visits.add_visit"),
     (_("新建客户"), "customers:create", "customers.add_customer"),
     (_("回访队列"), "followups:queue", "followups.work_queue"),
-    (_("团队回访"), "followups:team", "followups.view_followuptask"),
+    # The supervisors' page: an agent could open none of its calls (only the one they hold).
+    (_("团队回访"), "followups:team", "followups.supervise_queue"),
     (_("满意度"), "surveys:list", "surveys.view_surveyresponse"),
     (_("投诉"), "complaints:list", "complaints.view_complaint"),
     (_("仪表盘"), "reports:dashboard", "reports.view_reports"),

@@ -71,7 +71,8 @@ PAGES = [
     ("visit_cancel", "post", lambda o: reverse("visits:cancel", args=[o["visit"].pk]), DESK),
     ("queue", "get", lambda o: reverse("followups:queue"), {"agent", "admin"}),
     ("next_call", "post", lambda o: reverse("followups:next"), {"agent", "admin"}),
-    ("team_queue", "get", lambda o: reverse("followups:team"), {"agent", "manager", "admin"}),
+    # Issue 16, bug 6: agents saw the team's calls and got a 403 on every row.
+    ("team_queue", "get", lambda o: reverse("followups:team"), {"manager", "admin"}),
     ("survey_responses", "get", lambda o: reverse("surveys:list"), {"manager", "admin"}),
     (
         "survey_response",
@@ -185,7 +186,7 @@ def test_anonymous_is_sent_to_login(client, objects, page, method, url, allowed)
     ("role", "visible", "hidden"),
     [
         ("advisor", ["今日看板", "接车", "新建客户"], ["系统管理", "回访队列", "团队回访"]),
-        ("agent", ["今日看板", "回访队列", "团队回访"], ["接车</a>", "新建客户", "系统管理"]),
+        ("agent", ["今日看板", "回访队列"], ["接车</a>", "新建客户", "团队回访", "系统管理"]),
         ("manager", ["今日看板", "接车", "新建客户", "团队回访"], ["系统管理", "回访队列"]),
         ("admin", ["今日看板", "接车", "系统管理"], []),
     ],

@@ -171,3 +171,11 @@ def test_agents_may_not_supervise(agent_client, agent):
         ).status_code
         == 403
     )
+
+
+def test_agents_have_no_team_queue_they_could_not_open(client, agent):
+    """Issue 16, bug 6: the menu offered 团队回访 to agents, whose every row was a 403."""
+    client.force_login(agent)
+    queue = client.get(reverse("followups:queue")).content.decode()
+    assert reverse("followups:team") not in queue
+    assert client.get(reverse("followups:team")).status_code == 403
