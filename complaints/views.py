@@ -156,6 +156,22 @@ class ComplaintListView(PermissionRequired, View):
         )
 
 
+def _actions(complaint, *, can_work: bool, can_manage: bool) -> set[str]:
+    """The buttons the complaint's page offers this user now (none: no actions card)."""
+    if not can_work:
+        return set()
+    next_states, status = rules.allowed_transitions(complaint.status), complaint.status
+    offered = {
+        "acknowledge": "acknowledged" in next_states,
+        "start": "in_progress" in next_states and status == Complaint.Status.ACKNOWLEDGED,
+        "close": can_manage and "closed" in next_states,
+        "resolve": "resolved" in next_states,
+        "reopen": can_manage and status in (Complaint.Status.RESOLVED, Complaint.Status.CLOSED),
+        "assign": can_manage and complaint.is_open,
+    }
+    return {action for action, shown in offered.items() if shown}
+
+
 class ComplaintDetailView(PermissionRequired, View):
     permission_required = access.VIEW
 
@@ -166,15 +182,17 @@ class ComplaintDetailView(PermissionRequired, View):
         except Complaint.DoesNotExist as exc:  # deleted a moment ago
             raise Http404 from exc
         forms = forms or {}
+        can_work = access.can_work(request.user, complaint)
+        can_manage = access.can_manage(request.user)
         return render(
             request,
             "complaints/detail.html",
             {
                 "complaint": complaint,
                 "sla": selectors.sla_state(complaint),
-                "can_work": access.can_work(request.user, complaint),
-                "can_manage": access.can_manage(request.user),
-                "next": rules.allowed_transitions(complaint.status),
+                "can_work": can_work,
+                "can_manage": can_manage,
+                "actions": _actions(complaint, can_work=can_work, can_manage=can_manage),
                 "acknowledge_form": forms.get("acknowledge") or AcknowledgeForm(),
                 "note_form": forms.get("note") or NoteForm(),
                 "assign_form": forms.get("assign") or AssignForm(),

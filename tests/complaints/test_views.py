@@ -360,3 +360,25 @@ def test_the_desk_and_the_agents_read_back_no_more_than_their_pages(role):
     api.force_authenticate(UserFactory(role=role))
     assert api.get("/api/v1/survey-responses/").status_code == 403
     assert api.get("/api/v1/follow-up-tasks/").status_code == 403
+
+
+def test_a_resolved_complaint_shows_its_owner_no_empty_actions_card(client, advisor, manager):
+    """Issue 16, bug 8: an empty bordered card sat at the top of a resolved complaint's page
+    for its owner (nothing left to do there but add a note)."""
+    complaint = take(advisor)
+    services.complaint_acknowledge(complaint=complaint, by=advisor)
+    services.complaint_start(complaint=complaint, by=advisor)
+    services.complaint_resolve(
+        complaint=complaint,
+        by=advisor,
+        resolution="退还多收的工时费",
+        root_cause="value",
+        corrective_action="报价单与结算单核对",
+    )
+    url = reverse("complaints:detail", args=[complaint.pk])
+    client.force_login(advisor)
+    body = client.get(url).content.decode()
+    assert 'id="complaint-actions"' not in body and 'id="note-form"' in body
+    client.force_login(manager)  # a manager may close or reopen it
+    body = client.get(url).content.decode()
+    assert 'id="complaint-actions"' in body and 'id="close"' in body and 'id="reopen"' in body
