@@ -5,15 +5,18 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from customers.models import Vehicle
+from shopcrm.constraints import ConstraintErrorsOnFields
 from shopcrm.triggers import for_model
 from visits.models import Visit
 
 from . import statelog
 
 
-class FollowUpPolicy(models.Model):
+class FollowUpPolicy(ConstraintErrorsOnFields, models.Model):
     """The shop's follow-up rules, edited by an administrator (one row). When calls may be
     made is the shop calendar's contact hours (shopcalendar)."""
+
+    constraint_fields = {"policy_at_least_one_attempt": "max_attempts"}
 
     post_service_delay_hours = models.PositiveSmallIntegerField(
         _("交车后多久回访（小时）"), default=24
@@ -39,7 +42,10 @@ class FollowUpPolicy(models.Model):
         verbose_name_plural = _("回访规则")
         constraints = [
             models.CheckConstraint(
-                condition=Q(max_attempts__gte=1), name="policy_at_least_one_attempt"
+                condition=Q(max_attempts__gte=1),
+                name="policy_at_least_one_attempt",
+                violation_error_code="policy_at_least_one_attempt",
+                violation_error_message=_("最多拨打次数至少为 1。"),
             ),
         ]
 

@@ -915,6 +915,10 @@ EN = {
     "访问过于频繁，请一分钟后刷新本页。": "Too many requests; please reload this page in a minute.",
     "请求有误": "Bad request",
     "请求无法处理，请检查输入后重试。": "The request could not be processed; please check what you entered and try again.",
+    "营业结束时间须晚于开始时间。": "The desk must close after it opens.",
+    "停止联系时间须晚于开始联系时间。": "Contact hours must end after they start.",
+    "最多拨打次数至少为 1。": "Maximum attempts must be at least 1.",
+    "只有评分题可以归入 SERVQUAL 维度。": "Only scale questions can belong to a SERVQUAL dimension.",
 }
 PLURALS = {
     "%(count)s 条消息发送失败。": (

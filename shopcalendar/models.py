@@ -4,11 +4,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from shopcrm.constraints import ConstraintErrorsOnFields
 
-class ShopCalendar(models.Model):
+
+class ShopCalendar(ConstraintErrorsOnFields, models.Model):
     """The shop's hours (one row, edited by an administrator): when the service desk works
     (complaint deadlines count only these hours) and when customers may be contacted (calls
     and messages; the rest of the day is quiet hours). Holidays close both."""
+
+    constraint_fields = {
+        "calendar_business_hours_order": "business_end",
+        "calendar_contact_hours_order": "contact_end",
+    }
 
     business_start = models.TimeField(_("上班时间"), default=time(9, 0))
     business_end = models.TimeField(_("下班时间"), default=time(18, 0))
@@ -32,10 +39,14 @@ class ShopCalendar(models.Model):
             models.CheckConstraint(
                 condition=Q(business_start__lt=models.F("business_end")),
                 name="calendar_business_hours_order",
+                violation_error_code="calendar_business_hours_order",
+                violation_error_message=_("营业结束时间须晚于开始时间。"),
             ),
             models.CheckConstraint(
                 condition=Q(contact_start__lt=models.F("contact_end")),
                 name="calendar_contact_hours_order",
+                violation_error_code="calendar_contact_hours_order",
+                violation_error_message=_("停止联系时间须晚于开始联系时间。"),
             ),
         ]
 

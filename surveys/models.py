@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from shopcrm.constraints import ConstraintErrorsOnFields
+
 
 class Dimension(models.TextChoices):
     RELIABILITY = "reliability", _("可靠性")
@@ -93,7 +95,9 @@ class SurveyTemplate(models.Model):
         return self.name_en if get_language() == "en" and self.name_en else self.name
 
 
-class Question(models.Model):
+class Question(ConstraintErrorsOnFields, models.Model):
+    constraint_fields = {"only_scale_has_dimension": "dimension"}
+
     class Kind(models.TextChoices):
         SCALE = "scale", _("5 分满意度")
         NPS = "nps", _("0–10 推荐意愿")
@@ -123,7 +127,10 @@ class Question(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["template", "code"], name="question_code_per_template"),
             models.CheckConstraint(
-                condition=Q(kind="scale") | Q(dimension=""), name="only_scale_has_dimension"
+                condition=Q(kind="scale") | Q(dimension=""),
+                name="only_scale_has_dimension",
+                violation_error_code="only_scale_has_dimension",
+                violation_error_message=_("只有评分题可以归入 SERVQUAL 维度。"),
             ),
         ]
 
