@@ -15,9 +15,11 @@ from .models import FollowUpPolicy, FollowUpTask
 Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
 
 # Smaller first; then by due time.
+# The order the queue hands calls out (then by due time): a customer waiting to hear about
+# their complaint first, then an unhappy survey answer, then the routine calls.
 PRIORITY = {
+    Kind.COMPLAINT_CALLBACK: 5,
     Kind.SERVICE_RECOVERY: 10,
-    Kind.COMPLAINT_CALLBACK: 10,
     Kind.POST_SERVICE: 20,
     Kind.MAINTENANCE_REMINDER: 40,
     Kind.WIN_BACK: 60,
@@ -41,6 +43,10 @@ class ContactHours:
 
 def priority_of(kind: str) -> int:
     return PRIORITY.get(kind, DEFAULT_PRIORITY)
+
+
+def kinds_in_queue_order() -> list[str]:
+    return sorted(Kind.values, key=priority_of)
 
 
 def outcome_errors(

@@ -18,7 +18,7 @@ from surveys import selectors as survey_selectors
 from surveys.forms import answers_from_post
 from workflows.call_outcome import call_outcome_record
 
-from . import access, selectors, services
+from . import access, rules, selectors, services
 from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
 from .models import FollowUpTask
 from .scripts import OPENING, script_for
@@ -31,14 +31,16 @@ class QueueView(PermissionRequired, View):
 
     def get(self, request):
         held = selectors.held_call(agent=request.user)
+        counts = selectors.queue_counts()
         return render(
             request,
             "followups/queue.html",
             {
                 "held": held,
+                # In the order "next call" hands them out (followups.rules.PRIORITY).
                 "counts": [
-                    (label, selectors.queue_counts().get(kind, 0))
-                    for kind, label in FollowUpTask.Kind.choices
+                    (FollowUpTask.Kind(kind).label, counts.get(kind, 0))
+                    for kind in rules.kinds_in_queue_order()
                 ],
                 "my_calls": selectors.my_calls_today(agent=request.user),
             },

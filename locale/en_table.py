@@ -919,6 +919,7 @@ EN = {
     "停止联系时间须晚于开始联系时间。": "Contact hours must end after they start.",
     "最多拨打次数至少为 1。": "Maximum attempts must be at least 1.",
     "只有评分题可以归入 SERVQUAL 维度。": "Only scale questions can belong to a SERVQUAL dimension.",
+    "“下一个”按此顺序分配，同类按应拨时间。": "“Next” hands calls out in this order, then by when they are due.",
 }
 PLURALS = {
     "%(count)s 条消息发送失败。": (

@@ -123,6 +123,15 @@ def test_next_call_claims_the_most_urgent_due_task_with_a_lease(agent_user):
     assert services.task_claim_next(agent=other, now=CALLING) == later
 
 
+def test_a_complaint_callback_is_handed_out_before_a_service_recovery_call(agent_user):
+    """Issue 16, bug 10: they shared a priority and went by due time."""
+    recovery = due_task(due_at=CALLING - timedelta(hours=2), kind=K.SERVICE_RECOVERY)
+    callback = due_task(due_at=CALLING - timedelta(minutes=1), kind=K.COMPLAINT_CALLBACK)
+    assert services.task_claim_next(agent=agent_user, now=CALLING) == callback
+    other = UserFactory(role="agent", username="agent-c")
+    assert services.task_claim_next(agent=other, now=CALLING) == recovery
+
+
 def test_no_calls_outside_calling_hours_or_on_holidays(agent_user):
     due_task(due_at=at(MONDAY, 7))
     with pytest.raises(DomainError):

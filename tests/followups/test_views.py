@@ -179,3 +179,15 @@ def test_agents_have_no_team_queue_they_could_not_open(client, agent):
     queue = client.get(reverse("followups:queue")).content.decode()
     assert reverse("followups:team") not in queue
     assert client.get(reverse("followups:team")).status_code == 403
+
+
+def test_the_queue_page_lists_the_kinds_in_the_order_next_call_takes_them(client, agent):
+    """Issue 16, bug 10: complaint callbacks first, and the page says so."""
+    client.force_login(agent)
+    body = client.get(reverse("followups:queue")).content.decode()
+    table = body[body.index('id="queue-counts"') :]
+    assert "按此顺序分配" in table
+    positions = [
+        table.index(label) for label in ("投诉回访", "服务补救回访", "三日回访", "保养提醒")
+    ]
+    assert positions == sorted(positions)
