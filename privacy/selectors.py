@@ -168,8 +168,10 @@ def _cell(row, name: str):
     return str(value)
 
 
-def _section(key: str, title, queryset, fields: list[str]) -> Section:
+def _section(key: str, queryset, fields: list[str], title=None) -> Section:
+    """One table of the export: ``title`` is the model's plural name unless given."""
     model = queryset.model
+    title = model._meta.verbose_name_plural if title is None else title
     columns = [(name, str(model._meta.get_field(name).verbose_name)) for name in fields]
     related = [
         name
@@ -183,63 +185,49 @@ def _section(key: str, title, queryset, fields: list[str]) -> Section:
     return Section(key=key, title=str(title), columns=columns, rows=rows)
 
 
-def _title(model) -> str:
-    return str(model._meta.verbose_name_plural)
-
-
 def customer_data(customer: Customer) -> list[Section]:
     """Everything held about ``customer`` (and the records merged into them), table by
     table, as it is stored: phones in full."""
     ids = merged_customer_ids(customer)
     history = Customer.history.model
     return [
-        _section("customers", _title(Customer), Customer.objects.filter(pk__in=ids), CUSTOMER),
-        _section("vehicles", _title(Vehicle), Vehicle.objects.filter(owner__in=ids), VEHICLE),
+        _section("customers", Customer.objects.filter(pk__in=ids), CUSTOMER),
+        _section("vehicles", Vehicle.objects.filter(owner__in=ids), VEHICLE),
         _section(
             "appointments",
-            _title(Appointment),
             Appointment.objects.filter(customer__in=ids),
             APPOINTMENT,
         ),
-        _section("visits", _title(Visit), Visit.objects.filter(customer__in=ids), VISIT),
+        _section("visits", Visit.objects.filter(customer__in=ids), VISIT),
         _section(
             "follow_up_tasks",
-            _title(FollowUpTask),
             FollowUpTask.objects.filter(customer__in=ids),
             FOLLOW_UP_TASK,
         ),
-        _section(
-            "calls", _title(CallAttempt), CallAttempt.objects.filter(task__customer__in=ids), CALL
-        ),
+        _section("calls", CallAttempt.objects.filter(task__customer__in=ids), CALL),
         _section(
             "survey_responses",
-            _title(SurveyResponse),
             SurveyResponse.objects.filter(customer__in=ids),
             SURVEY_RESPONSE,
         ),
         _section(
             "survey_answers",
-            _title(Answer),
             Answer.objects.filter(response__customer__in=ids),
             ANSWER,
         ),
-        _section(
-            "complaints", _title(Complaint), Complaint.objects.filter(customer__in=ids), COMPLAINT
-        ),
+        _section("complaints", Complaint.objects.filter(customer__in=ids), COMPLAINT),
         _section(
             "complaint_events",
-            _title(ComplaintEvent),
             ComplaintEvent.objects.filter(complaint__customer__in=ids),
             COMPLAINT_EVENT,
         ),
-        _section("messages", _title(Message), messages_of(ids), MESSAGE),
+        _section("messages", messages_of(ids), MESSAGE),
         _section(
             "phone_reveals",
-            _title(PhoneReveal),
             PhoneReveal.objects.filter(customer__in=ids),
             PHONE_REVEAL,
         ),
-        _section("history", _("资料变更记录"), history.objects.filter(id__in=ids), HISTORY),
+        _section("history", history.objects.filter(id__in=ids), HISTORY, title=_("资料变更记录")),
     ]
 
 
