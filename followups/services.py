@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from customers.contact import Purpose, contactable, may_contact
 from customers.models import Customer, Vehicle
 from customers.services import customer_mark_do_not_contact
-from messaging.services import message_enqueue
+from messaging.services import message_enqueue, sent_in_one_batch
 from shopcalendar import rules as calendar_rules
 from shopcalendar import selectors as calendar
 from shopcrm.errors import DomainError
@@ -290,23 +290,28 @@ def reminder_create_due(*, today: date | None = None) -> int:
     vehicles = Vehicle.objects.in_bulk([state.vehicle_id for state in due])
     customers = Customer.objects.in_bulk([state.customer_id for state in due])
     created = 0
-    for state in due:
-        vehicle, customer = vehicles[state.vehicle_id], customers[state.customer_id]
-        source = sources.of_vehicle_service(state.vehicle_id, state.due_day)
-        _task, was_created = task_create(
-            kind=Kind.MAINTENANCE_REMINDER,
-            source=source,
-            customer=customer,
-            vehicle=vehicle,
-            visit_id=state.visit_id,
-            due_at=calendar.next_contact_moment(now),
-            expires_at=calendar_rules.start_of(state.due_day + timedelta(days=REMINDER_LATE_DAYS)),
-            reason=_("预计 %(date)s 需要保养") % {"date": state.due_day.isoformat()},
-        )
-        created += was_created
-        if was_created:
-            _reminder_message(customer, vehicle, state.due_day, source)
+    with sent_in_one_batch():
+        for state in due:
+            created += _reminder_create(state, vehicles, customers, now)
     return created
+
+
+def _reminder_create(state, vehicles: dict, customers: dict, now: datetime) -> bool:
+    vehicle, customer = vehicles[state.vehicle_id], customers[state.customer_id]
+    source = sources.of_vehicle_service(state.vehicle_id, state.due_day)
+    _task, was_created = task_create(
+        kind=Kind.MAINTENANCE_REMINDER,
+        source=source,
+        customer=customer,
+        vehicle=vehicle,
+        visit_id=state.visit_id,
+        due_at=calendar.next_contact_moment(now),
+        expires_at=calendar_rules.start_of(state.due_day + timedelta(days=REMINDER_LATE_DAYS)),
+        reason=_("预计 %(date)s 需要保养") % {"date": state.due_day.isoformat()},
+    )
+    if was_created:
+        _reminder_message(customer, vehicle, state.due_day, source)
+    return was_created
 
 
 def _reminder_message(customer: Customer, vehicle: Vehicle, due, source: Source) -> None:

@@ -3,6 +3,9 @@ never in quiet hours (the shop calendar), and only when the contact rules allow 
 (customers.contact: never to do-not-contact, consent for surveys and marketing) — asked when
 the message is queued and again when it is sent."""
 
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -25,6 +28,29 @@ MAX_ATTEMPTS = 5
 # belongs to a sender that died, and the message is sent again.
 CLAIM_EXPIRES = timedelta(minutes=5)
 SEND_TASK = "messaging.tasks.send_message"
+SEND_DUE_TASK = "messaging.tasks.send_due_messages"
+# One run of the due-messages task sends for at most this long, then leaves the rest to the
+# next run (the beat's, every minute): a backlog never holds a worker process for minutes.
+SEND_DUE_SECONDS = 45.0
+SEND_DUE_CHUNK = 200
+
+# Set inside ``sent_in_one_batch``: the messages queued there wait for one send task.
+_batch: ContextVar[list | None] = ContextVar("messaging_batch", default=None)
+
+
+@contextmanager
+def sent_in_one_batch():
+    """Messages queued inside (a sweep's reminders or invitations: hundreds at once) are
+    sent by one due-messages task after the commit, not by a task each: a thousand tasks
+    on the embedded broker took minutes and held up every other task (issue 16, bug 4)."""
+    created: list = []
+    token = _batch.set(created)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if created:
+        enqueue_on_commit(SEND_DUE_TASK)
 
 
 def message_enqueue(
@@ -76,7 +102,12 @@ def message_enqueue(
 
 def _send_after_commit(message: Message) -> None:
     """The fast path: the worker sends it as soon as the message is committed (the beat's
-    sweep sends whatever this misses). By the task's name: the tasks module imports this one."""
+    sweep sends whatever this misses). By the task's name: the tasks module imports this one.
+    Inside ``sent_in_one_batch`` the batch's one task sends it."""
+    batch = _batch.get()
+    if batch is not None:
+        batch.append(message.pk)
+        return
     enqueue_on_commit(SEND_TASK, message.pk)
 
 
@@ -184,10 +215,14 @@ def _redacted(message: Message) -> dict:
     return {"body": body, "params": params}
 
 
-def message_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Beat sweep: send what is due (retries, and anything a lost task left behind). A
-    claim older than CLAIM_EXPIRES (its sender died) is put back to be sent again."""
-    now = now or timezone.now()
+def message_send_due(
+    *, now: datetime | None = None, budget_seconds: float = SEND_DUE_SECONDS
+) -> int:
+    """Send what is due (a batch's messages, retries, anything a lost task left behind), in
+    chunks, for at most ``budget_seconds``; the beat runs it every minute. A claim older
+    than CLAIM_EXPIRES (its sender died) is put back to be sent again. In quiet hours the
+    due messages are deferred to the next contact moment in one statement."""
+    fixed_now, now = now, now or timezone.now()
     expired = now - CLAIM_EXPIRES
     Message.objects.filter(
         Q(claimed_at__lt=expired) | Q(claimed_at__isnull=True, next_attempt_at__lt=expired),
@@ -195,8 +230,24 @@ def message_send_due(*, now: datetime | None = None, limit: int = 500) -> int:
     ).update(status=Message.Status.FAILED, claimed_at=None)
     due = Message.objects.filter(
         status__in=[Message.Status.QUEUED, Message.Status.FAILED], next_attempt_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
-    return sum(message_send(message_id=pk, now=now) == "sent" for pk in list(due))
+    )
+    if not calendar.is_contact_time(now):
+        due.update(next_attempt_at=calendar.next_contact_moment(now))
+        return 0
+    sent, last_pk = 0, 0
+    deadline = time.monotonic() + budget_seconds
+    while time.monotonic() < deadline:
+        chunk = list(
+            due.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:SEND_DUE_CHUNK]
+        )
+        if not chunk:
+            break
+        for pk in chunk:
+            sent += message_send(message_id=pk, now=fixed_now or timezone.now()) == "sent"
+            if time.monotonic() >= deadline:
+                break
+        last_pk = chunk[-1]
+    return sent
 
 
 def message_retry(*, message: Message, by) -> Message:

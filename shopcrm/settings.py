@@ -14,6 +14,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("SHOPCRM_DATA_DIR", BASE_DIR / "var"))
@@ -235,6 +236,12 @@ else:
         "data_folder_out": str(CELERY_BROKER_DIR),
         "control_folder": str(DATA_DIR / "celery-control"),
     }
+# Two queues, and every worker takes from both in turn: sending messages ("outbox") never
+# holds up the events and sweeps ("celery") behind it — a first start's backlog of reminder
+# SMS once delayed a delivered car's call by ten minutes (docs/decisions.md, issue 16).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"))
+CELERY_TASK_ROUTES = {"messaging.tasks.*": {"queue": "outbox"}}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True

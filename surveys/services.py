@@ -24,7 +24,7 @@ from customers.contact import (
 from followups import sources
 from followups.models import FollowUpTask
 from followups.services import task_create
-from messaging.services import message_enqueue
+from messaging.services import message_enqueue, sent_in_one_batch
 from shopcalendar import selectors as calendar
 from visits.models import Visit
 
@@ -325,18 +325,19 @@ def invitation_sweep_due(*, now: datetime | None = None, limit: int = 500) -> di
     due = SurveyInvitation.objects.filter(status=Status.SCHEDULED, due_at__lte=now).values_list(
         "pk", flat=True
     )[:limit]
-    for pk in list(due):
-        outcome = _send(pk, now, policy)
-        if outcome:
-            counts[outcome] += 1
     reminders = SurveyInvitation.objects.filter(
         status=Status.SENT,
         reminded_at__isnull=True,
         sent_at__lte=now - timedelta(days=policy.reminder_after_days),
         expires_at__gt=now,
     ).values_list("pk", flat=True)[:limit]
-    for pk in list(reminders):
-        counts["reminded"] += _remind(pk, now)
+    with sent_in_one_batch():
+        for pk in list(due):
+            outcome = _send(pk, now, policy)
+            if outcome:
+                counts[outcome] += 1
+        for pk in list(reminders):
+            counts["reminded"] += _remind(pk, now)
     return counts
 
 

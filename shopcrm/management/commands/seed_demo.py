@@ -22,6 +22,8 @@ from complaints.models import Complaint, ComplaintEvent
 from customers.models import Customer, Vehicle
 from customers.validators import VIN_ALPHABET, vin_check_digit
 from followups import services as followup_services
+from followups.models import FollowUpPolicy
+from messaging.models import Message
 from shopcrm import roles
 from surveys import scoring
 from surveys import selectors as survey_selectors
@@ -236,6 +238,7 @@ class Command(BaseCommand):
         for visit_id in recent:
             followup_services.post_service_task_create(visit_id=visit_id)
         followup_services.reminder_create_due()
+        self._reminders_already_sent(rng, now)
         followup_services.win_back_create_due()
         responses = self._survey_responses(rng, advisors, now)
         complaints = self._complaints(rng, advisors, now)
@@ -389,6 +392,34 @@ class Command(BaseCommand):
             )
         Appointment.objects.bulk_create(appointments)
         return len(appointments)
+
+    @staticmethod
+    def _reminders_already_sent(rng: random.Random, now) -> int:
+        """A shop that has been running sent each reminder SMS on the day the vehicle's
+        reminder window opened (the policy's lead days before the predicted service): those
+        are history, sent that day in the contact hours; only the windows that open today
+        are left for the outbox (issue 16: a first start queued ~1,440 SMS at once)."""
+        lead = timedelta(days=FollowUpPolicy.current().reminder_lead_days)
+        today = timezone.localdate(now)
+        tz = timezone.get_current_timezone()
+        sent = []
+        waiting = Message.objects.filter(
+            purpose="maintenance_reminder", status=Message.Status.QUEUED
+        )
+        for message in waiting:
+            opened = date.fromisoformat(message.params["date"]) - lead
+            if opened >= today:
+                continue
+            message.status, message.attempts = Message.Status.SENT, 1
+            message.sent_at = datetime.combine(opened, datetime.min.time(), tz) + timedelta(
+                hours=10, minutes=rng.randrange(7 * 60)
+            )
+            message.next_attempt_at = message.sent_at
+            sent.append(message)
+        Message.objects.bulk_update(
+            sent, ["status", "attempts", "sent_at", "next_attempt_at"], batch_size=500
+        )
+        return len(sent)
 
     @staticmethod
     def _complaints(rng: random.Random, advisors: list, now) -> int:
