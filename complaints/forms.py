@@ -30,6 +30,14 @@ class ComplaintForm(forms.Form):
         self.fields["description"].error_messages["required"] = _("请填写投诉内容。")
 
 
+class CompleteForm(ComplaintForm):
+    """Completing a complaint taken from a call: its channel is the call's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["channel"]
+
+
 class NoteForm(forms.Form):
     text = forms.CharField(
         label=_("内容"), widget=forms.Textarea(attrs={"rows": 2}), max_length=4000

@@ -237,6 +237,7 @@ class ComplaintEvent(models.Model):
         REOPENED = "reopened", _("重新打开")
         ESCALATED = "escalated", _("超时升级")
         CALLBACK = "callback", _("回访结果")
+        COMPLETED = "completed", _("补全登记")
 
     complaint = models.ForeignKey(
         Complaint, verbose_name=_("投诉"), on_delete=models.CASCADE, related_name="events"

@@ -139,3 +139,8 @@ def complaint_for_callback(*, task: FollowUpTask) -> Complaint | None:
 def managers() -> list:
     """The active managers (told of every escalation)."""
     return list(get_user_model().objects.filter(groups__name=roles.MANAGER, is_active=True))
+
+
+def complaint_from_call(*, task_id: int) -> Complaint | None:
+    """The complaint an issue raised on the follow-up call ``task_id`` became, if any."""
+    return Complaint.objects.filter(follow_up_task_id=task_id).order_by("pk").first()

@@ -8,6 +8,11 @@ urlpatterns = [
     path("complaints/mine/", views.ComplaintListView.as_view(mine=True), name="mine"),
     path("complaints/new/", views.ComplaintCreateView.as_view(), name="create"),
     path("complaints/<int:pk>/", views.ComplaintDetailView.as_view(), name="detail"),
+    path(
+        "complaints/<int:pk>/complete/",
+        views.ComplaintCompleteView.as_view(),
+        name="complete",
+    ),
     path("complaints/<int:pk>/<slug:action>/", views.ComplaintActionView.as_view(), name="action"),
     path(
         "complaints/export.csv",

@@ -25,6 +25,7 @@ from .forms import (
     AcknowledgeForm,
     AssignForm,
     ComplaintForm,
+    CompleteForm,
     FilterForm,
     NoteForm,
     ReopenForm,
@@ -78,6 +79,15 @@ def _source(request):
 class ComplaintCreateView(PermissionRequired, RefusalMixin, View):
     permission_required = access.ADD
 
+    def dispatch(self, request, *args, **kwargs):
+        """A call's issue is a complaint already (workflows.call_outcome): its taker
+        completes that one rather than registering a second."""
+        if request.user.is_authenticated and (task_id := id_or_none(request.GET.get("task"))):
+            made = selectors.complaint_from_call(task_id=task_id)
+            if made is not None and access.can_work(request.user, made):
+                return redirect("complaints:complete", pk=made.pk)
+        return super().dispatch(request, *args, **kwargs)
+
     def get(self, request, form=None, status=200):
         customer, _visit, task, response, initial = _source(request)
         if customer is None:
@@ -124,6 +134,65 @@ class ComplaintCreateView(PermissionRequired, RefusalMixin, View):
                 )
                 return redirect("complaints:detail", pk=complaint.pk)
         return self.get(request, form=form, status=400)
+
+
+class ComplaintCompleteView(PermissionRequired, RefusalMixin, View):
+    """Complete (or correct) an open complaint's registration: category, severity,
+    description, visit. For the complaint a call's issue became, the agent's next step."""
+
+    permission_required = access.VIEW
+
+    def get(self, request, pk, form=None, status=200):
+        complaint = access.complaint_for(request.user, pk, work=True)
+        visits = complaint.customer.visits.order_by("-checked_in_at")[:20]
+        form = form or CompleteForm(
+            initial={
+                "category": ""
+                if complaint.category == Complaint.Category.OTHER
+                else complaint.category,
+                "severity": complaint.severity,
+                "visit": complaint.visit_id,
+                "description": complaint.description,
+            },
+            visits=visits,
+        )
+        task = complaint.follow_up_task
+        return render(
+            request,
+            "complaints/form.html",
+            {
+                "form": form,
+                "customer": complaint.customer,
+                "complaint": complaint,
+                "task": task,
+                "response": complaint.survey_response,
+            },
+            status=status,
+        )
+
+    def post(self, request, pk):
+        complaint = access.complaint_for(request.user, pk, work=True)
+        visits = list(complaint.customer.visits.order_by("-checked_in_at")[:20])
+        form = CompleteForm(request.POST, visits=visits)
+        if form.is_valid():
+            data = form.cleaned_data
+            completed = self.attempt(
+                services.complaint_complete,
+                form=form,
+                complaint=complaint,
+                by=request.user,
+                category=data["category"],
+                severity=data["severity"],
+                description=data["description"],
+                visit=next((v for v in visits if v.pk == data["visit"]), None),
+            )
+            if completed is not REFUSED:
+                messages.success(
+                    request,
+                    _("投诉 %(number)s 已补全，您是首问负责人。") % {"number": completed.number},
+                )
+                return redirect("complaints:detail", pk=completed.pk)
+        return self.get(request, pk, form=form, status=400)
 
 
 class ComplaintListView(PermissionRequired, View):

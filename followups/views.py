@@ -168,9 +168,13 @@ class OutcomeView(PermissionRequired, RefusalMixin, View):
             _("已记录：%(customer)s — %(outcome)s。")
             % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
         )
-        if result.complaint_to_register and has_perm(request.user, "complaints.add_complaint"):
-            messages.info(request, _("请把客户反映的问题登记为投诉。"))
-            return redirect(f"{reverse('complaints:create')}?task={task.pk}")
+        if result.complaint_to_complete:
+            messages.info(
+                request,
+                _("客户反映的问题已登记为投诉 %(number)s，请补全类别和严重程度。")
+                % {"number": result.complaint.number},
+            )
+            return redirect("complaints:complete", pk=result.complaint.pk)
         return redirect("followups:queue")
 
 

@@ -920,6 +920,13 @@ EN = {
     "最多拨打次数至少为 1。": "Maximum attempts must be at least 1.",
     "只有评分题可以归入 SERVQUAL 维度。": "Only scale questions can belong to a SERVQUAL dimension.",
     "“下一个”按此顺序分配，同类按应拨时间。": "“Next” hands calls out in this order, then by when they are due.",
+    "客户反映的问题已登记为投诉 %(number)s，请补全类别和严重程度。": "The customer's issue is complaint %(number)s now; please complete its category and severity.",
+    "补全投诉": "Complete the complaint",
+    "投诉 %(number)s 已登记（您是首问负责人），请选择类别和严重程度并补充内容。": "Complaint %(number)s is registered (you own it): choose its category and severity and add any details.",
+    "投诉 %(number)s 已补全，您是首问负责人。": "Complaint %(number)s is complete; you own it.",
+    "投诉 %(number)s 已“%(status)s”，不能再修改登记信息。": "Complaint %(number)s is “%(status)s”: its registration can no longer be changed.",
+    "类别：%(category)s；严重程度：%(severity)s": "Category: %(category)s; severity: %(severity)s",
+    "补全登记": "Registration completed",
 }
 PLURALS = {
     "%(count)s 条消息发送失败。": (

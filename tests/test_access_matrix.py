@@ -55,6 +55,7 @@ PAGES = {
     "surveys:detail": "response",
     "complaints:detail": "complaint",
     "complaints:action": "complaint",
+    "complaints:complete": "complaint",
     "privacy:erase": "customer",
     "privacy:export": "customer",
     "messaging:retry": "message",
@@ -178,6 +179,7 @@ OBJECT_LEVEL = {
     "followups:outcome",
     "followups:reveal_phone",
     "customers:reveal_phone_admin",
+    "complaints:complete",  # its taker, assignee or a manager (below)
 }
 
 
@@ -225,6 +227,18 @@ def test_the_complaint_form_loads_each_id_parameter_through_its_access_helper(cl
     assert "私人意见" not in page.content.decode()
     junk = client.get(f"{reverse('complaints:create')}?customer=999999")
     assert junk.status_code in (200, 404)
+
+
+def test_only_who_works_a_complaint_completes_its_registration(client, shop):
+    url = reverse("complaints:complete", args=[shop["complaint"].pk])
+    for role in ("advisor", "agent"):  # may see complaints, but this one is the taker's
+        signed_in(client, role)
+        assert client.get(url).status_code == 403, role
+        assert client.post(url, {"category": "other", "severity": "low"}).status_code == 403
+    signed_in(client, "manager")
+    assert client.get(url).status_code == 200
+    shop["complaint"].refresh_from_db()
+    assert shop["complaint"].category == "attitude"
 
 
 def test_the_admin_reveal_route_is_for_administrators_only(client, shop):

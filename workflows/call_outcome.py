@@ -7,9 +7,10 @@
 - On a complaint callback, "reached, satisfied" means the customer accepts the resolution
   and closes the complaint; "reached with an issue" means they do not, and reopens it
   (complaints).
-- "Reached with an issue" on any other call is a complaint to be registered: the result
-  says so, and the agent goes on to the complaint form, prefilled from the call (category
-  and severity are the agent's to judge).
+- "Reached with an issue" on any other call is a complaint at once (in this transaction:
+  owned by the agent, holding the call's note and the phone answers); the agent goes on to
+  complete it (category and severity are the agent's to judge). An agent who leaves that
+  form still leaves the complaint.
 
 A bad answer, a lost lease or any other refusal leaves nothing written."""
 
@@ -32,8 +33,10 @@ Kind, Outcome = FollowUpTask.Kind, FollowUpTask.Outcome
 class CallOutcome:
     task: FollowUpTask
     response: SurveyResponse | None = None  # the phone answers, scored
-    complaint: Complaint | None = None  # a complaint callback's complaint, closed or reopened
-    complaint_to_register: bool = False  # an issue raised on the call becomes a complaint
+    # A complaint callback's complaint (closed or reopened), or the complaint an issue raised
+    # on any other call became (to be completed by the agent).
+    complaint: Complaint | None = None
+    complaint_to_complete: bool = False
 
 
 def call_outcome_record(
@@ -69,7 +72,9 @@ def call_outcome_record(
             result.complaint = complaint_services.complaint_record_callback(
                 task=task, by=agent, accepted=outcome == Outcome.REACHED_SATISFIED, note=note
             )
-    result.complaint_to_register = (
-        outcome == Outcome.REACHED_ISSUE and task.kind != Kind.COMPLAINT_CALLBACK
-    )
+        elif outcome == Outcome.REACHED_ISSUE:
+            result.complaint = complaint_services.complaint_create_from_call(
+                task=task, by=agent, note=note, survey_response=result.response
+            )
+            result.complaint_to_complete = True
     return result

@@ -42,7 +42,7 @@ def take(owner, **extra):
     return services.complaint_create(**fields)
 
 
-def test_reached_with_an_issue_leads_to_a_prefilled_complaint(client, agent):
+def test_reached_with_an_issue_is_a_complaint_the_agent_then_completes(client, agent):
     visit = make_delivered_visit()
     followup_services.post_service_task_create(visit_id=visit.pk)
     client.force_login(agent)
@@ -52,23 +52,55 @@ def test_reached_with_an_issue_leads_to_a_prefilled_complaint(client, agent):
         reverse("followups:outcome", args=[task.pk]),
         {"outcome": "reached_issue", "note": "刹车还是有异响"},
     )
-    assert response["Location"] == f"{reverse('complaints:create')}?task={task.pk}"
+    # The complaint exists as soon as the call is saved: leaving the form loses nothing.
+    complaint = Complaint.objects.get()
+    assert response["Location"] == reverse("complaints:complete", args=[complaint.pk])
+    assert (complaint.owner, complaint.follow_up_task, complaint.visit) == (agent, task, visit)
+    assert complaint.description == "刹车还是有异响"
     form = client.get(response["Location"]).content.decode()
-    assert "刹车还是有异响" in form and 'value="follow_up" selected' in form
-    assert f'value="{visit.pk}" selected' in form
-    created = client.post(
+    assert "刹车还是有异响" in form and complaint.number in form
+    assert f'value="{visit.pk}" selected' in form and 'name="channel"' not in form
+    # The old way in (the complaint form from the call) leads to the same complaint.
+    again = client.get(f"{reverse('complaints:create')}?task={task.pk}")
+    assert again["Location"] == response["Location"]
+    bad = client.post(response["Location"], {"severity": "high", "description": ""})
+    assert bad.status_code == 400 and "请选择投诉类别" in bad.content.decode()
+    completed = client.post(
         response["Location"],
         {
-            "channel": "follow_up",
             "category": "not_fixed_first_time",
             "severity": "high",
             "visit": visit.pk,
-            "description": "刹车还是有异响",
+            "description": "刹车还是有异响，第二次了",
         },
     )
-    complaint = Complaint.objects.get()
-    assert created["Location"] == reverse("complaints:detail", args=[complaint.pk])
-    assert (complaint.owner, complaint.follow_up_task, complaint.visit) == (agent, task, visit)
+    assert completed["Location"] == reverse("complaints:detail", args=[complaint.pk])
+    complaint.refresh_from_db()
+    assert (complaint.category, complaint.severity) == ("not_fixed_first_time", "high")
+    assert complaint.description == "刹车还是有异响，第二次了"
+    assert Complaint.objects.count() == 1
+    assert complaint.events.filter(kind="completed").count() == 1
+
+
+def test_a_closed_complaint_is_not_completed_any_more(client, manager):
+    complaint = take(manager)
+    complaint = services.complaint_acknowledge(complaint=complaint, by=manager)
+    complaint = services.complaint_resolve(
+        complaint=complaint,
+        by=manager,
+        resolution="退款",
+        root_cause="people",
+        corrective_action="培训",
+    )
+    services.complaint_close(complaint=complaint, by=manager)
+    client.force_login(manager)
+    answer = client.post(
+        reverse("complaints:complete", args=[complaint.pk]),
+        {"category": "attitude", "severity": "low", "description": "改一下"},
+    )
+    assert answer.status_code == 400 and "不能再修改" in answer.content.decode()
+    complaint.refresh_from_db()
+    assert complaint.category == "overcharging" and complaint.description == "收费比报价高"
 
 
 def test_only_who_made_or_supervises_a_call_files_from_its_notes(client, agent, manager):
@@ -81,7 +113,7 @@ def test_only_who_made_or_supervises_a_call_files_from_its_notes(client, agent, 
     task = FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)
     client.post(
         reverse("followups:outcome", args=[task.pk]),
-        {"outcome": "reached_issue", "note": "刹车还是有异响"},
+        {"outcome": "reached", "note": "刹车还是有异响"},  # noted, not an issue
     )
     url = f"{reverse('complaints:create')}?task={task.pk}"
     assert client.get(url).status_code == 200  # the agent who made the call

@@ -47,7 +47,7 @@ def test_reached_with_answers_makes_a_phone_response(agent_user):
         outcome=OUT.REACHED_SATISFIED,
         answers={"rel_fixed_right": "5", "nps": "10", "comment": ""},
     )
-    assert result.task.status == S.DONE and not result.complaint_to_register
+    assert result.task.status == S.DONE and not result.complaint_to_complete
     assert result.response.channel == "phone" and result.response.nps_score == 10
     assert SurveyResponse.objects.get().follow_up_task == task
 
@@ -73,12 +73,42 @@ def test_answers_count_only_when_the_customer_was_reached(agent_user):
     assert not SurveyResponse.objects.exists()
 
 
-def test_an_issue_raised_on_a_call_is_a_complaint_to_register(agent_user):
+def test_an_issue_raised_on_a_call_is_a_complaint_in_the_same_transaction(agent_user):
+    """Issue 16, bug 11: the call used to be saved first and the complaint left to a form the
+    agent might leave; now the complaint is written with the call, owned by the agent."""
     task = held_post_service_call(agent_user)
     result = call_outcome_record(
         task=task, agent=agent_user, outcome=OUT.REACHED_ISSUE, note="刹车还是响"
     )
-    assert result.complaint_to_register and result.complaint is None
+    complaint = Complaint.objects.get()
+    assert result.complaint == complaint and result.complaint_to_complete
+    assert (complaint.owner, complaint.follow_up_task, complaint.visit) == (
+        agent_user,
+        task,
+        task.visit,
+    )
+    assert (complaint.channel, complaint.category, complaint.description) == (
+        Complaint.Channel.FOLLOW_UP,
+        Complaint.Category.OTHER,
+        "刹车还是响",
+    )
+    assert complaint.status == Complaint.Status.NEW and complaint.first_response_due_at
+
+
+def test_when_the_complaint_cannot_be_written_the_call_is_not_recorded_either(
+    agent_user, monkeypatch
+):
+    task = held_post_service_call(agent_user)
+
+    def broken(**kwargs):
+        raise DomainError("编号用完了", code="broken")
+
+    monkeypatch.setattr(complaint_services, "complaint_create_from_call", broken)
+    with pytest.raises(DomainError):
+        call_outcome_record(task=task, agent=agent_user, outcome=OUT.REACHED_ISSUE, note="异响")
+    task.refresh_from_db()
+    assert (task.status, task.attempts) == (S.CLAIMED, 0)
+    assert not CallAttempt.objects.exists() and not Complaint.objects.exists()
 
 
 def resolved_complaint():
@@ -115,7 +145,7 @@ def test_a_complaint_callback_closes_or_reopens_its_complaint(
     task = followup_services.task_claim_next(agent=agent_user)
     assert task.kind == K.COMPLAINT_CALLBACK
     result = call_outcome_record(task=task, agent=agent_user, outcome=outcome, note="客户意见")
-    assert result.complaint == complaint and not result.complaint_to_register
+    assert result.complaint == complaint and not result.complaint_to_complete
     complaint.refresh_from_db()
     assert (complaint.status, complaint.customer_accepted) == (status, accepted)
 
