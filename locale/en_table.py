@@ -927,6 +927,20 @@ EN = {
     "投诉 %(number)s 已“%(status)s”，不能再修改登记信息。": "Complaint %(number)s is “%(status)s”: its registration can no longer be changed.",
     "类别：%(category)s；严重程度：%(severity)s": "Category: %(category)s; severity: %(severity)s",
     "补全登记": "Registration completed",
+    "客户改期（另约时间）": "Customer rescheduled (booking another time)",
+    "客户不需要了": "Customer no longer needs it",
+    "客户去了别的维修店": "Customer went to another shop",
+    "重复预约": "Duplicate booking",
+    "门店原因（工位、配件）": "The shop's reason (bays, parts)",
+    "其他（请注明）": "Other (please say)",
+    "取消说明": "Cancellation note",
+    "请选择取消原因。": "Please choose why it is cancelled.",
+    "选择“其他”时请写明原因。": "With “Other”, please say why.",
+    "最多 200 个字。": "At most 200 characters.",
+    "已取消 %(plate)s %(time)s 的预约（%(reason)s）。": "Cancelled the %(time)s appointment of %(plate)s (%(reason)s).",
+    "确认取消预约": "Cancel the appointment",
+    "不取消，返回看板": "Keep it, back to the board",
+    "说明": "Note",
 }
 PLURALS = {
     "%(count)s 条消息发送失败。": (

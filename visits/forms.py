@@ -6,7 +6,7 @@ from customers.validators import ODOMETER_MAX_KM
 from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 
-from .models import ServiceType
+from .models import Appointment, ServiceType
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -93,6 +93,15 @@ class DeliverForm(forms.Form):
 
 class CancelForm(forms.Form):
     cancel_reason = forms.CharField(label=_("取消原因"), max_length=200)
+
+
+class AppointmentCancelForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("取消原因"),
+        choices=[("", "—"), *Appointment.CancelReason.choices],
+        error_messages={"required": _("请选择取消原因。")},
+    )
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
 
 
 class AppointmentForm(forms.Form):

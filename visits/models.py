@@ -22,6 +22,14 @@ class Appointment(models.Model):
         NO_SHOW = "no_show", _("未到店")
         CANCELLED = "cancelled", _("已取消")
 
+    class CancelReason(models.TextChoices):
+        RESCHEDULED = "rescheduled", _("客户改期（另约时间）")
+        NOT_NEEDED = "not_needed", _("客户不需要了")
+        ELSEWHERE = "elsewhere", _("客户去了别的维修店")
+        DUPLICATE = "duplicate", _("重复预约")
+        SHOP = "shop", _("门店原因（工位、配件）")
+        OTHER = "other", _("其他（请注明）")
+
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("客户"),
@@ -51,6 +59,8 @@ class Appointment(models.Model):
         _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
     )
     status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    cancel_reason = models.CharField(_("取消原因"), max_length=12, choices=CancelReason, blank=True)
+    cancel_note = models.CharField(_("取消说明"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

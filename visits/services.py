@@ -66,11 +66,25 @@ def appointment_create(
 
 
 @transaction.atomic
-def appointment_cancel(*, appointment: Appointment, by=None) -> Appointment:
+def appointment_cancel(
+    *, appointment: Appointment, reason: str, note: str = "", by=None
+) -> Appointment:
+    """Cancel a booked appointment with its reason (a code; "other" needs a note)."""
+    note = (note or "").strip()
+    errors = {}
+    if reason not in Appointment.CancelReason.values:
+        errors["reason"] = [_("请选择取消原因。")]
+    elif reason == Appointment.CancelReason.OTHER and not note:
+        errors["note"] = [_("选择“其他”时请写明原因。")]
+    if len(note) > 200:
+        errors["note"] = [_("最多 200 个字。")]
+    if errors:
+        raise ValidationError(errors)
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status != Appointment.Status.BOOKED:
         raise DomainError(_("该预约已不是待到店状态。"), code="appointment_not_booked")
     appointment.status = Appointment.Status.CANCELLED
+    appointment.cancel_reason, appointment.cancel_note = reason, note
     appointment.status_changed_at = timezone.now()
     appointment._history_user = by
     appointment.save()

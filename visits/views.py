@@ -14,7 +14,7 @@ from shopcrm.errors import DomainError
 from shopcrm.refusals import REFUSED, RefusalMixin
 
 from . import access, rules, selectors, services
-from .forms import AppointmentForm, CancelForm, CheckInForm, DeliverForm
+from .forms import AppointmentCancelForm, AppointmentForm, CancelForm, CheckInForm, DeliverForm
 from .models import Visit
 
 # Service field names -> check-in form field names.
@@ -315,10 +315,43 @@ class AppointmentCreateView(PermissionRequired, RefusalMixin, View):
 
 
 class AppointmentCancelView(PermissionRequired, RefusalMixin, View):
+    """Cancelling asks first: the appointment, a reason (and a note for "other")."""
+
     permission_required = access.CHANGE_APPOINTMENT
+
+    def get(self, request, pk, form=None, status=200):
+        appointment = access.appointment_for(request.user, pk, permission=access.CHANGE_APPOINTMENT)
+        return render(
+            request,
+            "visits/appointment_cancel.html",
+            {"appointment": appointment, "form": form or AppointmentCancelForm()},
+            status=status,
+        )
 
     def post(self, request, pk):
         appointment = access.appointment_for(request.user, pk, permission=access.CHANGE_APPOINTMENT)
-        if self.attempt(services.appointment_cancel, appointment=appointment, by=request.user):
-            messages.success(request, _("预约已取消。"))
-        return redirect("visits:board")
+        form = AppointmentCancelForm(request.POST)
+        if form.is_valid():
+            cancelled = self.attempt(
+                services.appointment_cancel,
+                form=form,
+                rules_as_messages=True,
+                appointment=appointment,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+            if cancelled is not REFUSED:
+                messages.success(
+                    request,
+                    _("已取消 %(plate)s %(time)s 的预约（%(reason)s）。")
+                    % {
+                        "plate": cancelled.vehicle.plate or cancelled.vehicle.vin,
+                        "time": timezone.localtime(cancelled.scheduled_at).strftime("%H:%M"),
+                        "reason": cancelled.get_cancel_reason_display(),
+                    },
+                )
+                return redirect("visits:board")
+            if not form.errors:  # a broken rule (no longer booked): said on the board
+                return redirect("visits:board")
+        return self.get(request, pk, form=form, status=400)

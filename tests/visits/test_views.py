@@ -294,14 +294,43 @@ def test_booking_bad_input_saves_nothing(advisor_client, data, message):
     assert Appointment.objects.count() == 0
 
 
-def test_cancel_an_appointment_once(advisor_client):
+def test_cancel_an_appointment_asks_first_and_records_the_reason(advisor_client):
+    """Issue 16, bug 12: one click on a small × used to cancel at once, without a reason."""
+    appointment = AppointmentFactory()
+    board = advisor_client.get(reverse("visits:board")).content.decode()
+    url = reverse("visits:appointment_cancel", args=[appointment.pk])
+    assert f'href="{url}"' in board  # a link to the question, not a form that cancels
+    page = advisor_client.get(url)
+    assert page.status_code == 200 and "确认取消预约" in page.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED  # asking changes nothing
+    assert advisor_client.post(url, {"reason": "rescheduled"}).status_code == 302
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.cancel_reason) == (
+        Appointment.Status.CANCELLED,
+        "rescheduled",
+    )
+    assert appointment.history.first().history_user.username.startswith("advisor")
+    response = advisor_client.post(url, {"reason": "rescheduled"}, follow=True)
+    assert "该预约已不是待到店状态" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "请选择取消原因"),
+        ({"reason": "bored"}, "选择一个有效的选项"),
+        ({"reason": "other", "note": "  "}, "选择“其他”时请写明原因"),
+        ({"reason": "duplicate", "note": "长" * 201}, "200"),
+    ],
+)
+def test_cancel_without_a_good_reason_cancels_nothing(advisor_client, data, message):
     appointment = AppointmentFactory()
     url = reverse("visits:appointment_cancel", args=[appointment.pk])
-    assert advisor_client.post(url).status_code == 302
+    response = advisor_client.post(url, data)
+    assert response.status_code == 400 and message in response.content.decode()
     appointment.refresh_from_db()
-    assert appointment.status == Appointment.Status.CANCELLED
-    response = advisor_client.post(url, follow=True)
-    assert "该预约已不是待到店状态" in response.content.decode()
+    assert appointment.status == Appointment.Status.BOOKED and appointment.cancel_reason == ""
 
 
 def test_agent_cannot_book_or_cancel(client, agent):
@@ -312,7 +341,10 @@ def test_agent_cannot_book_or_cancel(client, agent):
         == 403
     )
     assert (
-        client.post(reverse("visits:appointment_cancel", args=[appointment.pk])).status_code == 403
+        client.post(
+            reverse("visits:appointment_cancel", args=[appointment.pk]), {"reason": "duplicate"}
+        ).status_code
+        == 403
     )
 
 
