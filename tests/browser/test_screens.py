@@ -8,6 +8,7 @@ search box is squeezed below a usable width or the language select cannot show i
 The pages come from the URLconfs: a new route fails ``test_every_route_is_screened``
 until it is listed here as a page or excluded with a reason."""
 
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from messaging.models import Message
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation
 from tests import test_access_matrix
+from tests.browser.conftest import ARTIFACTS
 from tests.factories import UserFactory, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
 
@@ -107,6 +109,15 @@ def post_only(view) -> bool:
     """A class-based view without ``get`` is an action behind a form, not a page."""
     view_class = getattr(view, "view_class", None)
     return view_class is not None and not hasattr(view_class, "get")
+
+
+@pytest.fixture(scope="module")
+def screens():
+    """This run's screenshots only: test-artifacts/screens/<role>-<language>-<width>-<page>.png."""
+    directory = ARTIFACTS / "screens"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
 
 
 def test_every_route_is_screened():
@@ -232,7 +243,7 @@ def signed_in_context(browser, live_server, username, language, width, height=76
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", ROLES)
-def test_every_staff_page_fits(browser, live_server, screenshot_dir, shop, role):
+def test_every_staff_page_fits(browser, live_server, screens, shop, role):
     user = UserFactory(role=role, username=f"screen-{role}", last_name="欧阳", first_name="建国")
     # The agent's own call, so the call page opens for them (another's is refused).
     FollowUpTask.objects.filter(pk=shop["task"].pk).update(
@@ -240,8 +251,7 @@ def test_every_staff_page_fits(browser, live_server, screenshot_dir, shop, role)
         lease_expires_at=timezone.now() + timedelta(hours=1),
     )
     pages = [name for name in STAFF_PAGES if may_open(user, name, shop)]
-    directory = screenshot_dir / "screens"
-    directory.mkdir(exist_ok=True)
+    directory = screens
     problems = []
     for language in LANGUAGES:
         context, page = signed_in_context(browser, live_server, user.username, language, 1366)
@@ -296,7 +306,7 @@ def survey_links(live_server):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_every_public_page_fits_a_phone(browser, live_server, screenshot_dir):
+def test_every_public_page_fits_a_phone(browser, live_server, screens):
     open_link, answered_link = survey_links(live_server)
     pages = {
         "login": (f"{live_server.url}/accounts/login/", 200),
@@ -306,8 +316,7 @@ def test_every_public_page_fits_a_phone(browser, live_server, screenshot_dir):
         "survey-invalid-link": (f"{live_server.url}/s/not-a-real-token/", 404),
         "not-found": (f"{live_server.url}/no-such-page/", 404),
     }
-    directory = screenshot_dir / "screens"
-    directory.mkdir(exist_ok=True)
+    directory = screens
     problems = []
     for language in LANGUAGES:
         context = browser.new_context(
