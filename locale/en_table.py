@@ -941,8 +941,16 @@ EN = {
     "确认取消预约": "Cancel the appointment",
     "不取消，返回看板": "Keep it, back to the board",
     "说明": "Note",
+    "已撤销：工单 %(ro)s 回到“%(status)s”。": "Undone: RO %(ro)s is back to “%(status)s”.",
+    "工单 %(ro)s 无法撤销：已超过 5 分钟，或之后已有新的变化。": "RO %(ro)s cannot be undone: more than 5 minutes have passed, or it changed since.",
+    "今日已交车": "Delivered today",
+    "已过 %(m)s 分钟": "%(m)s min late",
+    "刚才改动了工单 %(ro)s。": "You just moved RO %(ro)s.",
+    "撤销": "Undo",
+    "看板每 30 秒自动刷新。": "The board refreshes itself every 30 seconds.",
 }
 PLURALS = {
+    "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),
     "%(count)s 条消息发送失败。": (
         "%(count)s message was not delivered.",
         "%(count)s messages were not delivered.",

@@ -33,6 +33,20 @@ def allowed_transitions(status: str) -> tuple[str, ...]:
     return TRANSITIONS.get(status, ())
 
 
+# The board's one-tap step forward; delivery asks for the amounts (its own form).
+NEXT_STEP: dict[str, str] = {
+    S.CHECKED_IN: S.IN_PROGRESS,
+    S.IN_PROGRESS: S.QUALITY_CHECK,
+    S.QUALITY_CHECK: S.READY,
+}
+# How long the advisor who tapped a step may take it back.
+UNDO_WINDOW = timedelta(minutes=5)
+
+
+def next_step(status: str) -> str | None:
+    return NEXT_STEP.get(status)
+
+
 def default_promised_at(now: datetime | None = None) -> datetime:
     """A suggestion for the form: two hours from now, rounded up to the half hour."""
     now = timezone.localtime(now or timezone.now()) + timedelta(hours=2)

@@ -11,6 +11,7 @@ from customers.selectors import SEARCH_LIMIT, SearchResults, search
 from shopcalendar.rules import day_span, end_of, start_of
 
 from .models import Appointment, Visit
+from .rules import next_step
 
 
 @dataclass
@@ -19,6 +20,8 @@ class Board:
     appointments: list = field(default_factory=list)
     columns: list = field(default_factory=list)  # [(status, label, [visits])]
     late_count: int = 0
+    delivered: list = field(default_factory=list)  # delivered today, the latest first
+    overdue_appointments: int = 0
 
 
 def board_for_day(*, day: date | None = None) -> Board:
@@ -40,12 +43,30 @@ def board_for_day(*, day: date | None = None) -> Board:
     columns = []
     for status in Visit.IN_WORKSHOP:
         visits = [v for v in in_workshop if v.status == status]
+        for visit in visits:
+            visit.next_step = next_step(status)
+            visit.next_step_label = Visit.Status(visit.next_step).label if visit.next_step else ""
         columns.append((status, Visit.Status(status).label, visits))
+    now = timezone.now()
+    for appointment in appointments:
+        late = now - appointment.scheduled_at
+        appointment.overdue_minutes = (
+            int(late.total_seconds() // 60) if late.total_seconds() > 0 else 0
+        )
+    delivered = list(
+        Visit.objects.filter(
+            status=Visit.Status.DELIVERED, delivered_at__gte=since, delivered_at__lt=until
+        )
+        .select_related("vehicle", "customer")
+        .order_by("-delivered_at")
+    )
     return Board(
         day=day,
         appointments=appointments,
         columns=columns,
         late_count=sum(1 for v in in_workshop if v.is_late),
+        delivered=delivered,
+        overdue_appointments=sum(1 for a in appointments if a.overdue_minutes),
     )
 
 

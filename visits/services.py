@@ -16,7 +16,7 @@ from shopcrm.errors import DomainError
 
 from .events import emit_visit_delivered
 from .models import Appointment, RoNumberSequence, Visit
-from .rules import allowed_transitions
+from .rules import UNDO_WINDOW, allowed_transitions, next_step
 
 S = Visit.Status
 
@@ -239,6 +239,34 @@ def visit_transition(*, visit: Visit, to_status: str, by=None) -> Visit:
     ):
         _refuse_transition(visit, to_status)
     visit.status = to_status
+    visit._history_user = by
+    visit.save()
+    return visit
+
+
+@transaction.atomic
+def visit_step_undo(*, visit: Visit, from_status: str, by, now: datetime | None = None) -> Visit:
+    """Take back a one-tap step made on the board (rules.NEXT_STEP): only by whoever made
+    it, within rules.UNDO_WINDOW, and only while it is still the visit's last change."""
+    now = now or timezone.now()
+    visit = _lock(visit)
+    last = visit.history.order_by("-history_date", "-history_id").first()
+    previous = last.prev_record if last is not None else None
+    if (
+        next_step(from_status) != visit.status
+        or last is None
+        or last.status != visit.status
+        or last.history_user_id != by.pk
+        or last.history_date < now - UNDO_WINDOW
+        or previous is None
+        or previous.status != from_status
+    ):
+        raise DomainError(
+            _("工单 %(ro)s 无法撤销：已超过 5 分钟，或之后已有新的变化。")
+            % {"ro": visit.ro_number},
+            code="undo_not_possible",
+        )
+    visit.status = from_status
     visit._history_user = by
     visit.save()
     return visit

@@ -25,16 +25,49 @@ CHECK_IN_FIELD_MAP = {
 }
 
 
+BOARD_UNDO = "board_undo"  # the session's last one-tap step, for its undo bar
+
+
 class BoardView(PermissionRequired, View):
+    """Today's board; ``?part=body`` is its body alone, which the page fetches every 30 s
+    (static/js/board.js) and swaps in when it changed."""
+
     permission_required = access.VIEW
 
     def get(self, request):
         board = selectors.board_for_day()
-        return render(
-            request,
-            "visits/board.html",
-            {"board": board, "can_check_in": request.user.has_perm(access.CHECK_IN)},
-        )
+        context = {
+            "board": board,
+            "can_check_in": request.user.has_perm(access.CHECK_IN),
+            "can_change": request.user.has_perm(access.CHANGE),
+        }
+        if request.GET.get("part") == "body":
+            return render(request, "visits/_board_body.html", context)
+        undo = request.session.get(BOARD_UNDO)
+        if undo and timezone.now().timestamp() - undo["at"] > rules.UNDO_WINDOW.total_seconds():
+            undo = None
+        return render(request, "visits/board.html", {**context, "undo": undo})
+
+
+class BoardUndoView(PermissionRequired, RefusalMixin, View):
+    """Take back the one-tap step this session made last on the board."""
+
+    permission_required = access.CHANGE
+
+    def post(self, request):
+        undo = request.session.pop(BOARD_UNDO, None)
+        if undo:
+            visit = access.visit_for(request.user, undo["visit"], permission=access.CHANGE)
+            undone = self.attempt(
+                services.visit_step_undo, visit=visit, from_status=undo["from"], by=request.user
+            )
+            if undone is not REFUSED:
+                messages.success(
+                    request,
+                    _("已撤销：工单 %(ro)s 回到“%(status)s”。")
+                    % {"ro": undone.ro_number, "status": undone.get_status_display()},
+                )
+        return redirect("visits:board")
 
 
 class CheckInView(PermissionRequired, RefusalMixin, View):
@@ -213,8 +246,12 @@ class _VisitAction(PermissionRequired, RefusalMixin, View):
 
 
 class VisitTransitionView(_VisitAction):
+    """A step through the workshop, from the visit's page or one tap on the board (which
+    goes back to the board with an undo bar)."""
+
     def post(self, request, pk):
         visit = self.visit(pk)
+        from_status, on_board = visit.status, request.POST.get("from") == "board"
         to_status = request.POST.get("to_status", "")
         visit = self.attempt(
             services.visit_transition, visit=visit, to_status=to_status, by=request.user
@@ -225,6 +262,15 @@ class VisitTransitionView(_VisitAction):
                 _("工单 %(ro)s 已变更为“%(status)s”。")
                 % {"ro": visit.ro_number, "status": visit.get_status_display()},
             )
+            if on_board:
+                request.session[BOARD_UNDO] = {
+                    "visit": visit.pk,
+                    "from": from_status,
+                    "ro": visit.ro_number,
+                    "at": timezone.now().timestamp(),
+                }
+        if on_board:
+            return redirect("visits:board")
         return redirect("visits:detail", pk=pk)
 
 

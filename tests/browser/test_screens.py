@@ -46,6 +46,7 @@ STAFF_PAGES = {
     "visits:detail": ("visit", ""),
     "visits:print": ("visit", ""),
     "visits:appointment_create": ("vehicle", ""),
+    "visits:appointment_cancel": ("appointment", ""),
     "followups:queue": (None, ""),
     "followups:team": (None, ""),
     "followups:call": ("task", ""),
@@ -55,6 +56,7 @@ STAFF_PAGES = {
     "complaints:mine": (None, ""),
     "complaints:create": (None, ""),
     "complaints:detail": ("complaint", ""),
+    "complaints:complete": ("complaint", ""),
     "complaints:notifications": (None, ""),
     "reports:dashboard": (None, ""),
     "reports:visits": (None, ""),
@@ -220,6 +222,8 @@ def may_open(user, name, objects) -> bool:
     """The role's pages: what its permissions open (the admin's index: staff only)."""
     if name == "admin:index":
         return user.is_staff
+    if name == "complaints:complete":  # the object decides: its taker, assignee or a manager
+        return user.has_perm("complaints.manage_complaint")
     view_class = getattr(resolve(staff_url(name, objects).split("?")[0]).func, "view_class", None)
     required = getattr(view_class, "permission_required", None)
     if required is None:

@@ -1,0 +1,80 @@
+"""The reception desk's board on a tablet (issue 16): at 1024×768 the workshop comes before
+the appointment list; one tap moves a car on and the undo takes it back; the board picks up
+a car another advisor checked in without a reload, keeping the scroll position; cancelling
+an appointment asks for a reason first (bug 12)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.factories import AppointmentFactory, UserFactory, VisitFactory
+from visits.models import Appointment, Visit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def tablet(browser):
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_the_board_on_the_reception_tablet(tablet, live_server, screenshot_dir):
+    UserFactory(role="advisor", username="lina", last_name="李", first_name="娜")
+    visit = VisitFactory(status=Visit.Status.CHECKED_IN, ro_number="RO2026112900001")
+    for minutes in range(-50, 400, 30):  # a long list of appointments, one already late
+        AppointmentFactory(scheduled_at=timezone.now() + timedelta(minutes=minutes))
+    page = tablet
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "lina")
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/board/")
+
+    workshop = page.locator(".board-column[data-status=checked_in]").bounding_box()
+    appointments = page.locator("#board-appointments").bounding_box()
+    assert workshop["y"] + workshop["height"] <= appointments["y"]  # the workshop first
+    if timezone.localtime(timezone.now() - timedelta(minutes=50)).date() == timezone.localdate():
+        expect(page.locator("#overdue-appointments")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "board-tablet-1024.png"), full_page=True)
+
+    # One tap on, one tap back.
+    page.click(f"[data-visit='{visit.pk}'] .board-step")
+    expect(page.locator(".board-column[data-status=in_progress]")).to_contain_text(visit.ro_number)
+    expect(page.locator("#board-undo")).to_be_visible()
+    page.click("#undo-step")
+    expect(page.locator(".board-column[data-status=checked_in]")).to_contain_text(visit.ro_number)
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.CHECKED_IN
+
+    # Another advisor checks a car in: the board shows it without a reload, in place.
+    page.mouse.wheel(0, 300)
+    page.wait_for_timeout(300)
+    scrolled = page.evaluate("window.scrollY")
+    arrived = VisitFactory(status=Visit.Status.CHECKED_IN, ro_number="RO2026112900002")
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # as every 30 s
+    expect(page.locator(".board-column[data-status=checked_in]")).to_contain_text(arrived.ro_number)
+    assert abs(page.evaluate("window.scrollY") - scrolled) < 5
+
+    # Cancelling an appointment asks why.
+    appointment = (
+        Appointment.objects.filter(scheduled_at__gt=timezone.now()).order_by("scheduled_at").first()
+    )
+    page.goto(f"{live_server.url}/board/")
+    page.click(f"a.appointment-cancel[href$='/appointments/{appointment.pk}/cancel/']")
+    page.wait_for_selector("#appointment-cancel-form")
+    page.screenshot(path=str(screenshot_dir / "appointment-cancel-1024.png"), full_page=True)
+    page.click("#confirm-cancel")  # no reason yet
+    expect(page.locator("#appointment-cancel-form")).to_contain_text("请选择取消原因")
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED
+    page.select_option("select[name=reason]", "rescheduled")
+    page.click("#confirm-cancel")
+    page.wait_for_url(f"{live_server.url}/board/")
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.cancel_reason) == ("cancelled", "rescheduled")
