@@ -948,6 +948,14 @@ EN = {
     "刚才改动了工单 %(ro)s。": "You just moved RO %(ro)s.",
     "撤销": "Undo",
     "看板每 30 秒自动刷新。": "The board refreshes itself every 30 seconds.",
+    "已在店内": "Already in the shop",
+    "这辆车 %(at)s 已接车，工单 %(ro)s（%(status)s），不能重复接车。": "This car was checked in at %(at)s on RO %(ro)s (%(status)s); it cannot be checked in twice.",
+    "打开该工单": "Open that RO",
+    "服务热线": "Service line",
+    "客户确认委托（签字）": "Customer authorises the work (signature)",
+    "服务顾问（签字）": "Service advisor (signature)",
+    "客户确认交车（签字）": "Customer accepts the car (signature)",
+    "深圳市南山区科技园示例路 88 号": "88 Example Road, Science Park, Nanshan, Shenzhen",
 }
 PLURALS = {
     "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),

@@ -414,3 +414,7 @@ LOGGING = {
 }
 
 SHOP_NAME = os.environ.get("SHOP_NAME", _("示例汽车4S店"))
+# Printed on the repair order (and what a customer reads on it): the shop's address and the
+# service desk's phone.
+SHOP_ADDRESS = os.environ.get("SHOP_ADDRESS", _("深圳市南山区科技园示例路 88 号"))
+SHOP_PHONE = os.environ.get("SHOP_PHONE", "0755-8888 6666")

@@ -83,6 +83,9 @@ def desk_search(*, query: str, limit: int = SEARCH_LIMIT) -> SearchResults:
             .select_related("vehicle", "customer")
             .order_by("-checked_in_at")[:limit]
         )
+    in_shop = open_visits_by_vehicle(vehicle_ids=[vehicle.pk for vehicle in results.vehicles])
+    for vehicle in results.vehicles:
+        vehicle.open_visit = in_shop.get(vehicle.pk)
     return results
 
 
@@ -122,3 +125,21 @@ def visit_list_for_api(*, filters: dict):
             end = end_of(filters[f"{prefix}_to"])
             queryset = queryset.filter(**{f"{column}__lt": end})
     return queryset
+
+
+def open_visit_of(*, vehicle) -> Visit | None:
+    """The vehicle's visit still in the workshop (one at a time: the check-in refuses a
+    second), which the desk is told about as soon as the vehicle is picked."""
+    if vehicle is None:
+        return None
+    return Visit.objects.filter(vehicle=vehicle, status__in=Visit.IN_WORKSHOP).first()
+
+
+def open_visits_by_vehicle(*, vehicle_ids) -> dict:
+    """vehicle id → its visit in the workshop, for a list of vehicles (the desk's search)."""
+    return {
+        visit.vehicle_id: visit
+        for visit in Visit.objects.filter(
+            vehicle_id__in=list(vehicle_ids), status__in=Visit.IN_WORKSHOP
+        )
+    }

@@ -17,6 +17,7 @@ from shopcrm.errors import DomainError
 from .events import emit_visit_delivered
 from .models import Appointment, RoNumberSequence, Visit
 from .rules import UNDO_WINDOW, allowed_transitions, next_step
+from .selectors import open_visit_of
 
 S = Visit.Status
 
@@ -138,7 +139,7 @@ def visit_check_in(
         raise ValidationError(errors)
     if customer.is_merged:
         raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="customer_merged")
-    open_visit = Visit.objects.filter(vehicle=vehicle, status__in=Visit.IN_WORKSHOP).first()
+    open_visit = open_visit_of(vehicle=vehicle)
     if open_visit:
         raise DomainError(
             _("该车辆已有在修工单 %(ro)s，不能重复接车。") % {"ro": open_visit.ro_number},

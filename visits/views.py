@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -88,6 +89,7 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
             "customer": customer or (vehicle.owner if vehicle else None),
             "appointment": appointment,
             "last_visit": vehicle.visits.order_by("-checked_in_at").first() if vehicle else None,
+            "open_visit": selectors.open_visit_of(vehicle=vehicle),
             **extra,
         }
 
@@ -321,7 +323,15 @@ class VisitPrintView(PermissionRequired, View):
             visit = selectors.visit_get(pk=visit.pk)
         except Visit.DoesNotExist as exc:  # deleted a moment ago
             raise Http404 from exc
-        return render(request, "visits/visit_print.html", {"visit": visit})
+        return render(
+            request,
+            "visits/visit_print.html",
+            {
+                "visit": visit,
+                "shop_address": settings.SHOP_ADDRESS,
+                "shop_phone": settings.SHOP_PHONE,
+            },
+        )
 
 
 class AppointmentCreateView(PermissionRequired, RefusalMixin, View):

@@ -78,3 +78,33 @@ def test_the_board_on_the_reception_tablet(tablet, live_server, screenshot_dir):
     page.wait_for_url(f"{live_server.url}/board/")
     appointment.refresh_from_db()
     assert (appointment.status, appointment.cancel_reason) == ("cancelled", "rescheduled")
+
+
+def test_the_printed_repair_order_fits_one_a4_page(page, live_server, screenshot_dir):
+    """Issue 16: the shop's name, address and phone, the delivery time and the signature
+    lines, on one A4 page even with long notes."""
+    UserFactory(role="advisor", username="lina", last_name="李", first_name="娜")
+    visit = VisitFactory(
+        status=Visit.Status.DELIVERED,
+        delivered_at=timezone.now(),
+        labour_amount=320,
+        parts_amount=560,
+        total_amount=880,
+        concern="发动机故障灯亮，怠速抖动，空调有异味。" * 40,
+        walkaround_notes="左前翼子板划痕，后保险杠轻微凹陷。" * 30,
+    )
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "lina")
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/board/")
+    page.goto(f"{live_server.url}/visits/{visit.pk}/print/?noprint=1")
+    expect(page.locator("#ro-shop-contact")).to_be_visible()
+    expect(page.locator("#ro-delivered-at")).not_to_be_empty()
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    (screenshot_dir / "repair-order.pdf").write_bytes(pdf)
+    pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+    assert pages == 1, pages
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.screenshot(path=str(screenshot_dir / "repair-order.png"), full_page=True)

@@ -242,11 +242,23 @@ def test_cancel_needs_a_reason(advisor_client):
     assert visit.status == S.CANCELLED
 
 
-def test_printable_repair_order(advisor_client):
-    visit = VisitFactory(concern="刹车异响")
+def test_printable_repair_order(advisor_client, settings):
+    settings.SHOP_ADDRESS, settings.SHOP_PHONE = "深圳市福田区车公庙 1 号", "0755-1234 5678"
+    visit = VisitFactory(
+        concern="刹车异响",
+        status=Visit.Status.DELIVERED,
+        delivered_at=timezone.now(),
+        labour_amount=300,
+        parts_amount=200,
+        total_amount=500,
+    )
     body = advisor_client.get(reverse("visits:print", args=[visit.pk])).content.decode()
-    assert visit.ro_number in body and "刹车异响" in body and "客户签字" in body
-    assert "window.print" in body
+    assert visit.ro_number in body and "刹车异响" in body
+    assert "深圳市福田区车公庙 1 号" in body and "0755-1234 5678" in body
+    delivered = timezone.localtime(visit.delivered_at).strftime("%Y-%m-%d %H:%M")
+    assert f'id="ro-delivered-at">{delivered}' in body
+    assert "客户确认委托（签字）" in body and "客户确认交车（签字）" in body
+    assert "js/print.js" in body
 
 
 def test_missing_visit_is_404(advisor_client):
@@ -365,3 +377,20 @@ def test_junk_ids_posted_are_a_form_error(advisor_client, field):
 
 def test_unknown_appointment_link_is_404(advisor_client):
     assert advisor_client.get(reverse("visits:check_in"), {"appointment": 99999}).status_code == 404
+
+
+def test_a_car_already_in_the_shop_is_said_as_soon_as_it_is_picked(advisor_client):
+    """Issue 16: "已在店内" came only after the whole form was filled and submitted."""
+    open_visit = VisitFactory(status=Visit.Status.IN_PROGRESS)
+    vehicle = open_visit.vehicle
+    page = advisor_client.get(reverse("visits:check_in"), {"vehicle": vehicle.pk})
+    html = page.content.decode()
+    assert 'id="already-in-shop"' in html and open_visit.ro_number in html
+    assert f'href="{reverse("visits:detail", args=[open_visit.pk])}"' in html
+    assert 'id="submit-check-in" disabled' in html
+    found = advisor_client.get(reverse("customers:search"), {"q": vehicle.plate}).content.decode()
+    assert "已在店内" in found and open_visit.ro_number in found
+    free = VehicleFactory()
+    VisitFactory(vehicle=free, status=Visit.Status.DELIVERED, delivered_at=timezone.now())
+    html = advisor_client.get(reverse("visits:check_in"), {"vehicle": free.pk}).content.decode()
+    assert 'id="already-in-shop"' not in html and 'id="submit-check-in">' in html
