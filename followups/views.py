@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from complaints import selectors as complaint_selectors
@@ -295,3 +296,70 @@ class CancelView(PermissionRequired, RefusalMixin, View):
         ):
             messages.success(request, _("任务已取消。"))
         return redirect("followups:team")
+
+
+class TeamBulkView(PermissionRequired, RefusalMixin, View):
+    """The team queue's bulk reassign and cancel of the checked calls; back to the list
+    with its filters, saying what was done and what was left as it was."""
+
+    permission_required = SUPERVISE
+
+    def post(self, request):
+        back = f"{reverse('followups:team')}?{request.GET.urlencode()}"
+        tasks, missing = access.tasks_to_supervise(request.user, request.POST.getlist("task"))
+        action = request.POST.get("action")
+        if missing:
+            messages.error(
+                request,
+                _("有 %(n)s 个所选回访不存在或您无权查看，未做任何改动。") % {"n": missing},
+            )
+        elif not tasks:
+            messages.error(request, _("请先勾选回访任务。"))
+        elif action == "reassign":
+            self._reassign(request, tasks)
+        elif action == "cancel":
+            self._cancel(request, tasks)
+        else:
+            messages.error(request, _("请选择要做的操作。"))
+        return redirect(back)
+
+    def _reassign(self, request, tasks):
+        form = ReassignForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("请选择可以接听回访的专员，未做任何改动。"))
+            return
+        result = self.attempt(
+            services.task_bulk_reassign,
+            tasks=tasks,
+            to_agent=form.cleaned_data["agent"],
+            by=request.user,
+        )
+        if result:
+            done = ngettext("已改派 %(n)s 个回访", "已改派 %(n)s 个回访", result.changed)
+            messages.success(request, _bulk_message(done % {"n": result.changed}, result))
+
+    def _cancel(self, request, tasks):
+        form = CancelTaskForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("请填写取消原因，未做任何改动。"))
+            return
+        result = self.attempt(
+            services.task_bulk_cancel,
+            tasks=tasks,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        if result:
+            done = ngettext("已取消 %(n)s 个回访", "已取消 %(n)s 个回访", result.changed)
+            messages.success(request, _bulk_message(done % {"n": result.changed}, result))
+
+
+def _bulk_message(done: str, result) -> str:
+    """ "已改派 12 个回访，2 个已完成、1 个拨打中，未改动。" """
+    if not result.skipped:
+        return _("%(done)s。") % {"done": done}
+    skipped = _("、").join(
+        _("%(n)s 个%(status)s") % {"n": n, "status": FollowUpTask.Status(status).label}
+        for status, n in sorted(result.skipped.items())
+    )
+    return _("%(done)s，%(skipped)s，未改动。") % {"done": done, "skipped": skipped}
