@@ -169,3 +169,18 @@ def test_the_recovery_call_shows_each_score_with_its_scale(agent_client):
 def test_score_filters():
     template = Template("{% load call_tags %}{{ n|nps_score }} {{ c|csi_score }} {{ z|nps_score }}")
     assert template.render(Context({"n": 5, "c": 71.6, "z": None})) == "5/10 72/100 —"
+
+
+def test_outside_calling_hours_saving_returns_to_the_queue_with_the_reason(agent_client):
+    from shopcalendar.models import Holiday
+
+    make_task(), make_task()
+    first = claim(agent_client)
+    Holiday.objects.create(day=timezone.localdate(), name="店休")  # calling stops meanwhile
+    response = agent_client.post(
+        reverse("followups:outcome", args=[first.pk]), {"outcome": OUT.REACHED_SATISFIED}
+    )
+    assert response["Location"] == reverse("followups:queue")
+    assert "现在不是拨打时间" in said(response)
+    first.refresh_from_db()
+    assert first.status == S.DONE and not FollowUpTask.objects.filter(status=S.CLAIMED).exists()
