@@ -162,7 +162,7 @@ def test_the_recovery_call_shows_each_score_with_its_scale(agent_client):
     body = agent_client.get(reverse("followups:call", args=[task.pk])).content.decode()
     assert 'id="alert-nps">5/10<' in body
     assert "/100</span>" in body  # CSI on its 0–100 scale
-    assert "车辆问题是否一次修好：1/5" in body
+    assert '车辆问题是否一次修好</span><span class="text-nowrap answer-value">1/5<' in body
     assert "NPS 5/10" in task.reason  # the call's reason, as the alert wrote it
 
 
