@@ -1,7 +1,7 @@
 """Who may work the call queue, see a call and supervise the team, and loading a task by
 id: the queue's pages, the customer page's phone reveal and the API ask here."""
 
-from shopcrm.access import has_perm, object_for
+from shopcrm.access import has_perm, id_or_none, object_for, objects_for
 
 from .models import CallAttempt, FollowUpTask
 
@@ -57,3 +57,17 @@ def call_notes_for(user, pk, *, queryset=None) -> FollowUpTask:
         permission=VIEW,
         allowed=can_use_call_notes,
     )
+
+
+def tasks_to_supervise(user, pks) -> tuple[list[FollowUpTask], int]:
+    """The tasks among ``pks`` (the team queue's checked boxes) for a bulk action, and how
+    many of the ids asked for name no task ``user`` may see (junk, unknown or not theirs,
+    told apart from nothing: the page refuses the whole action). 403 without SUPERVISE."""
+    parsed = [id_or_none(pk) for pk in pks]
+    asked = {pk for pk in parsed if pk is not None}
+    found = [
+        task
+        for task in objects_for(user, FollowUpTask, asked, permission=SUPERVISE)
+        if can_see_call(user, task)
+    ]
+    return found, parsed.count(None) + len(asked) - len(found)

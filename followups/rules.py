@@ -28,6 +28,7 @@ DEFAULT_PRIORITY = 50
 # Outcomes that end the task for good; no answer and busy are tried again.
 DONE = (*FollowUpTask.REACHED, Outcome.REFUSED)
 FAILED = (Outcome.WRONG_NUMBER,)
+NOT_REACHED = (Outcome.NO_ANSWER, Outcome.BUSY)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,14 @@ def apply_outcome(
         task.next_attempt_at = next_retry(now, task.attempts, policy, contact)
     if task.status == Status.PENDING:
         task.assigned_to = None
+
+
+def retry_at(task: FollowUpTask) -> datetime | None:
+    """When a call that did not get through is tried again: the time ``apply_outcome`` set
+    (read back, never worked out again); None when it is not waiting for a retry."""
+    if task.status == Status.PENDING and task.outcome in NOT_REACHED:
+        return task.next_attempt_at
+    return None
 
 
 def dial_started(lease_expires_at: datetime, policy: FollowUpPolicy) -> datetime:

@@ -99,6 +99,18 @@ def next_services(*, vehicles) -> dict:
     return states.next_services(vehicle_ids=[vehicle.pk for vehicle in vehicles])
 
 
+def win_back_calls(*, customer_ids) -> dict[int, FollowUpTask]:
+    """{customer id: their latest win-back call}, whatever its state (waiting, being
+    dialled, done, failed…), for the lapsed list: a manager sees who has one already."""
+    latest: dict[int, FollowUpTask] = {}
+    calls = FollowUpTask.objects.filter(
+        kind=FollowUpTask.Kind.WIN_BACK, customer_id__in=list(customer_ids)
+    ).order_by("customer_id", "-created_at", "-pk")
+    for task in calls.select_related("assigned_to"):
+        latest.setdefault(task.customer_id, task)
+    return latest
+
+
 def task_list_for_api(*, filters: dict):
     """Follow-up tasks for the read-back API (API.md): what the shop did about each visit
     and customer, newest changes last."""

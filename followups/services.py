@@ -6,6 +6,7 @@ queue's rules are plain functions (followups.rules) and its hot SQL has a module
 
 from collections.abc import Iterable
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -30,6 +31,8 @@ from .selectors import current_policy
 from .sources import Source
 
 Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
+WORK_PERMISSION = "followups.work_queue"  # who may take calls (followups.access.WORK)
+SUPERVISE_PERMISSION = "followups.supervise_queue"  # followups.access.SUPERVISE
 
 
 def task_create(
@@ -234,6 +237,77 @@ def task_cancel(*, task: FollowUpTask, by, reason: str) -> FollowUpTask:
     task._history_user = by
     task.save()
     return task
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action on the team queue did: how many tasks it changed, and how many it
+    left as they were, by their status (finished, or an agent is on the call)."""
+
+    changed: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def task_bulk_reassign(*, tasks: Iterable[FollowUpTask], to_agent, by) -> BulkResult:
+    """Give the waiting calls among ``tasks`` to ``to_agent`` (claimed for them with a
+    lease, as one reassignment does); calls finished or being dialled are left alone and
+    counted. Refused as a whole, with nothing written, unless ``by`` supervises the queue
+    and ``to_agent`` may take calls."""
+    _check_supervisor(by)
+    if to_agent is None or not (to_agent.is_active and to_agent.has_perm(WORK_PERMISSION)):
+        raise DomainError(_("改派对象必须是可以接听回访的专员。"), code="not_an_agent")
+    lease = timezone.now() + timedelta(minutes=current_policy().lease_minutes)
+    return _bulk_change(
+        tasks,
+        by=by,
+        change={"status": Status.CLAIMED, "assigned_to": to_agent, "lease_expires_at": lease},
+    )
+
+
+def task_bulk_cancel(*, tasks: Iterable[FollowUpTask], by, reason: str) -> BulkResult:
+    """Cancel the waiting calls among ``tasks`` with ``reason``; calls finished or being
+    dialled are left alone and counted. Refused as a whole, with nothing written, without
+    a reason or unless ``by`` supervises the queue."""
+    _check_supervisor(by)
+    if not reason.strip():
+        raise ValidationError({"reason": [_("请填写取消原因。")]})
+    return _bulk_change(
+        tasks,
+        by=by,
+        change={
+            "status": Status.CANCELLED,
+            "outcome_note": reason.strip()[:200],
+            "assigned_to": None,
+            "lease_expires_at": None,
+        },
+    )
+
+
+def _check_supervisor(user) -> None:
+    if not (user.is_active and user.has_perm(SUPERVISE_PERMISSION)):
+        raise DomainError(_("只有主管可以批量改派或取消回访。"), code="not_a_supervisor")
+
+
+@transaction.atomic
+def _bulk_change(tasks: Iterable[FollowUpTask], *, by, change: dict) -> BulkResult:
+    """Only a waiting (pending) call is changed: its state is read again under a row lock,
+    so a call an agent claims meanwhile is skipped, never taken from them."""
+    ids = [task.pk for task in tasks]
+    if not ids:
+        raise DomainError(_("请先勾选回访任务。"), code="nothing_selected")
+    locked = list(FollowUpTask.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    skipped: dict[str, int] = {}
+    changed = 0
+    for task in locked:
+        if task.status != Status.PENDING:
+            skipped[task.status] = skipped.get(task.status, 0) + 1
+            continue
+        for name, value in change.items():
+            setattr(task, name, value)
+        task._history_user = by  # each change is in the task's history, with who
+        task.save()
+        changed += 1
+    return BulkResult(changed=changed, skipped=skipped)
 
 
 # ---------------------------------------------------------------- sweeps

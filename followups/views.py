@@ -4,7 +4,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from complaints import selectors as complaint_selectors
@@ -42,7 +45,12 @@ class QueueView(PermissionRequired, View):
                     (FollowUpTask.Kind(kind).label, counts.get(kind, 0))
                     for kind in rules.kinds_in_queue_order()
                 ],
-                "my_calls": selectors.my_calls_today(agent=request.user),
+                "my_calls": [
+                    (task, rules.retry_at(task))
+                    for task in selectors.my_calls_today(agent=request.user)
+                ],
+                "queue_empty": not any(counts.values()),
+                "paused": is_paused(request),
             },
         )
 
@@ -105,6 +113,8 @@ class CallView(PermissionRequired, View):
                 "survey_errors": survey_errors,
                 "nps_values": [str(n) for n in range(11)],
                 "alert_response": survey_selectors.response_for_task(task=task),
+                "retry_at": rules.retry_at(task),
+                "paused": is_paused(request),
             },
             status=status,
         )
@@ -160,14 +170,9 @@ class OutcomeView(PermissionRequired, RefusalMixin, View):
                 form.add_error(None, _("电话问卷的回答有误，请检查标红的题目。"))
         return CallView().get(request, pk, form=form, status=400, survey_errors=survey_errors)
 
-    @staticmethod
-    def _done(request, result):
+    def _done(self, request, result):
         task = result.task
-        messages.success(
-            request,
-            _("已记录：%(customer)s — %(outcome)s。")
-            % {"customer": task.customer.name, "outcome": task.get_outcome_display()},
-        )
+        messages.success(request, _outcome_message(task))
         if result.complaint_to_complete:
             messages.info(
                 request,
@@ -175,7 +180,61 @@ class OutcomeView(PermissionRequired, RefusalMixin, View):
                 % {"number": result.complaint.number},
             )
             return redirect("complaints:complete", pk=result.complaint.pk)
-        return redirect("followups:queue")
+        if is_paused(request):
+            return redirect("followups:queue")
+        return self._next_call(request)
+
+    def _next_call(self, request):
+        """Working on: the next call opens at once (as if "下一个" had been pressed)."""
+        task = self.attempt(services.task_claim_next, level=messages.WARNING, agent=request.user)
+        if task is REFUSED:
+            return redirect("followups:queue")
+        if task is None:
+            messages.info(request, _("队列已空：现在没有要拨打的回访，稍后再来。"))
+            return redirect("followups:queue")
+        return redirect("followups:call", pk=task.pk)
+
+
+def _outcome_message(task: FollowUpTask) -> str:
+    """What was recorded, and for a call that did not get through, when it is tried again
+    (followups.rules set the time) or that it will not be."""
+    message = _("已记录：%(customer)s — %(outcome)s。") % {
+        "customer": task.customer.name,
+        "outcome": task.get_outcome_display(),
+    }
+    retry = rules.retry_at(task)
+    if retry is not None:
+        message += " " + _("将于 %(when)s 再拨。") % {"when": _moment(retry)}
+    elif task.outcome in rules.NOT_REACHED:
+        message += " " + _("已拨 %(n)s 次仍未接通，不再拨打。") % {"n": task.attempts}
+    return message
+
+
+def _moment(at) -> str:
+    return formats.date_format(timezone.localtime(at), "m-d H:i")
+
+
+PAUSED = "followups_paused"
+
+
+def is_paused(request) -> bool:
+    """The agent asked to stop after this call: saving an outcome returns to the queue
+    instead of opening the next call (kept in the session)."""
+    return bool(request.session.get(PAUSED))
+
+
+class PauseView(PermissionRequired, View):
+    """The "暂停接听" switch: on, saving an outcome returns to the queue page; off, the
+    next call opens by itself."""
+
+    permission_required = WORK
+
+    def post(self, request):
+        request.session[PAUSED] = request.POST.get("paused") == "1"
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("followups:queue")
+        return redirect(back)
 
 
 def _answer_errors(refusal, form) -> dict | None:
@@ -241,3 +300,70 @@ class CancelView(PermissionRequired, RefusalMixin, View):
         ):
             messages.success(request, _("任务已取消。"))
         return redirect("followups:team")
+
+
+class TeamBulkView(PermissionRequired, RefusalMixin, View):
+    """The team queue's bulk reassign and cancel of the checked calls; back to the list
+    with its filters, saying what was done and what was left as it was."""
+
+    permission_required = SUPERVISE
+
+    def post(self, request):
+        back = f"{reverse('followups:team')}?{request.GET.urlencode()}"
+        tasks, missing = access.tasks_to_supervise(request.user, request.POST.getlist("task"))
+        action = request.POST.get("action")
+        if missing:
+            messages.error(
+                request,
+                _("有 %(n)s 个所选回访不存在或您无权查看，未做任何改动。") % {"n": missing},
+            )
+        elif not tasks:
+            messages.error(request, _("请先勾选回访任务。"))
+        elif action == "reassign":
+            self._reassign(request, tasks)
+        elif action == "cancel":
+            self._cancel(request, tasks)
+        else:
+            messages.error(request, _("请选择要做的操作。"))
+        return redirect(back)
+
+    def _reassign(self, request, tasks):
+        form = ReassignForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("请选择可以接听回访的专员，未做任何改动。"))
+            return
+        result = self.attempt(
+            services.task_bulk_reassign,
+            tasks=tasks,
+            to_agent=form.cleaned_data["agent"],
+            by=request.user,
+        )
+        if result:
+            done = ngettext("已改派 %(n)s 个回访", "已改派 %(n)s 个回访", result.changed)
+            messages.success(request, _bulk_message(done % {"n": result.changed}, result))
+
+    def _cancel(self, request, tasks):
+        form = CancelTaskForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("请填写取消原因，未做任何改动。"))
+            return
+        result = self.attempt(
+            services.task_bulk_cancel,
+            tasks=tasks,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        if result:
+            done = ngettext("已取消 %(n)s 个回访", "已取消 %(n)s 个回访", result.changed)
+            messages.success(request, _bulk_message(done % {"n": result.changed}, result))
+
+
+def _bulk_message(done: str, result) -> str:
+    """ "已改派 12 个回访，2 个已完成、1 个拨打中，未改动。" """
+    if not result.skipped:
+        return _("%(done)s。") % {"done": done}
+    skipped = _("、").join(
+        _("%(n)s 个%(status)s") % {"n": n, "status": FollowUpTask.Status(status).label}
+        for status, n in sorted(result.skipped.items())
+    )
+    return _("%(done)s，%(skipped)s，未改动。") % {"done": done, "skipped": skipped}

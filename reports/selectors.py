@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Customer, Vehicle
+from followups import selectors as followup_selectors
 from followups import sources
 from followups.models import FollowUpTask
 from shopcrm.people import person_name
@@ -78,10 +79,13 @@ def customers_behind(*, as_of: date, state: str, tier: str) -> list[dict]:
         "low": _("低价值"),
         "": "",
     }
+    win_backs = followup_selectors.win_back_calls(customer_ids=names)
     return [
         {
             "customer_id": int(row.customer_id),
             "name": names.get(row.customer_id, ""),
+            # The call already made or planned, so a manager does not ask for a second.
+            "win_back": win_backs.get(row.customer_id),
             "last_day": row.last_day.date(),
             "days_since": int(row.days_since),
             "state": row.state,

@@ -230,9 +230,10 @@ def recovery_call_create(*, response: SurveyResponse, cleaned=None) -> FollowUpT
         for question, value, _text in cleaned or []
         if scoring.is_low(question.kind, value)
     ]
+    # Each score with its scale: an agent reading "NPS 5" took it for top marks.
     reason = _("调查预警：CSI %(csi)s，NPS %(nps)s") % {
-        "csi": "—" if response.csi is None else f"{response.csi:.0f}",
-        "nps": "—" if response.nps_score is None else response.nps_score,
+        "csi": "—" if response.csi is None else f"{response.csi:.0f}/100",
+        "nps": "—" if response.nps_score is None else f"{response.nps_score}/10",
     }
     if low:
         reason += " · " + ", ".join(low)

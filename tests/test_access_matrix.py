@@ -72,6 +72,8 @@ API = {
 }
 # Form parameters that load an object: ?name=<id> on the complaint form.
 PARAMETERS = {"customer": "customer", "visit": "visit", "response": "response", "task": "task"}
+# Bulk actions whose form posts a list of ids (each loaded through the access helper).
+BULK_POSTS = {"followups:team_bulk": "task"}
 NOT_LOADED_BY_ID = {"surveys:survey", "surveys:thanks"}  # a token, not an id
 EXTRA_ARGS = {"complaints:action": {"action": "acknowledge"}, "privacy:export": {"fmt": "json"}}
 
@@ -239,6 +241,22 @@ def test_only_who_works_a_complaint_completes_its_registration(client, shop):
     assert client.get(url).status_code == 200
     shop["complaint"].refresh_from_db()
     assert shop["complaint"].category == "attitude"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_bulk_posts_refuse_a_role_without_their_permission(client, shop, role):
+    """The team queue's bulk cancel, for a call an agent holds: a 403 for every role but
+    the supervisors, and for them the call is left to its agent (reported, not cancelled)."""
+    from django.urls import resolve
+
+    user = signed_in(client, role)
+    for name, kind in BULK_POSTS.items():
+        view = resolve(reverse(name)).func.view_class
+        data = {"task": [shop[kind].pk], "action": "cancel", "reason": "矩阵"}
+        status = client.post(reverse(name), data).status_code
+        expected = 302 if user.has_perm(view.permission_required) else 403
+        assert status == expected, (role, name, status)
+        assert FollowUpTask.objects.get(pk=shop[kind].pk).status == "claimed"
 
 
 def test_the_admin_reveal_route_is_for_administrators_only(client, shop):

@@ -11,8 +11,17 @@
     fetch(button.dataset.url, {method: "POST", headers: {"X-CSRFToken": csrfToken()}, credentials: "same-origin"})
       .then(function (response) { if (!response.ok) throw new Error(response.status); return response.json(); })
       .then(function (data) {
-        var wrapper = button.closest(".phone");
-        wrapper.querySelector(".phone-value").textContent = data.phone;
+        var value = button.closest(".phone").querySelector(".phone-value");
+        if (data.e164) {
+          // A tel: link, so a softphone or desk phone dials on click.
+          var link = document.createElement("a");
+          link.href = "tel:" + data.e164;
+          link.className = "phone-dial";
+          link.textContent = data.phone;
+          value.replaceChildren(link);
+        } else {
+          value.textContent = data.phone;
+        }
         button.remove();
       })
       .catch(function () { button.textContent = "×"; });

@@ -1,5 +1,7 @@
-"""The agent's journey in a real browser: log in, next call, reveal the phone, record no
-answer, next call, record reached and satisfied."""
+"""The agent's journey in a real browser at 1366×768: log in, next call (the outcome
+buttons on screen without scrolling), reveal the phone (a tel: link), record no answer
+(the next call opens by itself; the message says when the first is retried), pause, record
+reached and satisfied (back to the queue, which says it is empty)."""
 
 from datetime import timedelta
 
@@ -34,7 +36,20 @@ def queue():
     return tasks
 
 
+def outcome_buttons_in_view(page) -> None:
+    """Every outcome button is on screen when the call opens, without scrolling."""
+    viewport = page.viewport_size
+    labels = page.locator("#outcome-buttons label")
+    assert labels.count() >= 5
+    for n in range(labels.count()):
+        box = labels.nth(n).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["x"] >= 0
+        assert box["y"] + box["height"] <= viewport["height"], (n, box, viewport)
+        assert box["x"] + box["width"] <= viewport["width"], (n, box, viewport)
+
+
 def test_agent_works_the_queue(page, live_server, queue, screenshot):
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "chenjing")
     page.fill("#id_password", "pw-for-tests-1")
@@ -43,25 +58,35 @@ def test_agent_works_the_queue(page, live_server, queue, screenshot):
 
     page.click("#next-call")
     page.wait_for_selector("#outcome-form")
+    outcome_buttons_in_view(page)
     first = FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)
     assert first.customer.name in page.content()
     assert page.inner_text(".phone-value") == first.customer.masked_phone
     page.click(".js-reveal-phone")
     # Not wait_for_function: its polling evaluates a string, which the CSP (no eval) refuses.
     expect(page.locator(".phone-value")).to_have_text(first.customer.phone[3:])
+    # The revealed number dials on click (a softphone or desk phone takes tel: links).
+    expect(page.locator(".phone-value a")).to_have_attribute("href", f"tel:{first.customer.phone}")
     screenshot("agent-call")
     page.click("label[for=outcome-no_answer]")
     page.click("#save-outcome")
-    page.wait_for_selector("#next-call")
-    assert "无人接听" in page.content()
-
-    page.click("#next-call")
+    # The next call opens by itself, and the message says when the first is tried again.
+    expect(page.locator(".alert-success")).to_contain_text("将于")
+    expect(page.locator(".alert-success")).to_contain_text("再拨")
     page.wait_for_selector("#outcome-form")
     second = FollowUpTask.objects.get(status=FollowUpTask.Status.CLAIMED)
     assert second != first
+    outcome_buttons_in_view(page)
+
+    # Pause after this call: saving goes back to the queue page, which says it is empty.
+    page.click("#pause-toggle")
+    expect(page.locator("#pause-state")).to_contain_text("已暂停接听")
     page.click("label[for=outcome-reached_satisfied]")
     page.click("#save-outcome")
     page.wait_for_selector("#next-call")
+    expect(page.locator("#queue-empty")).to_be_visible()
+    expect(page.locator("#pause-state")).to_contain_text("已暂停接听")
+    expect(page.locator("#my-calls")).to_contain_text("再拨")
     screenshot("agent-queue")
 
     first.refresh_from_db()

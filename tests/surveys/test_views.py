@@ -168,7 +168,8 @@ def test_the_recovery_call_shows_the_answers(client, agent):
     task = FollowUpTask.objects.get(source_key=f"survey_response:{bad.pk}")
     assert task.status == FollowUpTask.Status.CLAIMED  # most urgent first
     body = client.get(reverse("followups:call", args=[task.pk])).content.decode()
-    assert 'id="alert-answers"' in body and "车辆问题是否一次修好：1" in body
+    assert 'id="alert-answers"' in body
+    assert '车辆问题是否一次修好</span><span class="text-nowrap answer-value">1/5<' in body
 
 
 # ---------------------------------------------------------------- the manager's pages
