@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 .venv/bin/gunicorn shopcrm.wsgi --bind "0.0.0.0:$PORT" --workers 2 --threads 4 \
-  --access-logfile - --log-level warning & pids+=($!)
+  --access-logfile - --logger-class shopcrm.logs.AccessLog --log-level warning & pids+=($!)
 .venv/bin/celery -A shopcrm worker --loglevel INFO --concurrency 2 & pids+=($!)
 .venv/bin/celery -A shopcrm beat --loglevel INFO & pids+=($!)
 
