@@ -15,7 +15,7 @@ from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.exports import table_response
 from surveys.models import Dimension
 
-from . import access, dashboard, metrics, selectors
+from . import access, daily, dashboard, metrics, selectors
 from .forms import AsOfForm, PeriodForm, ServiceDueForm
 
 PERMISSION = access.VIEW
@@ -42,8 +42,9 @@ class DashboardView(PermissionRequired, View):
         form, period = _period_form(request)
         if period is None:
             return render(request, "reports/dashboard.html", {"form": form}, status=400)
-        summary = metrics.summary(period)
-        churn = metrics.churn(period.end)
+        totals = daily.totals(period)
+        summary = metrics.summary(period, totals=totals)
+        churn = dashboard.churn_of(period.end)
         links = _links(period)
         return render(
             request,
@@ -54,8 +55,8 @@ class DashboardView(PermissionRequired, View):
                 "summary": summary,
                 "churn": churn,
                 "tiles": _tiles(period, summary, churn, links),
-                "key_drivers": dashboard.key_drivers(period, summary["csi_dimensions"]),
-                "charts": _charts(period, summary, churn, links),
+                "key_drivers": dashboard.key_drivers(period, totals),
+                "charts": _charts(period, totals, summary, churn, links),
                 "filter_query": links["query"],
             },
         )
@@ -123,7 +124,7 @@ def _tiles(period, summary: dict, churn: dict, links: dict) -> list[tuple]:
     ]
 
 
-def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
+def _charts(period, totals: dict, summary: dict, churn: dict, links: dict) -> dict:
     """The data of each chart (ECharts reads it as JSON)."""
     return {
         "byMonth": dashboard.by_month(period),
@@ -142,13 +143,13 @@ def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
         ],
         "funnel": [
             {**row, "label": str(FUNNEL_LABELS[row["step"]])}
-            for row in dashboard.follow_up_funnel(period, summary["visits"])
+            for row in dashboard.follow_up_funnel(period, totals)
         ],
         "churn": dashboard.churn_over_time(period.end, latest=churn),
-        "bands": metrics.segments(period.end)["bands"],
+        "bands": dashboard.segments_of(period.end)["bands"],
         "tiers": [
             {**row, "label": str(TIER_LABELS[row["tier"]])}
-            for row in dashboard.value_tiers(period.end)["tiers"]
+            for row in dashboard.value_tier_counts(period.end)
         ],
         "links": {
             name: links[name]
@@ -415,14 +416,14 @@ class TableExportView(PermissionRequired, View):
                 [_("日均里程（公里）"), _("车辆"), _("占比")],
                 [
                     [f"{b['min_km']}–{b['max_km']}", b["vehicles"], b["share"]]
-                    for b in metrics.segments(period.end)["bands"]
+                    for b in dashboard.segments_of(period.end)["bands"]
                 ],
             ),
             "tiers": lambda: (
                 [_("价值层级"), _("客户")],
                 [
                     [str(TIER_LABELS[t["tier"]]), t["customers"]]
-                    for t in dashboard.value_tiers(period.end)["tiers"]
+                    for t in dashboard.value_tier_counts(period.end)
                 ],
             ),
         }
@@ -462,7 +463,7 @@ def summary_rows(period: metrics.Period) -> list[list]:
     """[label, value as shown] per figure of the dashboard's summary, then the mean points of
     each SERVQUAL dimension."""
     summary = metrics.summary(period)
-    churn = metrics.churn(period.end)
+    churn = dashboard.churn_of(period.end)
     values = {
         **summary,
         "churn_rate": churn["churn_rate"],
