@@ -16,10 +16,11 @@ from datetime import date, timedelta
 
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from followups.models import FollowUpTask
 from shopcalendar.rules import day_span, local_day
 from shopcrm import bulk, triggers
 from surveys.models import SurveyInvitation, SurveyResponse
@@ -36,6 +37,9 @@ MAX_RUNS = 50
 COLUMNS = [
     field.name for field in DailyFigures._meta.concrete_fields if field.name not in ("id", *KEY)
 ]
+FLOAT_COLUMNS = {
+    field.name for field in DailyFigures._meta.concrete_fields if isinstance(field, FloatField)
+}
 
 
 # ---------------------------------------------------------------- computing the figures
@@ -77,7 +81,7 @@ def _counts(conditions: dict) -> dict:
 def compute(runs: list[tuple[date, date]] | None = None, **visit_filters) -> pd.DataFrame:
     """One row per day, advisor and service type (the KEY) with every column of
     DailyFigures, over the visits delivered within ``runs`` (every day if None) and
-    matching ``visit_filters``: five grouped queries, each over one join at most."""
+    matching ``visit_filters``: six grouped queries, each over one join at most."""
     visits = Visit.objects.filter(_delivered("", runs), **visit_filters).order_by()
     related = {f"visit__{name}": value for name, value in visit_filters.items()}
     repairs = visits.filter(figures.VISIT_COUNTS["repairs"])
@@ -95,6 +99,10 @@ def compute(runs: list[tuple[date, date]] | None = None, **visit_filters) -> pd.
             SurveyInvitation.objects.filter(_delivered("visit__", runs), **related).order_by(),
             "visit__",
         ).annotate(**figures.INVITATION_FIGURES),
+        _keyed(
+            FollowUpTask.objects.filter(_delivered("visit__", runs), **related).order_by(),
+            "visit__",
+        ).annotate(**figures.TASK_FIGURES),
     ]
     merged = None
     for queryset in querysets:
@@ -109,7 +117,7 @@ def compute(runs: list[tuple[date, date]] | None = None, **visit_filters) -> pd.
     for name in COLUMNS:
         if name not in merged:
             merged[name] = 0
-        kind = "float64" if name.endswith("_sum") else "int64"
+        kind = "float64" if name in FLOAT_COLUMNS else "int64"
         merged[name] = merged[name].fillna(0).astype(kind)
     merged["advisor_id"] = merged["advisor_id"].astype("Int64").replace(0, pd.NA)
     return merged[KEY + COLUMNS].sort_values(KEY[:1]).reset_index(drop=True)

@@ -10,13 +10,12 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, FloatField, Max, Q, Sum
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import Count, Max, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from followups import states
-from followups.models import FollowUpPolicy, FollowUpTask
+from followups.models import FollowUpPolicy
 from shopcalendar.rules import end_of, start_of
 from shopcrm.people import person_name
 from surveys.models import Dimension, SurveyResponse
@@ -76,22 +75,24 @@ def advisors_ranked(period: metrics.Period) -> list[dict]:
     return sorted(rows, key=lambda row: (-row["csi"], row["username"]))
 
 
-def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> list[dict]:
-    """Per SERVQUAL dimension: its mean points (the summary's ``csi_dimensions``, passed in
-    when the caller has them) and its Pearson correlation with the NPS answer, over the
-    period's responses that have both (none below 3 pairs, or when either side is constant).
-    """
-    correlations = _correlations(period)
-    summary = dimension_means or metrics.survey_figures(period)["csi_dimensions"]
-    table = [
-        {
-            "dimension": name,
-            "label": str(label),
-            "mean": summary[name],
-            "correlation": correlations.get(name),
-        }
-        for name, label in Dimension.choices
-    ]
+def key_drivers(period: metrics.Period, totals: dict | None = None) -> list[dict]:
+    """Per SERVQUAL dimension: its mean points (the summary's ``csi_dimensions``) and its
+    Pearson correlation with the NPS answer, over the period's responses that have both
+    (none below 3 pairs, or when either side is constant). ``totals``: the daily table's
+    sums for the period (reports.daily.totals), passed in when the caller has them."""
+    totals = totals or daily.totals(period)
+    means = metrics.survey_figures(period, totals)["csi_dimensions"]
+    table = []
+    for name, label in Dimension.choices:
+        sums = (totals[f"{name}_pairs{part}"] for part in PAIR_SUMS)
+        table.append(
+            {
+                "dimension": name,
+                "label": str(label),
+                "mean": means[name],
+                "correlation": pearson(*sums),
+            }
+        )
     # The weakest dimension that matters most to NPS comes first: fix it first.
     return sorted(
         table,
@@ -102,33 +103,9 @@ def key_drivers(period: metrics.Period, dimension_means: dict | None = None) -> 
     )
 
 
-def _correlations(period: metrics.Period) -> dict:
-    """Pearson's r of each dimension's points with the NPS answer, from sums taken in one
-    pass over the period's responses (n, Σx, Σy, Σx², Σy², Σxy per dimension: plain SQL
-    aggregates, the same on every database)."""
-    responses = metrics.responses_of(period).filter(nps_score__isnull=False)
-    nps = Cast("nps_score", FloatField())
-    aggregates = {}
-    for name in Dimension.values:
-        responses = responses.annotate(
-            **{f"p_{name}": Cast(KeyTextTransform(name, "dimension_scores"), FloatField())}
-        )
-        points, paired = F(f"p_{name}"), Q(**{f"p_{name}__isnull": False})
-        aggregates |= {
-            f"{name}_n": Count(points),
-            f"{name}_x": Sum(nps, filter=paired),
-            f"{name}_xx": Sum(nps * nps, filter=paired),
-            f"{name}_y": Sum(points),
-            f"{name}_yy": Sum(points * points),
-            f"{name}_xy": Sum(nps * points),
-        }
-    sums = responses.aggregate(**aggregates)
-    correlations = {}
-    for name in Dimension.values:
-        r = pearson(*(sums[f"{name}_{part}"] for part in ("n", "x", "y", "xx", "yy", "xy")))
-        if r is not None:
-            correlations[name] = r
-    return correlations
+# The daily table's key-driver columns ({dimension}_pairs…), in pearson()'s order: n, Σx,
+# Σy, Σx², Σy², Σxy (x the NPS answer, y the dimension's points).
+PAIR_SUMS = ("", "_nps", "_points", "_nps_squares", "_points_squares", "_products")
 
 
 def pearson(n, sx, sy, sxx, syy, sxy) -> float | None:
@@ -199,10 +176,43 @@ def value_tiers(as_of: date) -> dict:
     }
 
 
+def _versioned(name: str, as_of: date, compute):
+    """``compute()``'s result for ``as_of``, cached under the state tables' version and the
+    churn days, for the figures that depend on nothing else: a cached figure is never one the
+    data has moved."""
+    states.refresh()  # first: it may move the version
+    days = FollowUpPolicy.current().churn_days
+    key = f"reports:{name}:{as_of.isoformat()}:{days}:{states.version()}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = compute()
+        cache.set(key, figures, 24 * 3600)
+    return figures
+
+
+def churn_of(as_of: date) -> dict:
+    """metrics.churn at ``as_of`` (cached: _versioned)."""
+    return _versioned("churn", as_of, lambda: metrics.churn(as_of))
+
+
+def segments_of(as_of: date) -> dict:
+    """metrics.segments at ``as_of`` (cached: _versioned)."""
+    return _versioned("segments", as_of, lambda: metrics.segments(as_of))
+
+
+def value_tier_counts(as_of: date) -> list[dict]:
+    """value_tiers(as_of)["tiers"] (cached: _versioned). The tiers are fixed shares of the
+    customers ranked, so their counts depend only on which customers have a visit delivered
+    in the 24 months — what the states' version follows (delivered visits' status, time and
+    customer) — not on the amounts, which it does not follow."""
+    return _versioned("tiers", as_of, lambda: value_tiers(as_of)["tiers"])
+
+
 def churn_over_time(as_of: date, points: int = 6, latest: dict | None = None) -> list[dict]:
     """Churn and at-risk rates at the last ``points`` month ends (``as_of`` the last; its
     figures passed in when the caller has them). Past points are cached under the state
-    tables' version and the churn days, so a cached point is never one the data moved."""
+    tables' version and the churn days (churn_of), so a cached point is never one the data
+    moved."""
     ends = []
     month_end = as_of
     for _ in range(points):
@@ -210,18 +220,7 @@ def churn_over_time(as_of: date, points: int = 6, latest: dict | None = None) ->
         month_end = month_end.replace(day=1) - timedelta(days=1)
     series = []
     for day in reversed(ends):
-        if day == as_of and latest is not None:
-            figures = latest
-        else:
-            states.refresh()  # first: it may move the version
-            key = (
-                f"reports:churn:{day.isoformat()}:{FollowUpPolicy.current().churn_days}:"
-                f"{states.version()}"
-            )
-            figures = cache.get(key)
-            if figures is None:
-                figures = metrics.churn(day)
-                cache.set(key, figures, 24 * 3600)
+        figures = latest if day == as_of and latest is not None else churn_of(day)
         series.append(
             {
                 "as_of": day.isoformat(),
@@ -231,23 +230,15 @@ def churn_over_time(as_of: date, points: int = 6, latest: dict | None = None) ->
     return series
 
 
-def follow_up_funnel(period: metrics.Period, visits: int | None = None) -> list[dict]:
-    """Visits delivered, their three-day calls, dialled, reached. ``visits``: the summary's
-    count, passed in when the caller has it (the same figure, from the daily table)."""
-    if visits is None:
-        visits = daily.totals(period)["visits"]
-    delivered = metrics.delivered_visits(period)
-    tasks = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.POST_SERVICE, visit__in=delivered)
-    figures = tasks.aggregate(
-        tasks=Count("pk"),
-        dialled=Count("pk", filter=Q(attempts__gt=0)),
-        reached=Count("pk", filter=Q(outcome__in=list(FollowUpTask.REACHED))),
-    )
+def follow_up_funnel(period: metrics.Period, totals: dict | None = None) -> list[dict]:
+    """Visits delivered, their three-day calls, dialled, reached: sums of the daily table
+    (``totals``, passed in when the caller has them)."""
+    totals = totals or daily.totals(period)
     return [
-        {"step": "visits", "count": visits},
-        {"step": "tasks", "count": figures["tasks"]},
-        {"step": "dialled", "count": figures["dialled"]},
-        {"step": "reached", "count": figures["reached"]},
+        {"step": "visits", "count": totals["visits"]},
+        {"step": "tasks", "count": totals["followup_tasks"]},
+        {"step": "dialled", "count": totals["followup_dialled"]},
+        {"step": "reached", "count": totals["followup_reached"]},
     ]
 
 

@@ -71,6 +71,26 @@ def _dimension_figures() -> dict:
     return figures
 
 
+def _pair_figures() -> dict:
+    """The key drivers' sums per dimension (reports.models.DailyFigures): over the responses
+    with both the dimension's points and an NPS answer. ``a + b * 0`` is null unless both are
+    answered, and SQL's aggregates skip nulls."""
+    nps = Cast("nps_score", FloatField())
+    figures = {}
+    for name in Dimension.values:
+        points = Cast(KeyTextTransform(name, "dimension_scores"), FloatField())
+        x, y = nps + points * 0, points + nps * 0
+        figures |= {
+            f"{name}_pairs": Count(y),
+            f"{name}_pairs_nps": Sum(x),
+            f"{name}_pairs_nps_squares": Sum(x * x),
+            f"{name}_pairs_points": Sum(y),
+            f"{name}_pairs_points_squares": Sum(y * y),
+            f"{name}_pairs_products": Sum(x * y),
+        }
+    return figures
+
+
 # Their survey responses.
 RESPONSE_FIGURES = {
     "responses": Count("pk"),
@@ -81,6 +101,7 @@ RESPONSE_FIGURES = {
     "detractors": Count("pk", filter=Q(nps_class=SurveyResponse.NpsClass.DETRACTOR)),
     "nps_answered": Count("pk", filter=~Q(nps_class="")),
     **_dimension_figures(),
+    **_pair_figures(),
 }
 # Their survey invitations.
 INVITATION_FIGURES = {
@@ -90,6 +111,15 @@ INVITATION_FIGURES = {
     ),
 }
 
+# Their post-service follow-up calls (the dashboard's funnel).
+POST_SERVICE = Q(kind=FollowUpTask.Kind.POST_SERVICE)
+TASK_FIGURES = {
+    "followup_tasks": Count("pk", filter=POST_SERVICE),
+    "followup_dialled": Count("pk", filter=POST_SERVICE & Q(attempts__gt=0)),
+    "followup_reached": Count(
+        "pk", filter=POST_SERVICE & Q(outcome__in=list(FollowUpTask.REACHED))
+    ),
+}
 
 # ---------------------------------------------------------------- what the figures read
 
@@ -165,7 +195,14 @@ def watched() -> dict:
             },
         ),
         "call": _columns(CallAttempt, reached[CallAttempt]),
-        "task": _columns(FollowUpTask, reached[FollowUpTask]),
+        "task": _columns(
+            FollowUpTask,
+            {
+                "visit",
+                *reached[FollowUpTask],
+                *fields_read(FollowUpTask, *TASK_FIGURES.values())[FollowUpTask],
+            },
+        ),
     }
 
 
@@ -221,11 +258,11 @@ def declare_triggers(*, log) -> list[LogTrigger]:
         )
 
     triggers = _visit_triggers(visit_day, on_visits, visit_update)
-    # A new task has no calls yet; its calls are deleted before it.
+    # A new task counts in the funnel; its calls are deleted before it.
     for name, model, day, key, insert_too in (
         ("response", SurveyResponse, linked_day, "response", True),
         ("invitation", SurveyInvitation, linked_day, "invitation", True),
-        ("task", FollowUpTask, linked_day, "task", False),
+        ("task", FollowUpTask, linked_day, "task", True),
         ("call", CallAttempt, call_day, "call", True),
     ):
         triggers += _row_triggers(name, model, day, columns[key], insert_too=insert_too)

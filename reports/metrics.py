@@ -99,9 +99,11 @@ came_back = figures.came_back
 reached_within_72h = figures.reached_within_72h
 
 
-def summary(period: Period, *, now: datetime | None = None) -> dict:
+def summary(period: Period, *, now: datetime | None = None, totals: dict | None = None) -> dict:
+    """``totals``: the daily table's sums for the period (daily.totals), passed in when the
+    caller has them."""
     now = now or timezone.now()
-    totals = daily.totals(period)
+    totals = totals or daily.totals(period)
     result = {}
     result.update(_visit_figures(totals))
     result.update(_survey_figures(totals))
@@ -120,8 +122,8 @@ def _visit_figures(totals: dict) -> dict:
     }
 
 
-def survey_figures(period: Period) -> dict:
-    return _survey_figures(daily.totals(period))
+def survey_figures(period: Period, totals: dict | None = None) -> dict:
+    return _survey_figures(totals or daily.totals(period))
 
 
 def _survey_figures(totals: dict) -> dict:

@@ -15,7 +15,7 @@ from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.exports import table_response
 from surveys.models import Dimension
 
-from . import access, dashboard, metrics, selectors
+from . import access, daily, dashboard, metrics, selectors
 from .forms import AsOfForm, PeriodForm, ServiceDueForm
 
 PERMISSION = access.VIEW
@@ -42,8 +42,9 @@ class DashboardView(PermissionRequired, View):
         form, period = _period_form(request)
         if period is None:
             return render(request, "reports/dashboard.html", {"form": form}, status=400)
-        summary = metrics.summary(period)
-        churn = metrics.churn(period.end)
+        totals = daily.totals(period)
+        summary = metrics.summary(period, totals=totals)
+        churn = dashboard.churn_of(period.end)
         links = _links(period)
         return render(
             request,
@@ -54,8 +55,8 @@ class DashboardView(PermissionRequired, View):
                 "summary": summary,
                 "churn": churn,
                 "tiles": _tiles(period, summary, churn, links),
-                "key_drivers": dashboard.key_drivers(period, summary["csi_dimensions"]),
-                "charts": _charts(period, summary, churn, links),
+                "key_drivers": dashboard.key_drivers(period, totals),
+                "charts": _charts(period, totals, summary, churn, links),
                 "filter_query": links["query"],
             },
         )
@@ -123,7 +124,7 @@ def _tiles(period, summary: dict, churn: dict, links: dict) -> list[tuple]:
     ]
 
 
-def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
+def _charts(period, totals: dict, summary: dict, churn: dict, links: dict) -> dict:
     """The data of each chart (ECharts reads it as JSON)."""
     return {
         "byMonth": dashboard.by_month(period),
@@ -142,13 +143,13 @@ def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
         ],
         "funnel": [
             {**row, "label": str(FUNNEL_LABELS[row["step"]])}
-            for row in dashboard.follow_up_funnel(period, summary["visits"])
+            for row in dashboard.follow_up_funnel(period, totals)
         ],
         "churn": dashboard.churn_over_time(period.end, latest=churn),
-        "bands": metrics.segments(period.end)["bands"],
+        "bands": dashboard.segments_of(period.end)["bands"],
         "tiers": [
             {**row, "label": str(TIER_LABELS[row["tier"]])}
-            for row in dashboard.value_tiers(period.end)["tiers"]
+            for row in dashboard.value_tier_counts(period.end)
         ],
         "links": {
             name: links[name]
@@ -384,11 +385,7 @@ class TableExportView(PermissionRequired, View):
             messages.error(request, _("筛选条件有误，未导出。"))
             return redirect("reports:dashboard")
         tables = {
-            "summary": lambda: (
-                [_("指标"), _("数值")],
-                [[k, v] for k, v in metrics.summary(period).items() if k != "csi_dimensions"]
-                + [[f"csi_{k}", v] for k, v in metrics.summary(period)["csi_dimensions"].items()],
-            ),
+            "summary": lambda: ([_("指标"), _("数值")], summary_rows(period)),
             "months": lambda: (
                 [_("月份"), "CSI", "NPS", _("答卷")],
                 [
@@ -419,14 +416,14 @@ class TableExportView(PermissionRequired, View):
                 [_("日均里程（公里）"), _("车辆"), _("占比")],
                 [
                     [f"{b['min_km']}–{b['max_km']}", b["vehicles"], b["share"]]
-                    for b in metrics.segments(period.end)["bands"]
+                    for b in dashboard.segments_of(period.end)["bands"]
                 ],
             ),
             "tiers": lambda: (
                 [_("价值层级"), _("客户")],
                 [
                     [str(TIER_LABELS[t["tier"]]), t["customers"]]
-                    for t in dashboard.value_tiers(period.end)["tiers"]
+                    for t in dashboard.value_tier_counts(period.end)
                 ],
             ),
         }
@@ -434,3 +431,60 @@ class TableExportView(PermissionRequired, View):
             raise Http404
         header, rows = tables[table]()
         return table_response(name=table, header=header, rows=rows, fmt=fmt)
+
+
+# The summary export: every figure of the summary and of the dashboard's other tiles, under
+# its name in the user's language and shown as the dashboard shows it (rates as percentages
+# with one decimal; CSI, NPS and the like with one decimal), each from its one definition.
+SUMMARY_FIGURES = [
+    ("visits", gettext_lazy("交车台次"), "count"),
+    ("csi", "CSI", "number"),
+    ("nps", "NPS", "number"),
+    ("survey_responses", gettext_lazy("调查答卷数"), "count"),
+    ("survey_response_rate", gettext_lazy("问卷回收率"), "rate"),
+    ("alerts", gettext_lazy("调查预警数"), "count"),
+    ("on_time_delivery_rate", gettext_lazy("按时交车率"), "rate"),
+    ("fixed_first_visit_rate", gettext_lazy("一次修复率"), "rate"),
+    ("appointment_rate", gettext_lazy("预约率"), "rate"),
+    ("followup_contact_rate_72h", gettext_lazy("三日回访率"), "rate"),
+    ("followup_completion_rate", gettext_lazy("回访完成率"), "rate"),
+    ("complaints", gettext_lazy("投诉数"), "count"),
+    ("complaint_rate_per_100_visits", gettext_lazy("投诉率（每百台次）"), "number"),
+    ("complaint_first_response_sla_rate", gettext_lazy("投诉首次响应及时率"), "rate"),
+    ("complaint_resolution_sla_rate", gettext_lazy("投诉解决及时率"), "rate"),
+    ("complaint_mean_hours_to_resolve", gettext_lazy("投诉平均解决时长（小时）"), "number"),
+    ("churn_rate", gettext_lazy("流失率"), "rate"),
+    ("at_risk_rate", gettext_lazy("流失风险率"), "rate"),
+    ("service_due_30", gettext_lazy("30 天内预计保养（辆）"), "count"),
+]
+
+
+def summary_rows(period: metrics.Period) -> list[list]:
+    """[label, value as shown] per figure of the dashboard's summary, then the mean points of
+    each SERVQUAL dimension."""
+    summary = metrics.summary(period)
+    churn = dashboard.churn_of(period.end)
+    values = {
+        **summary,
+        "churn_rate": churn["churn_rate"],
+        "at_risk_rate": churn["at_risk_rate"],
+        "service_due_30": metrics.service_due_count(period.end, within=30, show="upcoming"),
+    }
+    rows = [[str(label), shown(values[key], kind)] for key, label, kind in SUMMARY_FIGURES]
+    rows += [
+        [_("CSI：%(dimension)s") % {"dimension": label}, shown(summary["csi_dimensions"][name])]
+        for name, label in Dimension.choices
+    ]
+    return rows
+
+
+def shown(value, kind: str = "number"):
+    """A figure as the dashboard shows it: a rate as a percentage with one decimal
+    ("56.9%"), a count as it is, any other number to one decimal; empty when undefined."""
+    if value is None:
+        return ""
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    if kind == "count":
+        return value
+    return round(value, 1)

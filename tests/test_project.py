@@ -255,6 +255,16 @@ def test_seed_demo_makes_a_believable_shop():
     assert Visit.objects.filter(status=Visit.Status.DELIVERED).count() > 150
     assert Visit.objects.filter(status__in=Visit.IN_WORKSHOP).exists()
     assert Appointment.objects.filter(status=Appointment.Status.BOOKED).exists()
+    # Answers on the web came through invitations, so the response rate is a figure.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports import metrics
+
+    today = timezone.localdate()
+    rate = metrics.summary(metrics.Period(today - timedelta(days=364), today))
+    assert 0 < rate["survey_response_rate"] < 1
     users = get_user_model().objects
     for role in ("advisor", "agent", "manager", "admin", "dms_client"):
         assert users.filter(groups__name=role).exists(), role

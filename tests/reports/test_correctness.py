@@ -713,22 +713,15 @@ def test_customer_page_and_reminders_predict_the_same_day_as_the_reports(shop):
     assert predicted == latest["due"].to_dict()
 
 
-@pytest.mark.parametrize(("start", "end"), PERIODS)
-def test_key_drivers_match(shop, start, end):
-    """Per dimension: the summary's mean and the Pearson correlation of its points with the
-    NPS answer over the period's responses having both (Python's statistics module here;
-    one pass of plain SQL sums there, the same on every database)."""
-    from reports import dashboard, metrics
+def expected_correlations(start, end) -> dict:
+    """Per dimension, Pearson's r of its points with the NPS answer over the period's
+    responses having both (Python's statistics module)."""
     from surveys.models import Dimension
 
     visits = frame(Visit.objects.filter(status="delivered"), "id", "delivered_at")
     ids = set(visits[in_period(visits.delivered_at, start, end)].id)
     responses = frame(SurveyResponse.objects.all(), "visit_id", "nps_score", "dimension_scores")
     responses = responses[responses.visit_id.isin(ids) & responses.nps_score.notna()]
-    period = metrics.Period(start=start, end=end)
-    table = dashboard.key_drivers(period)
-    actual = {row["dimension"]: row for row in table}
-    means = metrics.survey_figures(period)["csi_dimensions"]
     expected = {}
     for name in Dimension.values:
         pairs = [
@@ -742,6 +735,23 @@ def test_key_drivers_match(shop, start, end):
             expected[name] = None  # fewer than 2 pairs, or a side without variance
         if len(pairs) < 3:
             expected[name] = None
+    return expected
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS)
+def test_key_drivers_match(shop, start, end):
+    """Per dimension: the summary's mean and the Pearson correlation of its points with the
+    NPS answer over the period's responses having both (Python's statistics module here;
+    sums of the daily table there, the same on every database)."""
+    from reports import dashboard, metrics
+    from surveys.models import Dimension
+
+    period = metrics.Period(start=start, end=end)
+    table = dashboard.key_drivers(period)
+    actual = {row["dimension"]: row for row in table}
+    means = metrics.survey_figures(period)["csi_dimensions"]
+    expected = expected_correlations(start, end)
+    for name in Dimension.values:
         same(actual[name]["correlation"], expected[name], f"{name} (SQL)")
         same(actual[name]["mean"], means[name], f"{name} mean")
     if start.year > 2020:
@@ -749,3 +759,33 @@ def test_key_drivers_match(shop, start, end):
     # The weakest dimension that moves NPS most comes first.
     scores = [-(expected[r["dimension"]] or 0) * (100 - (r["mean"] or 100)) for r in table]
     assert scores == sorted(scores)
+
+
+def expected_funnel(start, end) -> list[dict]:
+    """The dashboard's funnel: visits delivered in the period, their post-service calls,
+    those dialled, those reached (at any time)."""
+    visits = frame(Visit.objects.filter(status="delivered"), "id", "delivered_at")
+    ids = set(visits[in_period(visits.delivered_at, start, end)].id)
+    tasks = frame(
+        FollowUpTask.objects.filter(kind="post_service"), "visit_id", "attempts", "outcome"
+    )
+    tasks = tasks[tasks.visit_id.isin(ids)]
+    reached = tasks.outcome.isin(["reached_satisfied", "reached_issue"])
+    return [
+        {"step": "visits", "count": len(ids)},
+        {"step": "tasks", "count": len(tasks)},
+        {"step": "dialled", "count": int((tasks.attempts > 0).sum())},
+        {"step": "reached", "count": int(reached.sum())},
+    ]
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS)
+def test_follow_up_funnel_matches(shop, start, end):
+    from reports import dashboard, metrics
+
+    # The shop's calls with an outcome were dialled (the fixture leaves every count at 0).
+    FollowUpTask.objects.exclude(outcome="").update(attempts=1)
+    funnel = dashboard.follow_up_funnel(metrics.Period(start=start, end=end))
+    assert funnel == expected_funnel(start, end)
+    if start.year > 2020:
+        assert all(step["count"] > 0 for step in funnel)  # a real check

@@ -12,10 +12,17 @@ from django.db.models import Exists, Q
 from django.utils import timezone
 
 from followups.models import CallAttempt, FollowUpTask
-from reports import daily, figures, metrics
+from reports import daily, dashboard, figures, metrics
 from reports.models import DAY_LOG_PROXIES, DAY_TRIGGERS, CallDayLog, DailyFigures, DayChange
 from surveys.models import SurveyInvitation, SurveyResponse
-from tests.reports.test_correctness import TODAY, expected_summary, moment, same
+from tests.reports.test_correctness import (
+    TODAY,
+    expected_correlations,
+    expected_funnel,
+    expected_summary,
+    moment,
+    same,
+)
 from tests.reports.test_states import installed
 from visits.models import Visit
 from visits.rules import COMEBACK_WINDOW, REPAIR_TYPES
@@ -179,6 +186,33 @@ def test_every_kind_of_change_is_picked_up_and_equals_a_rebuild(shop, reader):
     ).update(kind=FollowUpTask.Kind.MAINTENANCE_REMINDER)
     check(reader)
 
+    # The funnel's calls: a new three-day call, one dialled, one reached then not; an NPS
+    # answer changed within its class (the key drivers' sums).
+    fresh = untouched_delivered()
+    FollowUpTask.objects.create(
+        kind=FollowUpTask.Kind.POST_SERVICE,
+        source_key=f"visit:{fresh.pk}",
+        customer=fresh.customer,
+        visit=fresh,
+        due_at=fresh.delivered_at + timedelta(days=1),
+        next_attempt_at=fresh.delivered_at + timedelta(days=1),
+    )
+    dialled = FollowUpTask.objects.filter(attempts=0, visit__isnull=False).order_by("pk").first()
+    dialled.attempts = 1
+    dialled.save()
+    reached = FollowUpTask.objects.filter(outcome__in=metrics.REACHED).order_by("pk").first()
+    reached.outcome = FollowUpTask.Outcome.NO_ANSWER
+    reached.save()
+    response = SurveyResponse.objects.filter(nps_score=9).order_by("pk").first()
+    response.nps_score = 10
+    response.save()
+    check(reader)
+    for start, end in [HISTORY, (fresh.delivered_at.date(), TODAY)]:
+        period = metrics.Period(start, end)
+        assert dashboard.follow_up_funnel(period) == expected_funnel(start, end)
+        drivers = {row["dimension"]: row["correlation"] for row in dashboard.key_drivers(period)}
+        same(drivers, expected_correlations(start, end))
+
     incremental = snapshot()
     assert incremental == rebuilt()
 
@@ -195,8 +229,7 @@ def test_unrelated_changes_log_nothing(shop):
     checked_in.promised_at = checked_in.checked_in_at
     checked_in.save()
     task = FollowUpTask.objects.first()
-    task.status = FollowUpTask.Status.FAILED
-    task.attempts += 1
+    task.status = FollowUpTask.Status.FAILED  # (its attempts and outcome count: the funnel)
     task.save()
     invitation = SurveyInvitation.objects.first()
     invitation.reminded_at = invitation.due_at
@@ -317,10 +350,10 @@ def test_what_the_triggers_watch_comes_from_what_the_figures_read(monkeypatch):
             "vehicle_id",
         ],
         "repair": ["checked_in_at", "service_type", "vehicle_id"],
-        "response": ["csi", "dimension_scores", "is_alert", "nps_class", "visit_id"],
+        "response": ["csi", "dimension_scores", "is_alert", "nps_class", "nps_score", "visit_id"],
         "invitation": ["sent_at", "status", "visit_id"],
         "call": ["ended_at", "outcome", "task_id"],
-        "task": ["kind", "visit_id"],
+        "task": ["attempts", "kind", "outcome", "visit_id"],
     }
     # A new figure reading another column: that column is watched from then on.
     monkeypatch.setitem(figures.VISIT_COUNTS, "with_odometer", Q(odometer_km__isnull=False))

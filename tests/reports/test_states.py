@@ -217,7 +217,7 @@ with connection.cursor() as cursor:
     cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
     present = {name for (name,) in cursor.fetchall()}
 wanted = {t.name for t in (*states.STATE_TRIGGERS, *daily.DAY_TRIGGERS) if t.sqlite()}
-assert wanted <= present and len(wanted) == 20, sorted(wanted - present)
+assert wanted <= present and len(wanted) == 21, sorted(wanted - present)
 assert not states.ensure_triggers() and not daily.ensure_triggers()
 customer = Customer.objects.create(name="测试", phone="+8613700000001")
 vehicle = Vehicle.objects.create(owner=customer, vin="LSVAM4187C2184847", plate="粤A12345",
@@ -285,6 +285,37 @@ def test_cached_past_churn_points_follow_the_data(shop, django_capture_on_commit
         after = dashboard.churn_over_time(TODAY)
     assert after[-2]["base"] == before[-2]["base"] + 1
     assert after[-2]["base"] == expected_churn(month_end)[0]
+
+
+def test_cached_churn_segments_and_value_tiers_follow_the_data(
+    shop, django_capture_on_commit_callbacks
+):
+    """The dashboard caches them under the states' version (issue 16): the same figures
+    as computed afresh, before and after a change."""
+    from reports import dashboard, metrics
+
+    def cached():
+        with django_capture_on_commit_callbacks(execute=True):
+            return (
+                dashboard.churn_of(TODAY),
+                dashboard.segments_of(TODAY),
+                dashboard.value_tier_counts(TODAY),
+            )
+
+    def fresh():
+        return metrics.churn(TODAY), metrics.segments(TODAY), dashboard.value_tiers(TODAY)["tiers"]
+
+    before = cached()
+    assert before == fresh() and cached() == before
+    customer = Customer.objects.create(name="新客户", phone="+8613700009998")
+    vehicle = Vehicle.objects.create(owner=customer, vin=valid_vin(99_501), plate="粤B99501")
+    with django_capture_on_commit_callbacks(execute=True):
+        delivered_visit(vehicle, TODAY - timedelta(days=3))
+    after = cached()
+    assert after == fresh()
+    assert after[0]["base"] == before[0]["base"] + 1
+    assert after[1]["vehicles"] == before[1]["vehicles"] + 1
+    assert sum(t["customers"] for t in after[2]) == sum(t["customers"] for t in before[2]) + 1
 
 
 def test_the_rebuild_command(shop):

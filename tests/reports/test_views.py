@@ -3,9 +3,11 @@ tiles and links, exports of every table, win-back calls for a selection (once ea
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -245,3 +247,51 @@ def test_customer_page_shows_the_predicted_next_service(advisor_client, due_flee
     sold = due_fleet["sold"]
     body = advisor_client.get(reverse("customers:detail", args=[sold.owner_id])).content
     assert "预计下次保养" not in body.decode()
+
+
+def _summary_export(client, fmt="csv", language=None):
+    if language:
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    query = {"start": "2025-12-01", "end": "2026-11-20"}
+    if fmt == "xlsx":
+        book = load_workbook(
+            io.BytesIO(client.get(reverse("reports:export_xlsx", args=["summary"]), query).content)
+        )
+        return [[cell.value for cell in row] for row in book.active.iter_rows()]
+    answer = client.get(reverse("reports:export_csv", args=["summary"]), query)
+    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+
+@pytest.mark.postgres
+def test_summary_export_speaks_the_users_language_and_shows_the_dashboards_figures(
+    manager_client, shop
+):
+    """Issue 16: the summary export had the API's keys, raw floats and no response rate."""
+    dashboard = manager_client.get(
+        reverse("reports:dashboard"),
+        {"preset": "custom", "start": "2025-12-01", "end": "2026-11-20"},
+    )
+    summary, tiles = dashboard.context["summary"], {t[1]: t[2] for t in dashboard.context["tiles"]}
+    rows = _summary_export(manager_client)
+    assert rows[0] == ["指标", "数值"]
+    figures = dict(rows[1:])
+    assert "visits" not in figures and "survey_response_rate" not in figures
+    # The same figures as the tiles: rates as percentages with one decimal.
+    assert figures["按时交车率"] == f"{tiles['按时交车率'] * 100:.1f}%"
+    assert re.fullmatch(r"\d{1,3}\.\d%", figures["一次修复率"])
+    assert figures["流失率"] == f"{tiles['流失率'] * 100:.1f}%"
+    assert float(figures["CSI"]) == round(tiles["CSI"], 1)
+    assert int(figures["30 天内预计保养（辆）"]) == tiles["30 天内预计保养（辆）"]
+    # The response rate is filled, and it is the summary's (the API's) figure.
+    assert summary["survey_response_rate"] is not None
+    assert figures["问卷回收率"] == f"{summary['survey_response_rate'] * 100:.1f}%"
+    assert figures["交车台次"] == str(summary["visits"])
+    assert "CSI：可靠性" in figures
+
+    english = _summary_export(manager_client, "xlsx", language="en")
+    assert english[0] == ["Figure", "Value"]
+    values = dict(english[1:])
+    assert values["On-time delivery"] == figures["按时交车率"]
+    assert values["Survey response rate"] == figures["问卷回收率"]
+    assert values["CSI: Reliability"] == float(figures["CSI：可靠性"])
+    assert len(values) == len(figures)
