@@ -995,6 +995,7 @@ EN = {
     "%(done)s，%(skipped)s，未改动。": "%(done)s; left unchanged: %(skipped)s.",
     "召回电话": "Win-back call",
     "已有未结束的召回电话": "A win-back call is already open",
+    "接车预估 ¥%(amount)s：结算金额先按预估填好，输入工时和材料后按两者之和更新，可再改（如折扣）。": "Estimated at check-in: ¥%(amount)s. The total starts from the estimate, follows the labour and parts as you type them, and can be changed (a discount).",
 }
 PLURALS = {
     "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),

@@ -77,10 +77,18 @@ class CheckInForm(CustomerFields, VehicleFields):
 
 class DeliverForm(forms.Form):
     labour_amount = forms.DecimalField(
-        label=_("工时费（元）"), min_value=0, max_digits=10, decimal_places=2
+        label=_("工时费（元）"),
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"class": "js-sum", "data-sum-into": "id_total_amount"}),
     )
     parts_amount = forms.DecimalField(
-        label=_("材料费（元）"), min_value=0, max_digits=10, decimal_places=2
+        label=_("材料费（元）"),
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"class": "js-sum", "data-sum-into": "id_total_amount"}),
     )
     total_amount = forms.DecimalField(
         label=_("结算金额（元，留空为两者之和）"),

@@ -215,7 +215,10 @@ def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, stat
             and Visit.Status.DELIVERED in rules.allowed_transitions(visit.status),
             "can_cancel": can_change
             and Visit.Status.CANCELLED in rules.allowed_transitions(visit.status),
-            "deliver_form": deliver_form or DeliverForm(),
+            # Delivery starts from the estimate: the total is prefilled with it and follows
+            # the labour and parts as they are typed (static/js/app.js, js-sum).
+            "deliver_form": deliver_form
+            or DeliverForm(initial={"total_amount": visit.estimated_amount}),
             "cancel_form": cancel_form or CancelForm(),
             "history": history_entries(visit, limit=30),
         },

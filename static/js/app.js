@@ -41,3 +41,27 @@ document.addEventListener("change", function (event) {
     });
   }
 });
+
+// The delivery form starts from the estimate: inputs <input class="js-sum"
+// data-sum-into="ID"> fill the field ID with their sum once one of them is typed in, until
+// that field is changed by hand (a discount).
+(function () {
+  var edited = {};
+  document.addEventListener("input", function (event) {
+    var target = event.target;
+    if (target.dataset && target.dataset.sumInto === undefined && target.id) {
+      edited[target.id] = true;
+      return;
+    }
+    if (!target.matches || !target.matches("input.js-sum")) return;
+    var intoId = target.dataset.sumInto;
+    var into = document.getElementById(intoId);
+    if (!into || edited[intoId]) return;
+    var total = 0;
+    document.querySelectorAll('input.js-sum[data-sum-into="' + intoId + '"]').forEach(function (part) {
+      var value = parseFloat(part.value);
+      if (!isNaN(value)) total += value;
+    });
+    into.value = total.toFixed(2);
+  });
+})();

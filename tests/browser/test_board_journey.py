@@ -108,3 +108,21 @@ def test_the_printed_repair_order_fits_one_a4_page(page, live_server, screenshot
     assert pages == 1, pages
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     page.screenshot(path=str(screenshot_dir / "repair-order.png"), full_page=True)
+
+
+def test_the_check_in_form_on_the_tablet_keeps_its_button_in_reach(tablet, live_server):
+    """At 1024×768 the form is longer than the screen: its submit button stays at the bottom
+    of the screen (one hand: fill in, tap with the thumb), and every field is finger-sized."""
+    UserFactory(role="advisor", username="lina", last_name="李", first_name="娜")
+    page = tablet
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "lina")
+    page.fill("#id_password", "pw-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/board/")
+    page.goto(f"{live_server.url}/visits/check-in/")
+    page.wait_for_selector("#check-in-form")
+    button = page.locator("#submit-check-in").bounding_box()
+    assert button["y"] + button["height"] <= 768  # on screen without scrolling
+    for field in ("#id_customer_name", "#id_customer_phone", "#id_plate", "#id_odometer_km"):
+        assert page.locator(field).bounding_box()["height"] >= 44, field

@@ -69,8 +69,12 @@ def test_check_in_journey_from_unknown_plate_to_delivery(
         page.wait_for_selector(f"#visit-status .status-{status}")
         assert label in page.inner_text("#visit-status")
 
+    # Delivery starts from the estimate; the total follows the labour and parts typed in.
+    assert page.input_value("#id_total_amount") == "880.00"
+    expect(page.locator("#deliver-estimate")).to_contain_text("880.00")
     page.fill("#id_labour_amount", "320")
     page.fill("#id_parts_amount", "560.5")
+    assert page.input_value("#id_total_amount") == "880.50"
     page.click("#deliver-button")
     page.wait_for_selector("#visit-status .status-delivered")
     assert "880.50" in page.inner_text("#final-amounts")
