@@ -416,7 +416,7 @@ class TableExportView(PermissionRequired, View):
                 [[r["label"], r["mean"], r["correlation"]] for r in dashboard.key_drivers(period)],
             ),
             "bands": lambda: (
-                [_("日均里程（公里）"), _("车辆"), _("占比")],
+                [_("日均里程（公里/日）"), _("车辆"), _("占比")],
                 [
                     [f"{b['min_km']}–{b['max_km']}", b["vehicles"], b["share"]]
                     for b in metrics.segments(period.end)["bands"]

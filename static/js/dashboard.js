@@ -84,7 +84,7 @@
   }, function (p) { go("/reports/customers/?as_of=" + data.churn[p.dataIndex].as_of + "&state=" + (p.seriesIndex ? "at_risk" : "lapsed")); });
 
   make("chart-bands", {
-    xAxis: { type: "category", data: data.bands.map(function (b) { return b.min_km + "–" + b.max_km; }) },
+    xAxis: { type: "category", name: t("公里/日", "km/day"), nameLocation: "middle", nameGap: 26, data: data.bands.map(function (b) { return b.min_km + "–" + b.max_km; }) },
     yAxis: { type: "value", name: t("车辆", "Vehicles") },
     series: [{ name: t("车辆", "Vehicles"), type: "bar", data: data.bands.map(function (b) { return b.vehicles; }) }]
   }, function (p) { go(data.links.vehicles + "&band=" + p.dataIndex); });
