@@ -158,7 +158,7 @@ def _charts(period, summary: dict, churn: dict, links: dict) -> dict:
 
 
 FUNNEL_LABELS = {
-    "visits": gettext_lazy("交车"),
+    "visits": gettext_lazy("已交车"),
     "tasks": gettext_lazy("生成回访"),
     "dialled": gettext_lazy("已拨打"),
     "reached": gettext_lazy("已接通"),

@@ -69,7 +69,7 @@
 
   make("chart-funnel", {
     tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", label: { formatter: "{b}: {c}" },
+    series: [{ type: "funnel", sort: "none", top: 16, bottom: 16, left: "2%", width: "56%", minSize: "6%", labelLine: { length: 8 }, label: { formatter: "{b}\n{c}", fontSize: 11, lineHeight: 13 },
       data: data.funnel.map(function (r) { return { name: r.label, value: r.count }; }) }]
   }, function () { go(data.links.calls); });
 
@@ -91,7 +91,7 @@
 
   make("chart-tiers", {
     tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", label: { formatter: "{b}: {c}" },
+    series: [{ type: "funnel", sort: "none", top: 16, bottom: 16, left: "2%", width: "56%", minSize: "6%", labelLine: { length: 8 }, label: { formatter: "{b}\n{c}", fontSize: 11, lineHeight: 13 },
       data: data.tiers.map(function (r) { return { name: r.label, value: r.customers, tier: r.tier }; }) }]
   }, function (p) { go(data.links.customers + "&state=&tier=" + p.data.tier); });
 
