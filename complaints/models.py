@@ -99,9 +99,10 @@ class Complaint(models.Model):
         CLOSED = "closed", _("已关闭")
 
     class RootCause(models.TextChoices):
-        VALUE = "value", _("价值")
-        SYSTEM = "system", _("系统")
-        PEOPLE = "people", _("人员")
+        # The shop's three classes of root cause; the labels say what each covers.
+        VALUE = "value", _("价格/价值（收费、配件）")
+        SYSTEM = "system", _("流程/制度（预约、排程、交车）")
+        PEOPLE = "people", _("人员（态度、技能）")
 
     OPEN = (Status.NEW, Status.ACKNOWLEDGED, Status.IN_PROGRESS)
 

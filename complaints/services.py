@@ -307,7 +307,7 @@ def complaint_resolve(
     except ValidationError as exc:
         errors.update(exc.message_dict)
     if root_cause not in Complaint.RootCause.values:
-        errors["root_cause"] = [_("请选择根本原因（价值、系统或人员）。")]
+        errors["root_cause"] = [_("请选择根本原因（价格/价值、流程/制度或人员）。")]
     if errors:
         raise ValidationError(errors)
     now = timezone.now()

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from shopcrm.admin_filters import PersonListFilter, person_column
+
 from .models import CallAttempt, FollowUpPolicy, FollowUpTask
 
 
@@ -35,11 +37,11 @@ class FollowUpTaskAdmin(SimpleHistoryAdmin):
         "status",
         "priority",
         "next_attempt_at",
-        "assigned_to",
+        person_column(FollowUpTask, "assigned_to"),
         "attempts",
         "outcome",
     )
-    list_filter = ("kind", "status", "outcome", "assigned_to")
+    list_filter = ("kind", "status", "outcome", ("assigned_to", PersonListFilter))
     search_fields = ("customer__name", "customer__phone", "source_key", "visit__ro_number")
     raw_id_fields = ("customer", "vehicle", "visit")
     list_select_related = ("customer", "assigned_to")
@@ -49,7 +51,7 @@ class FollowUpTaskAdmin(SimpleHistoryAdmin):
 
 @admin.register(CallAttempt)
 class CallAttemptAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "agent", "task", "outcome")
-    list_filter = ("outcome", "agent")
+    list_display = ("started_at", person_column(CallAttempt, "agent"), "task", "outcome")
+    list_filter = ("outcome", ("agent", PersonListFilter))
     search_fields = ("task__customer__name", "notes")
     list_select_related = ("agent", "task")

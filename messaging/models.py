@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from customers.contact import Purpose
+from customers.contact import Purpose as ContactPurpose
 from customers.validators import mask_phone
 
 
@@ -23,11 +23,19 @@ class Message(models.Model):
         # The contact rules refused it after it was queued (do-not-contact, consent withdrawn).
         CANCELLED = "cancelled", _("已取消（客户不再接收）")
 
-    purpose = models.CharField(_("用途"), max_length=40)
+    class Purpose(models.TextChoices):
+        """What a message is for (the apps that queue messages use these codes)."""
+
+        SURVEY_INVITATION = "survey_invitation", _("满意度调查邀请")
+        SURVEY_REMINDER = "survey_reminder", _("满意度调查提醒")
+        MAINTENANCE_REMINDER = "maintenance_reminder", _("保养提醒")
+        COMPLAINT_NOTICE = "complaint_notice", _("投诉通知")
+
+    purpose = models.CharField(_("用途"), max_length=40, choices=Purpose)
     # What the contact rules (customers.contact) ask of the customer, checked when the
     # message is queued and again when it is sent. Staff e-mails have no customer.
     contact_purpose = models.CharField(
-        _("联系类别"), max_length=10, choices=Purpose, default=Purpose.SERVICE
+        _("联系类别"), max_length=10, choices=ContactPurpose, default=ContactPurpose.SERVICE
     )
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel)
     recipient = models.CharField(_("接收方"), max_length=254)

@@ -2,21 +2,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 
 from shopcrm.access import PermissionRequired
 from shopcrm.refusals import RefusalMixin
 
 from . import access, selectors, services
-
-# What each purpose is called on the page (the apps that queue messages name them).
-PURPOSES = {
-    "survey_invitation": gettext_lazy("满意度调查邀请"),
-    "survey_reminder": gettext_lazy("满意度调查提醒"),
-    "maintenance_reminder": gettext_lazy("保养提醒"),
-    "complaint_notice": gettext_lazy("投诉通知"),
-}
 
 
 class UndeliveredView(PermissionRequired, View):
@@ -27,7 +18,7 @@ class UndeliveredView(PermissionRequired, View):
     def get(self, request):
         page = Paginator(selectors.undelivered_messages(), 50).get_page(request.GET.get("page"))
         for message in page:
-            message.purpose_label = PURPOSES.get(message.purpose, message.purpose)
+            message.purpose_label = message.get_purpose_display()
         return render(request, "messaging/undelivered.html", {"page": page})
 
 

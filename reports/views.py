@@ -159,7 +159,7 @@ def _charts(period, totals: dict, summary: dict, churn: dict, links: dict) -> di
 
 
 FUNNEL_LABELS = {
-    "visits": gettext_lazy("交车"),
+    "visits": gettext_lazy("已交车"),
     "tasks": gettext_lazy("生成回访"),
     "dialled": gettext_lazy("已拨打"),
     "reached": gettext_lazy("已接通"),
@@ -413,7 +413,7 @@ class TableExportView(PermissionRequired, View):
                 [[r["label"], r["mean"], r["correlation"]] for r in dashboard.key_drivers(period)],
             ),
             "bands": lambda: (
-                [_("日均里程（公里）"), _("车辆"), _("占比")],
+                [_("日均里程（公里/日）"), _("车辆"), _("占比")],
                 [
                     [f"{b['min_km']}–{b['max_km']}", b["vehicles"], b["share"]]
                     for b in dashboard.segments_of(period.end)["bands"]

@@ -11,9 +11,11 @@ class ShopcrmConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from .auth import connect_signals
+        from .library_labels import relabel_axes
         from .roles import create_missing_roles
 
         connect_signals()
+        relabel_axes()
 
         # post_migrate is sent once per app with models; listen to the last one, when every
         # app's permissions exist (auth creates them in its own receiver, connected earlier).

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from shopcrm.admin_filters import PersonListFilter, person_column
+
 from .models import Appointment, RoNumberSequence, Visit
 
 
@@ -10,14 +12,20 @@ class VisitAdmin(SimpleHistoryAdmin):
         "ro_number",
         "vehicle",
         "customer",
-        "advisor",
+        person_column(Visit, "advisor"),
         "service_type",
         "status",
         "checked_in_at",
         "delivered_at",
         "total_amount",
     )
-    list_filter = ("status", "service_type", "by_appointment", "advisor", "checked_in_at")
+    list_filter = (
+        "status",
+        "service_type",
+        "by_appointment",
+        ("advisor", PersonListFilter),
+        "checked_in_at",
+    )
     search_fields = (
         "ro_number",
         "external_id",
@@ -34,8 +42,15 @@ class VisitAdmin(SimpleHistoryAdmin):
 
 @admin.register(Appointment)
 class AppointmentAdmin(SimpleHistoryAdmin):
-    list_display = ("scheduled_at", "vehicle", "customer", "service_type", "status", "advisor")
-    list_filter = ("status", "service_type", "advisor", "scheduled_at")
+    list_display = (
+        "scheduled_at",
+        "vehicle",
+        "customer",
+        "service_type",
+        "status",
+        person_column(Appointment, "advisor"),
+    )
+    list_filter = ("status", "service_type", ("advisor", PersonListFilter), "scheduled_at")
     search_fields = ("vehicle__plate", "customer__name", "customer__phone", "external_id")
     raw_id_fields = ("vehicle", "customer")
     date_hierarchy = "scheduled_at"

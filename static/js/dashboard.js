@@ -69,7 +69,7 @@
 
   make("chart-funnel", {
     tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", label: { formatter: "{b}: {c}" },
+    series: [{ type: "funnel", sort: "none", top: 16, bottom: 16, left: "2%", width: "56%", minSize: "6%", labelLine: { length: 8 }, label: { formatter: "{b}\n{c}", fontSize: 11, lineHeight: 13 },
       data: data.funnel.map(function (r) { return { name: r.label, value: r.count }; }) }]
   }, function () { go(data.links.calls); });
 
@@ -84,14 +84,14 @@
   }, function (p) { go("/reports/customers/?as_of=" + data.churn[p.dataIndex].as_of + "&state=" + (p.seriesIndex ? "at_risk" : "lapsed")); });
 
   make("chart-bands", {
-    xAxis: { type: "category", data: data.bands.map(function (b) { return b.min_km + "–" + b.max_km; }) },
+    xAxis: { type: "category", name: t("公里/日", "km/day"), nameLocation: "middle", nameGap: 26, data: data.bands.map(function (b) { return b.min_km + "–" + b.max_km; }) },
     yAxis: { type: "value", name: t("车辆", "Vehicles") },
     series: [{ name: t("车辆", "Vehicles"), type: "bar", data: data.bands.map(function (b) { return b.vehicles; }) }]
   }, function (p) { go(data.links.vehicles + "&band=" + p.dataIndex); });
 
   make("chart-tiers", {
     tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", label: { formatter: "{b}: {c}" },
+    series: [{ type: "funnel", sort: "none", top: 16, bottom: 16, left: "2%", width: "56%", minSize: "6%", labelLine: { length: 8 }, label: { formatter: "{b}\n{c}", fontSize: 11, lineHeight: 13 },
       data: data.tiers.map(function (r) { return { name: r.label, value: r.customers, tier: r.tier }; }) }]
   }, function (p) { go(data.links.customers + "&state=&tier=" + p.data.tier); });
 

@@ -6,7 +6,9 @@ Written with bulk inserts so 10,000 customers take seconds, not minutes, on SQLi
 
 import random
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from datetime import time as clock
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,12 +20,18 @@ from django.utils import timezone
 
 from api.services import api_token_rotate
 from complaints import services as complaint_services
-from complaints.models import Complaint, ComplaintEvent
+from complaints.models import Complaint, ComplaintEvent, ComplaintPolicy
+from customers.contact import Purpose, may_contact
 from customers.models import Customer, Vehicle
 from customers.validators import VIN_ALPHABET, vin_check_digit
+from followups import rules as followup_rules
 from followups import services as followup_services
-from followups.models import FollowUpPolicy
+from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
+from followups.sources import of_complaint_round, of_visit
 from messaging.models import Message
+from shopcalendar import rules as calendar_rules
+from shopcalendar import selectors as calendar
+from shopcalendar.models import ShopCalendar
 from shopcrm import roles
 from surveys import scoring
 from surveys import selectors as survey_selectors
@@ -141,6 +149,39 @@ MONTH_WEIGHT = {
 # Weekends are the busiest days at a 4S shop's service desk.
 WEEKDAY_WEIGHT = [0.85, 0.8, 0.8, 0.85, 0.95, 1.35, 1.3]
 
+# The demo shop's hours: a 4S service desk opens every day, weekends being its busiest.
+DEMO_OPENS, DEMO_CLOSES = clock(8, 30), clock(18, 0)
+# Fleets that drive all day (taxis, ride-hailing); other companies' cars are vans and pool cars.
+ALL_DAY_FLEETS = {"滴滴出行", "鹏城出租"}
+# The call centre (three-day calls): chance a dial reaches the customer, and that a customer
+# was not called at all before the task expired (a busy week, sick agents).
+REACH_PER_DIAL = 0.55
+NEVER_DIALLED = 0.07
+# Complaints per 100 delivered visits (a shop with a working process: about 0.5–1).
+COMPLAINTS_PER_100 = 0.6
+
+COMPLAINT_TEXTS = {
+    "long_wait": "说好两小时交车，等了四个多小时",
+    "overcharging": "结算比报价高了三百多元，没有提前说明",
+    "not_fixed_first_time": "异响还在，第二次来修了",
+    "attitude": "服务顾问接电话很不耐烦",
+    "promise_not_kept": "承诺的免费洗车没有做",
+    "product_quality": "新换的刹车片一周就有异响",
+    "warranty_dispute": "厂家保修被拒，认为是人为损坏",
+    "poor_after_sales": "预约后到店没人接待",
+}
+# The root cause a shop usually finds for each category.
+COMPLAINT_CAUSES = {
+    "long_wait": "system",
+    "overcharging": "value",
+    "not_fixed_first_time": "people",
+    "attitude": "people",
+    "promise_not_kept": "system",
+    "product_quality": "value",
+    "warranty_dispute": "value",
+    "poor_after_sales": "system",
+}
+
 DEMO_PASSWORD = "shopcrm-demo"  # noqa: S105  (demo accounts only; printed by the run script)
 DEMO_USERS = [
     ("advisor", roles.ADVISOR, "李", "娜"),
@@ -173,6 +214,25 @@ def ensure_demo_users(stdout=None):
         user.groups.set([Group.objects.get(name=role)])
         users.append(user)
     return users
+
+
+@contextmanager
+def stamped_as_given(model):
+    """Bulk-create rows with the created/updated times set on them (history, dated back)
+    instead of the seeding minute: auto_now(_add) off for the duration."""
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now_add", False) or getattr(f, "auto_now", False)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    for f in fields:
+        f.auto_now = f.auto_now_add = False
+    try:
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
 
 
 def make_vin(rng: random.Random, wmi: str, year: int, serial: int) -> str:
@@ -226,14 +286,28 @@ class Command(BaseCommand):
     def _load(self, rng: random.Random, n_customers: int) -> dict:
         User = get_user_model()
         advisors = list(User.objects.filter(groups__name=roles.ADVISOR).order_by("username"))
+        agents = list(User.objects.filter(groups__name=roles.AGENT).order_by("username"))
         now = timezone.now()
+        ShopCalendar.objects.update_or_create(
+            pk=1,
+            defaults={
+                "business_start": DEMO_OPENS,
+                "business_end": DEMO_CLOSES,
+                "work_days": calendar_rules.EVERY_DAY,
+            },
+        )
+        calendar.clear_cache()
         customers = self._customers(rng, n_customers, now)
         vehicles, profiles = self._vehicles(rng, customers)
         visits = self._visits(rng, vehicles, profiles, advisors, now)
         appointments = self._appointments(rng, vehicles, advisors)
-        # The call centre's queue: three-day calls for recent deliveries, reminders, win-backs.
+        # The call centre: two years of three-day calls already made, and the queue of the
+        # last days' deliveries, reminders and win-backs.
+        history_before = now - timedelta(days=3)
+        self._follow_up_history(rng, agents or advisors, history_before, now)
         recent = Visit.objects.filter(
-            status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
+            status=Visit.Status.DELIVERED,
+            delivered_at__gte=history_before,
         ).values_list("pk", flat=True)
         for visit_id in recent:
             followup_services.post_service_task_create(visit_id=visit_id)
@@ -242,8 +316,10 @@ class Command(BaseCommand):
         followup_services.win_back_create_due()
         responses = self._survey_responses(rng, advisors, now)
         _invitations(responses, now)
-        complaints = self._complaints(rng, advisors, now)
-        for visit_id in recent:
+        complaints = self._complaints(rng, advisors, agents or advisors, now)
+        for visit_id in Visit.objects.filter(
+            status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
+        ).values_list("pk", flat=True):
             survey_services.invitation_create_for_visit(visit_id=visit_id)
         return {
             "responses": len(responses),
@@ -306,8 +382,7 @@ class Command(BaseCommand):
                     registration = today - timedelta(days=rng.randint(20, 300))
                 nev = brand in NEV_BRANDS or rng.random() < 0.08
                 plate = self._plate(rng, nev, plates)
-                commercial = fleet or rng.random() < 0.08
-                daily_km = rng.uniform(80, 220) if commercial else rng.uniform(15, 70)
+                daily_km = self._daily_km(rng, customer)
                 vehicles.append(
                     Vehicle(
                         owner=customer,
@@ -327,6 +402,18 @@ class Command(BaseCommand):
         vehicles = list(Vehicle.objects.filter(external_id__startswith="DMS-V").order_by("pk"))
         return vehicles, profiles
 
+    @staticmethod
+    def _daily_km(rng: random.Random, customer) -> float:
+        """Private cars mostly 30–60 km a day; taxis and ride-hailing 200–350; vans and pool
+        cars of other companies 60–150."""
+        if customer.kind == Customer.Kind.COMPANY:
+            if customer.name.removesuffix("有限公司") in ALL_DAY_FLEETS:
+                return rng.uniform(200, 350)
+            return rng.uniform(50, 120)
+        if rng.random() < 0.02:  # a private car driven for a ride-hailing platform
+            return rng.uniform(200, 350)
+        return min(80.0, max(12.0, rng.gauss(41, 9)))
+
     def _visits(self, rng: random.Random, vehicles, profiles, advisors, now) -> int:
         """Two years of visits per vehicle at its own rhythm, and today's workshop."""
         today = timezone.localdate()
@@ -341,10 +428,10 @@ class Command(BaseCommand):
             while day < today:
                 weight = MONTH_WEIGHT[day.month] * WEEKDAY_WEIGHT[day.weekday()]
                 if rng.random() < weight / 1.4 or rng.random() < 0.3:
-                    visits.append(
-                        self._visit(rng, vehicle, day, odometer, advisors, tz, ro_counter)
-                    )
-                    vehicle.odometer_km = odometer
+                    visit = self._visit(rng, vehicle, day, odometer, advisors, tz, ro_counter)
+                    if visit.delivered_at <= now - timedelta(minutes=10):
+                        visits.append(visit)
+                        vehicle.odometer_km = odometer
                 gap = int(interval_days * rng.uniform(0.7, 1.5))
                 day += timedelta(days=gap)
                 odometer += int(gap * daily_km * rng.uniform(0.8, 1.2))
@@ -356,8 +443,12 @@ class Command(BaseCommand):
             visit.status = rng.choice(Visit.IN_WORKSHOP)
             visit.delivered_at = None
             visit.labour_amount = visit.parts_amount = visit.total_amount = None
-            visit.checked_in_at = now - timedelta(hours=rng.uniform(0.5, 5))
-            visit.promised_at = visit.checked_in_at + timedelta(hours=rng.uniform(1, 7))
+            # Checked in during the desk's last opening hours up to now.
+            opens, closes = self._last_opening(now)
+            visit.checked_in_at = opens + (min(now, closes) - opens) * rng.uniform(0.05, 0.95)
+            visit.promised_at = self._in_hours(
+                rng, visit.checked_in_at + timedelta(hours=rng.uniform(1, 7))
+            )
             visits.append(visit)
         Visit.objects.bulk_create(visits, batch_size=2000)
         Vehicle.objects.bulk_update(vehicles, ["odometer_km"], batch_size=2000)
@@ -395,6 +486,108 @@ class Command(BaseCommand):
         return len(appointments)
 
     @staticmethod
+    def _follow_up_history(rng: random.Random, agents: list, before: datetime, now) -> int:
+        """The three-day calls of the visits delivered before ``before``, already made: due a
+        day after delivery, dialled in the call centre's hours, up to the policy's attempts
+        (a retry two hours later, then the next day); most reach the customer, a few never
+        do, a few were never dialled before the call expired. Bulk rows, as the queue would
+        have left them (followups.rules: reached → done, out of attempts → failed)."""
+        policy = FollowUpPolicy.current()
+        contact = calendar.contact_hours()
+        Kind = FollowUpTask.Kind
+        visits = (
+            Visit.objects.filter(status=Visit.Status.DELIVERED, delivered_at__lt=before)
+            .select_related("customer")
+            .only("pk", "customer", "vehicle_id", "delivered_at", "ro_number")
+        )
+        tasks, dials = [], []
+        for visit in visits.iterator(chunk_size=5000):
+            if not may_contact(visit.customer, Purpose.CALL):
+                continue
+            due = visit.delivered_at + timedelta(hours=policy.post_service_delay_hours)
+            expires = visit.delivered_at + timedelta(days=policy.post_service_expiry_days)
+            task = FollowUpTask(
+                created_at=visit.delivered_at,
+                kind=Kind.POST_SERVICE,
+                source_key=of_visit(visit.pk).key,
+                customer_id=visit.customer_id,
+                vehicle_id=visit.vehicle_id,
+                visit_id=visit.pk,
+                reason=f"{timezone.localtime(visit.delivered_at):%Y-%m-%d} 交车（工单 {visit.ro_number}）",
+                priority=followup_rules.priority_of(Kind.POST_SERVICE),
+                due_at=due,
+                expires_at=expires,
+                next_attempt_at=due,
+            )
+            tasks.append(task)
+            task_dials = Command._dials(rng, due, expires, policy, contact)
+            Command._close_call(rng, task, task_dials, policy)
+            task.updated_at = task.completed_at or expires
+            agent = rng.choice(agents)
+            dials.append(
+                [(agent, started, ended, outcome) for started, ended, outcome in task_dials]
+            )
+        with stamped_as_given(FollowUpTask):
+            FollowUpTask.objects.bulk_create(tasks, batch_size=2000)
+        attempts = [
+            CallAttempt(task=task, agent=agent, started_at=started, ended_at=ended, outcome=outcome)
+            for task, task_dials in zip(tasks, dials, strict=True)
+            for agent, started, ended, outcome in task_dials
+        ]
+        CallAttempt.objects.bulk_create(attempts, batch_size=5000)
+        return len(tasks)
+
+    @staticmethod
+    def _dials(rng: random.Random, due, expires, policy, contact) -> list[tuple]:
+        """The dials of one three-day call, (started, ended, outcome) each: in the call
+        centre's hours, until reached, a wrong number, the last attempt or the expiry."""
+        Outcome = FollowUpTask.Outcome
+        dials = []
+        if rng.random() < NEVER_DIALLED:
+            return dials
+        at = due + timedelta(hours=rng.expovariate(1 / 6))
+        for attempt in range(policy.max_attempts):
+            at = calendar_rules.next_open_moment(at, contact, set())
+            if at >= expires:
+                break
+            if rng.random() < REACH_PER_DIAL:
+                reached_issue = rng.random() < 0.1
+                outcome = Outcome.REACHED_ISSUE if reached_issue else Outcome.REACHED_SATISFIED
+                length = rng.uniform(60, 420)
+            else:
+                outcome = rng.choices(
+                    [Outcome.NO_ANSWER, Outcome.BUSY, Outcome.WRONG_NUMBER], [75, 20, 5]
+                )[0]
+                length = rng.uniform(15, 45)
+            dials.append((at, at + timedelta(seconds=length), outcome))
+            if outcome in FollowUpTask.REACHED or outcome == Outcome.WRONG_NUMBER:
+                break
+            # A retry after the first retry interval, then on the next day.
+            at += timedelta(hours=policy.first_retry_hours if attempt == 0 else rng.uniform(20, 26))
+        return dials
+
+    @staticmethod
+    def _close_call(rng: random.Random, task, dials: list[tuple], policy) -> None:
+        """The task as the queue leaves it after those dials (followups.rules): reached →
+        done, a wrong number or out of attempts → failed, never dialled in time → expired."""
+        Status, Outcome = FollowUpTask.Status, FollowUpTask.Outcome
+        if not dials:
+            task.status = Status.EXPIRED
+            return
+        started, ended, outcome = dials[-1]
+        task.attempts, task.outcome = len(dials), outcome
+        task.next_attempt_at, task.completed_at = started, ended
+        task.status = Status.DONE if outcome in FollowUpTask.REACHED else Status.FAILED
+        if task.status == Status.FAILED and (
+            outcome != Outcome.WRONG_NUMBER and task.attempts < policy.max_attempts
+        ):  # the next dial would have been too late: the queue expired it
+            task.status, task.completed_at = Status.EXPIRED, None
+        if outcome == Outcome.REACHED_ISSUE:
+            task.outcome_note = rng.choice(
+                ["客户反映车内有异味", "洗车不干净", "结算单没解释清楚", "异响仍有一点"]
+            )
+
+    @staticmethod
     def _reminders_already_sent(rng: random.Random, now) -> int:
         """A shop that has been running sent each reminder SMS on the day the vehicle's
         reminder window opened (the policy's lead days before the predicted service): those
@@ -423,74 +616,132 @@ class Command(BaseCommand):
         return len(sent)
 
     @staticmethod
-    def _complaints(rng: random.Random, advisors: list, now) -> int:
-        """Two months of complaints in every state, each moved through the real services
-        (numbers, deadlines, callbacks), then dated back to when it happened."""
+    def _complaints(rng: random.Random, advisors: list, agents: list, now) -> int:
+        """Two years of complaints, about 0.6 per 100 visits, each moved through the real
+        services (numbers, deadlines, callbacks) and then dated back to when it happened:
+        answered and resolved mostly within the SLA (complaints.models.ComplaintPolicy, in
+        business hours), closed after the customer's callback; the last weeks' still open,
+        a few of them past their deadline."""
         visits = list(
             Visit.objects.filter(
-                status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=60)
-            ).select_related("customer", "vehicle")[:400]
+                status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=730)
+            ).values_list("pk", flat=True)
         )
-        texts = {
-            "long_wait": "说好两小时交车，等了四个多小时",
-            "overcharging": "结算比报价高了三百多元，没有提前说明",
-            "not_fixed_first_time": "异响还在，第二次来修了",
-            "attitude": "服务顾问接电话很不耐烦",
-            "promise_not_kept": "承诺的免费洗车没有做",
-            "product_quality": "新换的刹车片一周就有异响",
-            "warranty_dispute": "厂家保修被拒，认为是人为损坏",
-            "poor_after_sales": "预约后到店没人接待",
-        }
-        categories = list(texts)
+        chosen = rng.sample(visits, min(len(visits), round(len(visits) * COMPLAINTS_PER_100 / 100)))
+        categories = list(COMPLAINT_TEXTS)
         weights = [22, 18, 16, 12, 10, 8, 6, 8]
+        policy = ComplaintPolicy.current()
+        Kind = ComplaintEvent.Kind
         made = 0
-        for visit in rng.sample(visits, min(90, len(visits))):
+        for visit in Visit.objects.filter(pk__in=chosen).select_related("customer", "vehicle"):
             category = rng.choices(categories, weights)[0]
+            severity = rng.choices(["low", "medium", "high", "critical"], [25, 50, 20, 5])[0]
             taker = rng.choice(advisors)
-            received = visit.delivered_at + timedelta(hours=rng.uniform(24, 96))
+            received = calendar.add_business_hours(
+                visit.delivered_at + timedelta(hours=rng.uniform(6, 96)), 0
+            )
+            received += timedelta(minutes=rng.uniform(0, 60))
             if received >= now:
                 continue
+            acknowledged, resolved, closed = Command._complaint_timeline(
+                rng, received, *policy.hours_for(severity)
+            )
+            stuck = rng.random() < 0.25 and now - received < timedelta(days=21)
             complaint = complaint_services.complaint_create(
                 customer=visit.customer,
                 by=taker,
                 category=category,
-                severity=rng.choice(["low", "medium", "medium", "high", "critical"]),
+                severity=severity,
                 channel=rng.choice(["phone", "walk_in", "follow_up", "wechat", "oem_hotline"]),
-                description=texts[category],
+                description=COMPLAINT_TEXTS[category],
                 visit=visit,
                 received_at=received,
             )
-            age = (now - received).days
-            if age >= 2 or rng.random() < 0.5:
+            moments = {Kind.CREATED: received}
+            if acknowledged < now:
                 complaint = complaint_services.complaint_acknowledge(
                     complaint=complaint, by=taker, note="已致电客户致歉并说明处理安排"
                 )
-            if age >= 7:
+                moments[Kind.ACKNOWLEDGED] = acknowledged
+            if acknowledged < now and resolved < now and not stuck:
                 complaint = complaint_services.complaint_resolve(
                     complaint=complaint,
                     by=taker,
-                    resolution="已向客户说明并给予补偿",
-                    root_cause=rng.choice(["value", "system", "people"]),
+                    resolution="已向客户说明原因并给予补偿",
+                    root_cause=COMPLAINT_CAUSES[category]
+                    if rng.random() < 0.8
+                    else rng.choice(Complaint.RootCause.values),
                     corrective_action="纳入周会复盘，修订流程",
                 )
-            if age >= 14:
+                moments[Kind.RESOLVED] = resolved
+            if Kind.RESOLVED in moments and closed < now:
                 complaint = complaint_services.complaint_close(
-                    complaint=complaint, by=taker, accepted=True
+                    complaint=complaint, by=rng.choice(agents), accepted=rng.random() < 0.93
                 )
-            for n, event in enumerate(ComplaintEvent.objects.filter(complaint=complaint)):
-                event.at = min(received + timedelta(hours=3 * n + rng.uniform(0, 2)), now)
-                event.save(update_fields=["at"])
-            timestamps = {"acknowledged_at": 4, "resolved_at": 60, "closed_at": 200}
-            Complaint.objects.filter(pk=complaint.pk).update(
-                **{
-                    field: min(received + timedelta(hours=hours), now)
-                    for field, hours in timestamps.items()
-                    if getattr(complaint, field)
-                }
-            )
+                moments[Kind.CLOSED] = closed
+                Command._callback_made(complaint, resolved, closed)
+            Command._date_back(complaint, moments)
             made += 1
         complaint_services.complaint_escalate_breaches(now=now)
         return made
+
+    @staticmethod
+    def _complaint_timeline(rng: random.Random, received, response_hours, resolution_hours):
+        """When a complaint was answered, resolved and closed: mostly within its deadlines
+        (business hours; about one answer in twelve and one resolution in eight late),
+        closed after the customer's callback."""
+        acknowledged = calendar.add_business_hours(
+            received, response_hours * rng.uniform(0.05, 0.7 if rng.random() < 0.92 else 1.6)
+        )
+        resolved = calendar.add_business_hours(
+            received, resolution_hours * rng.uniform(0.2, 0.95 if rng.random() < 0.88 else 1.5)
+        )
+        resolved = max(resolved, acknowledged + timedelta(hours=1))
+        return acknowledged, resolved, resolved + timedelta(hours=rng.uniform(4, 48))
+
+    @staticmethod
+    def _callback_made(complaint, resolved, closed) -> None:
+        """The callback that closed the complaint was made then (not waiting in the queue)."""
+        FollowUpTask.objects.filter(
+            kind=FollowUpTask.Kind.COMPLAINT_CALLBACK,
+            source_key=of_complaint_round(complaint.pk, complaint.resolution_round).key,
+        ).update(
+            status=FollowUpTask.Status.DONE,
+            outcome=FollowUpTask.Outcome.REACHED_SATISFIED,
+            attempts=1,
+            due_at=resolved,
+            next_attempt_at=resolved,
+            completed_at=closed,
+            created_at=resolved,
+            updated_at=closed,
+        )
+
+    @staticmethod
+    def _date_back(complaint, moments: dict) -> None:
+        """The complaint and its timeline at the moments it happened, not the seeding minute."""
+        received = moments[ComplaintEvent.Kind.CREATED]
+        for event in ComplaintEvent.objects.filter(complaint=complaint):
+            event.at = moments.get(event.kind, received)
+            event.save(update_fields=["at"])
+        Kind = ComplaintEvent.Kind
+        Complaint.objects.filter(pk=complaint.pk).update(
+            acknowledged_at=moments.get(Kind.ACKNOWLEDGED),
+            resolved_at=moments.get(Kind.RESOLVED),
+            closed_at=moments.get(Kind.CLOSED),
+            created_at=received,
+            updated_at=max(moments.values()),
+        )
+
+    @staticmethod
+    def _answered_at(rng: random.Random, delivered_at):
+        """Answers come in over the week after the invitation (sent at delivery), most in
+        the first days, in the daytime."""
+        delay = timedelta(days=1 + 6 * rng.betavariate(1.2, 2.8))
+        answer_day = timezone.localdate(delivered_at + delay)
+        submitted = calendar_rules.start_of(answer_day) + timedelta(hours=rng.uniform(8, 22))
+        return min(
+            max(submitted, delivered_at + timedelta(days=1)), delivered_at + timedelta(days=7)
+        )
 
     @staticmethod
     def _survey_responses(rng: random.Random, advisors: list, now) -> list:
@@ -530,14 +781,16 @@ class Command(BaseCommand):
                     for k, v in values.items()
                 ]
             )
-            submitted = delivered_at + timedelta(hours=rng.uniform(20, 96))
+            submitted = Command._answered_at(rng, delivered_at)
+            if submitted > now:
+                continue
             responses.append(
                 SurveyResponse(
                     template=template,
                     visit_id=visit_id,
                     customer_id=customer_id,
                     channel=rng.choice(channels),
-                    submitted_at=min(submitted, now),
+                    submitted_at=submitted,
                     duration_seconds=rng.choice([8, *range(40, 200, 10)]),
                     csi=result.csi,
                     dimension_scores=result.dimensions,
@@ -553,7 +806,18 @@ class Command(BaseCommand):
             if response.channel == "phone":
                 response.duration_seconds = None
                 response.completed_quickly = False
-        SurveyResponse.objects.bulk_create(responses, batch_size=2000)
+            response.created_at = response.updated_at = response.submitted_at
+        with stamped_as_given(SurveyResponse):
+            SurveyResponse.objects.bulk_create(responses, batch_size=2000)
+        Command._save_answers(responses, answer_rows)
+        # The last week's alerts are waiting in the call queue as service-recovery calls.
+        for response in responses:
+            if response.is_alert and response.submitted_at >= now - timedelta(days=7):
+                survey_services.recovery_call_create(response=response)
+        return responses
+
+    @staticmethod
+    def _save_answers(responses: list, answer_rows: list) -> None:
         Answer.objects.bulk_create(
             [
                 Answer(
@@ -568,11 +832,6 @@ class Command(BaseCommand):
             ],
             batch_size=5000,
         )
-        # The last week's alerts are waiting in the call queue as service-recovery calls.
-        for response in responses:
-            if response.is_alert and response.submitted_at >= now - timedelta(days=7):
-                survey_services.recovery_call_create(response=response)
-        return responses
 
     @staticmethod
     def _plate(rng: random.Random, nev: bool, plates: set) -> str:
@@ -594,26 +853,59 @@ class Command(BaseCommand):
                 return plate
 
     @staticmethod
+    def _opening_of(moment: datetime) -> datetime:
+        local = timezone.localtime(moment)
+        return local.replace(
+            hour=DEMO_OPENS.hour, minute=DEMO_OPENS.minute, second=0, microsecond=0
+        )
+
+    @staticmethod
+    def _in_hours(rng: random.Random, moment: datetime, late: bool = False) -> datetime:
+        """``moment`` if the desk is open then; otherwise a time in its next opening hours
+        (the first hours of the morning: customers collect before work)."""
+        local = timezone.localtime(moment)
+        if DEMO_OPENS <= local.time() < DEMO_CLOSES:
+            return local
+        day = local.date() + timedelta(days=1 if local.time() >= DEMO_CLOSES else 0)
+        opens = calendar_rules.at(day, DEMO_OPENS)
+        return opens + timedelta(minutes=rng.uniform(10 if late else 0, 150))
+
+    @staticmethod
+    def _last_opening(now: datetime) -> tuple[datetime, datetime]:
+        """The desk's opening hours today if it has opened, else yesterday's."""
+        day = timezone.localdate(now)
+        if timezone.localtime(now).time() < DEMO_OPENS:
+            day -= timedelta(days=1)
+        return calendar_rules.at(day, DEMO_OPENS), calendar_rules.at(day, DEMO_CLOSES)
+
+    @staticmethod
     def _visit(rng, vehicle, day, odometer, advisors, tz, ro_counter) -> Visit:
         service_type = rng.choices(
             [s for s, _ in SERVICE_WEIGHTS], weights=[w for _, w in SERVICE_WEIGHTS]
         )[0]
-        checked_in = timezone.make_aware(
-            datetime.combine(day, datetime.min.time())
-            + timedelta(minutes=rng.randint(8 * 60 + 30, 16 * 60 + 30)),
-            tz,
+        opens = timezone.make_aware(datetime.combine(day, DEMO_OPENS), tz)
+        closes = timezone.make_aware(datetime.combine(day, DEMO_CLOSES), tz)
+        # Check-ins: the morning rush, then a steady trickle until an hour before closing.
+        checked_in = opens + timedelta(
+            minutes=rng.triangular(0, (closes - opens).total_seconds() / 60 - 60, 60)
         )
         hours = {
             ServiceType.MAINTENANCE: rng.uniform(1.5, 3),
             ServiceType.ACCIDENT: rng.uniform(24, 96),
             ServiceType.REPAIR: rng.uniform(3, 30),
         }.get(service_type, rng.uniform(2, 8))
-        promised = checked_in + timedelta(hours=hours)
-        delivered = promised + timedelta(
-            minutes=rng.gauss(-20, 45) if rng.random() < 0.85 else rng.uniform(30, 300)
-        )
-        delivered = max(delivered, checked_in + timedelta(minutes=30))
-        delivered = min(delivered, timezone.now() - timedelta(minutes=10))
+        # A promise past closing is the next morning's collection.
+        promised = Command._in_hours(rng, checked_in + timedelta(hours=hours))
+        if rng.random() < 0.89:  # ready on time: collected up to an hour before the promise
+            delivered = max(
+                promised - timedelta(minutes=rng.uniform(0, 60)),
+                checked_in + timedelta(minutes=30),
+                Command._opening_of(promised),
+            )
+        else:  # late: a part, a comeback on the road test, a busy washing bay
+            delivered = Command._in_hours(
+                rng, promised + timedelta(minutes=rng.uniform(10, 240)), late=True
+            )
         labour = (
             Decimal(rng.choice([180, 260, 320, 450, 680, 1200]))
             if service_type != ServiceType.RECALL
