@@ -89,10 +89,14 @@
     series: [{ name: t("车辆", "Vehicles"), type: "bar", data: data.bands.map(function (b) { return b.vehicles; }) }]
   }, function (p) { go(data.links.vehicles + "&band=" + p.dataIndex); });
 
+  // The value pyramid is drawn as a pyramid: VIP at the narrow top, each tier below wider
+  // (its rank sets the width; the tiers are fixed shares of the customers, METRICS.md, so
+  // widths by count would always draw the same diamond); the label gives the customers.
   make("chart-tiers", {
-    tooltip: { trigger: "item" },
-    series: [{ type: "funnel", sort: "none", top: 16, bottom: 16, left: "2%", width: "56%", minSize: "6%", labelLine: { length: 8 }, label: { formatter: "{b}\n{c}", fontSize: 11, lineHeight: 13 },
-      data: data.tiers.map(function (r) { return { name: r.label, value: r.customers, tier: r.tier }; }) }]
+    tooltip: { trigger: "item", formatter: function (p) { return p.name + ": " + p.data.customers; } },
+    series: [{ type: "funnel", sort: "ascending", top: 16, bottom: 16, left: "2%", width: "56%", minSize: "12%", gap: 2, labelLine: { length: 8 },
+      label: { formatter: function (p) { return p.name + "\n" + p.data.customers; }, fontSize: 11, lineHeight: 13 },
+      data: data.tiers.map(function (r, rank) { return { name: r.label, value: rank + 1, customers: r.customers, tier: r.tier }; }) }]
   }, function (p) { go(data.links.customers + "&state=&tier=" + p.data.tier); });
 
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });

@@ -2,6 +2,7 @@
 complaint category in the Pareto chart, land on those complaints, export them."""
 
 from datetime import timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,23 @@ def test_manager_reads_the_dashboard(page, live_server, screenshot_dir):
     assert "preset=custom" in page.url
     assert page.input_value("#id_preset") == "custom"
     page.screenshot(path=str(screenshot_dir / "dashboard.png"), full_page=True)
+
+    # The value pyramid is a pyramid (issue 16): VIP on top, each tier below it wider.
+    widths = page.evaluate(
+        """() => {
+          const data = window.SHOPCRM_CHARTS_BY_ID['chart-tiers'].getModel()
+            .getSeriesByIndex(0).getData();
+          const rows = [];
+          for (let i = 0; i < data.count(); i++) {
+            const points = data.getItemLayout(i).points;
+            const xs = points.map(p => p[0]), ys = points.map(p => p[1]);
+            rows.push([Math.min(...ys), Math.max(...xs) - Math.min(...xs), data.getName(i)]);
+          }
+          return rows.sort((a, b) => a[0] - b[0]).map(r => [r[1], r[2]]);
+        }"""
+    )
+    assert widths[0][1] == "VIP"
+    assert all(upper[0] < lower[0] for upper, lower in pairwise(widths)), widths
 
     # Click the tallest bar of the Pareto chart (long waits, 3 complaints).
     point = page.evaluate(
