@@ -153,3 +153,16 @@ def count_request(key: str, duration: int) -> int:
     except ValueError:  # expired between the two steps: a new window
         cache.add(key, 1, duration)
         return 1
+
+
+def public_page_too_busy(request, page: str) -> bool:
+    """The customers' public pages (the survey, the repair's status) take at most
+    SURVEY_PAGE_RATE requests a minute from one address: customers behind a carrier's NAT
+    share one, so the limit is generous; it stops a script hammering the page (the long
+    random token stops guessing)."""
+    from axes.helpers import get_client_ip_address
+    from django.conf import settings
+
+    address = get_client_ip_address(request) or "unknown"
+    window = int(time.time() // 60)
+    return count_request(f"{page}-page:{address}:{window}", 61) > settings.SURVEY_PAGE_RATE

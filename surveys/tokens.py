@@ -1,19 +1,10 @@
-"""The survey link's token: 192 random bits in the link, only its SHA-256 in the database."""
-
-import hashlib
-import secrets
+"""The survey link's token (shopcrm.tokens: 192 random bits, only the SHA-256 stored)."""
 
 from django.conf import settings
 
+from shopcrm.tokens import hash_token, new_token
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_token() -> tuple[str, str]:
-    """(token for the link, its hash for the database): 192 random bits."""
-    token = secrets.token_urlsafe(24)
-    return token, hash_token(token)
+__all__ = ["hash_token", "new_token", "survey_link"]
 
 
 def survey_link(token: str) -> str:

@@ -1,6 +1,3 @@
-import time
-
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from shopcrm.access import PermissionRequired
-from shopcrm.cache import count_request
+from shopcrm.cache import public_page_too_busy
 from shopcrm.exports import table_response
 from shopcrm.people import person_name
 from shopcrm.refusals import errors_of
@@ -30,12 +27,7 @@ VIEW, EXPORT = access.VIEW, access.EXPORT
 
 
 def _too_many(request) -> bool:
-    """The public pages take at most SURVEY_PAGE_RATE requests a minute from one address
-    (customers behind a carrier's NAT share one, so the limit is generous; it stops a
-    script hammering the page, the 192-bit token stops guessing)."""
-    address = get_client_ip_address(request) or "unknown"
-    window = int(time.time() // 60)
-    return count_request(f"survey-page:{address}:{window}", 61) > settings.SURVEY_PAGE_RATE
+    return public_page_too_busy(request, "survey")
 
 
 def _questions(invitation):

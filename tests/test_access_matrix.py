@@ -74,7 +74,7 @@ API = {
 PARAMETERS = {"customer": "customer", "visit": "visit", "response": "response", "task": "task"}
 # Bulk actions whose form posts a list of ids (each loaded through the access helper).
 BULK_POSTS = {"followups:team_bulk": "task"}
-NOT_LOADED_BY_ID = {"surveys:survey", "surveys:thanks"}  # a token, not an id
+NOT_LOADED_BY_ID = {"surveys:survey", "surveys:thanks", "visits:status"}  # a token, not an id
 EXTRA_ARGS = {"complaints:action": {"action": "acknowledge"}, "privacy:export": {"fmt": "json"}}
 
 

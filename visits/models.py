@@ -218,3 +218,22 @@ class RoNumberSequence(models.Model):
 
     def __str__(self):
         return f"{self.day}: {self.last}"
+
+
+class StatusLink(models.Model):
+    """A link to the visit's status page (/r/<token>/) as the customer received it: 192
+    random bits in the link, only their SHA-256 here. A visit has one per message that
+    carried it; each lives until 30 days after the car was handed back (or cancelled)."""
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="status_links"
+    )
+    token_hash = models.CharField(_("令牌哈希"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("进度查询链接")
+        verbose_name_plural = _("进度查询链接")
+
+    def __str__(self):
+        return f"{self.visit} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -5,6 +5,7 @@ from . import views
 app_name = "visits"
 urlpatterns = [
     path("board/", views.BoardView.as_view(), name="board"),
+    path("r/<str:token>/", views.status_page, name="status"),
     path("board/undo/", views.BoardUndoView.as_view(), name="board_undo"),
     path("visits/check-in/", views.CheckInView.as_view(), name="check_in"),
     path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="detail"),

@@ -5,16 +5,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.cache import never_cache
 
 from customers import access as customer_access
 from customers.history import history_entries
 from customers.models import Customer
 from customers.validators import clean_plate_text
 from shopcrm.access import PermissionRequired, id_or_none
+from shopcrm.cache import public_page_too_busy
 from shopcrm.errors import DomainError
 from shopcrm.refusals import REFUSED, RefusalMixin
 
-from . import access, rules, selectors, services
+from . import access, rules, selectors, services, status
 from .forms import AppointmentCancelForm, AppointmentForm, CancelForm, CheckInForm, DeliverForm
 from .models import Visit
 
@@ -414,3 +416,38 @@ class AppointmentCancelView(PermissionRequired, RefusalMixin, View):
             if not form.errors:  # a broken rule (no longer booked): said on the board
                 return redirect("visits:board")
         return self.get(request, pk, form=form, status=400)
+
+
+# ---------------------------------------------------------------- the customer's status page
+
+
+@never_cache
+def status_page(request, token):
+    """The repair's progress for the customer: no login, phone-first, light (no framework).
+    A guessed or expired link gets the same friendly page as a survey link."""
+    if public_page_too_busy(request, "status"):
+        return _status_closed(request, "busy")
+    state, visit = status.visit_for_token(token)
+    if visit is None:
+        return _status_closed(request, state)
+    page = status.status_page(visit=visit)
+    return render(
+        request,
+        "visits/status_page.html",
+        {
+            "page": page,
+            "visit": visit,
+            "shop": settings.SHOP_NAME,
+            "shop_phone": settings.SHOP_PHONE,
+        },
+    )
+
+
+def _status_closed(request, state):
+    code = {"expired": 410, "invalid": 404, "busy": 429}[state]
+    return render(
+        request,
+        "visits/status_message.html",
+        {"state": state, "shop": settings.SHOP_NAME, "shop_phone": settings.SHOP_PHONE},
+        status=code,
+    )

@@ -22,8 +22,9 @@ from surveys import services as survey_services
 from surveys.models import SurveyInvitation
 from tests import test_access_matrix
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import UserFactory, contact_all_day
+from tests.factories import UserFactory, VisitFactory, contact_all_day
 from tests.surveys.conftest import make_delivered_visit
+from visits import status as repair_status
 
 shop = test_access_matrix.shop  # the objects the pages with an id show
 
@@ -68,7 +69,7 @@ STAFF_PAGES = {
     "admin:index": (None, ""),
 }
 # Public pages, on a phone: the login, the customer's survey and what a link may end on.
-PUBLIC_PAGES = {"login", "surveys:survey", "surveys:thanks"}
+PUBLIC_PAGES = {"login", "surveys:survey", "surveys:thanks", "visits:status"}
 EXCLUDED = {
     "logout": "POST only: signs out",
     "set_language": "POST only: the language switch (checked on every page's top bar)",
@@ -312,7 +313,11 @@ def survey_links(live_server):
 @pytest.mark.django_db(transaction=True)
 def test_every_public_page_fits_a_phone(browser, live_server, screens):
     open_link, answered_link = survey_links(live_server)
+    in_the_shop = VisitFactory(concern="保养；左前轮异响，请检查刹车片和轮毂轴承。" * 3)
+    status_path = "/" + repair_status.status_link_create(visit=in_the_shop).split("/", 3)[3]
     pages = {
+        "repair-status": (live_server.url + status_path, 200),
+        "repair-status-invalid-link": (f"{live_server.url}/r/not-a-real-token/", 404),
         "login": (f"{live_server.url}/accounts/login/", 200),
         "survey": (open_link, 200),
         "survey-thanks": (answered_link.rstrip("/") + "/thanks/", 200),
