@@ -200,8 +200,31 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (work-item photos): local files under the data directory, or an
+# S3-compatible bucket (django-storages) when SHOPCRM_S3_BUCKET is set. Never served as
+# public URLs: the app streams a photo after checking who asks (a staff page, a status link).
+MEDIA_ROOT = Path(os.environ.get("SHOPCRM_MEDIA_ROOT", DATA_DIR / "media"))
+MEDIA_URL = "/media/"  # unused: photos are served by views that check access
+S3_BUCKET = os.environ.get("SHOPCRM_S3_BUCKET", "")
+DEFAULT_FILE_STORAGE_BACKEND = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("SHOPCRM_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("SHOPCRM_S3_REGION") or None,
+            "access_key": os.environ.get("SHOPCRM_S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("SHOPCRM_S3_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_FILE_STORAGE_BACKEND,
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"

@@ -45,6 +45,9 @@ PAGES = {
     "visits:deliver": "visit",
     "visits:cancel": "visit",
     "visits:print": "visit",
+    "visits:extra_work": "visit",
+    "visits:extra_work_answer": "visit",
+    "visits:photo": "visit",
     "visits:appointment_create": "vehicle",
     "visits:appointment_cancel": "appointment",
     "followups:call": "task",
@@ -74,8 +77,21 @@ API = {
 PARAMETERS = {"customer": "customer", "visit": "visit", "response": "response", "task": "task"}
 # Bulk actions whose form posts a list of ids (each loaded through the access helper).
 BULK_POSTS = {"followups:team_bulk": "task"}
-NOT_LOADED_BY_ID = {"surveys:survey", "surveys:thanks", "visits:status"}  # a token, not an id
-EXTRA_ARGS = {"complaints:action": {"action": "acknowledge"}, "privacy:export": {"fmt": "json"}}
+# A token, not an id (the status page's item and photo ids are checked against the token's
+# visit: tests/visits/test_extra_work.py).
+NOT_LOADED_BY_ID = {
+    "surveys:survey",
+    "surveys:thanks",
+    "visits:status",
+    "visits:status_answer",
+    "visits:status_photo",
+}
+EXTRA_ARGS = {
+    "complaints:action": {"action": "acknowledge"},
+    "privacy:export": {"fmt": "json"},
+    "visits:extra_work_answer": {"item_pk": 999999},
+    "visits:photo": {"photo_pk": 999999},
+}
 
 
 def routes_with_ids():

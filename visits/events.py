@@ -14,6 +14,10 @@ from django.dispatch import Signal
 logger = logging.getLogger("shopcrm.events")
 
 visit_delivered = Signal()
+# Extra work (visits.workitems), sent once the write committed, with ``item`` (a WorkItem):
+# put to the customer, and answered by the customer (on the status page or by phone).
+extra_work_requested = Signal()
+extra_work_answered = Signal()
 
 
 def emit_visit_delivered(*, visit_id: int, source: str) -> None:

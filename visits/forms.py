@@ -6,7 +6,7 @@ from customers.validators import ODOMETER_MAX_KM
 from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 
-from .models import Appointment, ServiceType
+from .models import Appointment, ServiceType, WorkItem
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -133,3 +133,25 @@ class AppointmentForm(forms.Form):
         self.fields["advisor"].queryset = get_user_model().objects.filter(
             groups__name="advisor", is_active=True
         )
+
+
+class ExtraWorkForm(forms.Form):
+    description = forms.CharField(
+        label=_("发现的问题和建议的项目"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("如：前刹车片剩余 2 mm，建议更换")}),
+        error_messages={"required": _("请填写发现的问题和建议的项目。")},
+    )
+    labour_estimate = forms.DecimalField(
+        label=_("工时费预估（元）"), min_value=0, max_digits=10, decimal_places=2
+    )
+    parts_estimate = forms.DecimalField(
+        label=_("材料费预估（元）"), min_value=0, max_digits=10, decimal_places=2
+    )
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"),
+        choices=WorkItem.Urgency.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择紧急程度。")},
+    )
+    photos = forms.Field(required=False)  # the files come from request.FILES (several)

@@ -237,3 +237,120 @@ class StatusLink(models.Model):
 
     def __str__(self):
         return f"{self.visit} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+ANSWERED_CODES = ["approved", "declined", "deferred"]
+
+
+class WorkItem(models.Model):
+    """A line of the repair order: the work planned at check-in, or extra work (增项) found
+    during the repair and put to the customer, who approves, declines or defers it (on the
+    status page, or by phone through the advisor). An answer is never changed: a new request
+    is a new item."""
+
+    class Kind(models.TextChoices):
+        PLANNED = "planned", _("计划项目")
+        EXTRA = "extra", _("增项")
+
+    class Urgency(models.TextChoices):
+        SAFETY = "safety", _("安全隐患，建议立即处理")
+        RECOMMENDED = "recommended", _("建议处理")
+        CAN_WAIT = "can_wait", _("可以稍后处理")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("计划")
+        AWAITING = "awaiting", _("待客户确认")
+        APPROVED = "approved", _("客户同意")
+        DECLINED = "declined", _("客户拒绝")
+        DEFERRED = "deferred", _("下次再做")
+
+    class Channel(models.TextChoices):
+        STATUS_PAGE = "status_page", _("进度页")
+        PHONE = "phone", _("电话")
+        DMS = "dms", _("DMS")
+
+    ANSWERED = (Status.APPROVED, Status.DECLINED, Status.DEFERRED)
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="work_items"
+    )
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind, default=Kind.EXTRA)
+    description = models.CharField(_("项目"), max_length=200)
+    labour_estimate = models.DecimalField(_("工时费预估（元）"), max_digits=10, decimal_places=2)
+    parts_estimate = models.DecimalField(_("材料费预估（元）"), max_digits=10, decimal_places=2)
+    urgency = models.CharField(_("紧急程度"), max_length=12, choices=Urgency, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status)
+    requested_at = models.DateTimeField(_("发给客户时间"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提出人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    answered_at = models.DateTimeField(_("客户答复时间"), null=True, blank=True)
+    answer_channel = models.CharField(_("答复方式"), max_length=12, choices=Channel, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("记录人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("电话确认时记录答复的服务顾问"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("维修项目")
+        verbose_name_plural = _("维修项目")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["approved", "declined", "deferred"], answered_at__isnull=False
+                )
+                | (
+                    ~Q(status__in=["approved", "declined", "deferred"])
+                    & Q(answered_at__isnull=True)
+                ),
+                name="work_item_answered_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(labour_estimate__gte=0, parts_estimate__gte=0),
+                name="work_item_estimates_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="work_item_waiting")]
+
+    def __str__(self):
+        return self.description
+
+    @property
+    def estimate(self):
+        return self.labour_estimate + self.parts_estimate
+
+
+class WorkItemPhoto(models.Model):
+    """A photo of a work item, taken on the tablet: checked to be an image, turned upright
+    by its EXIF orientation, resized and stored as JPEG through Django's storage API."""
+
+    item = models.ForeignKey(
+        WorkItem, verbose_name=_("维修项目"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.ImageField(
+        _("照片"), upload_to="work-items/%Y/%m/", width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(_("宽"), default=0)
+    height = models.PositiveIntegerField(_("高"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("项目照片")
+        verbose_name_plural = _("项目照片")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.item} · {self.pk}"

@@ -12,6 +12,7 @@ from shopcalendar.rules import day_span, end_of, start_of
 
 from .models import Appointment, Visit
 from .rules import next_step
+from .workitems import awaiting_by_visit
 
 
 @dataclass
@@ -41,13 +42,18 @@ def board_for_day(*, day: date | None = None) -> Board:
         .order_by("promised_at")
     )
     columns = []
+    waiting = awaiting_by_visit([visit.pk for visit in in_workshop])
+    now = timezone.now()
     for status in Visit.IN_WORKSHOP:
         visits = [v for v in in_workshop if v.status == status]
         for visit in visits:
+            item = waiting.get(visit.pk)
+            visit.awaiting_minutes = (
+                max(0, int((now - item.requested_at).total_seconds() // 60)) if item else None
+            )
             visit.next_step = next_step(status)
             visit.next_step_label = Visit.Status(visit.next_step).label if visit.next_step else ""
         columns.append((status, Visit.Status(status).label, visits))
-    now = timezone.now()
     for appointment in appointments:
         late = now - appointment.scheduled_at
         appointment.overdue_minutes = (

@@ -6,6 +6,15 @@ app_name = "visits"
 urlpatterns = [
     path("board/", views.BoardView.as_view(), name="board"),
     path("r/<str:token>/", views.status_page, name="status"),
+    path("r/<str:token>/items/<int:item_pk>/", views.status_answer, name="status_answer"),
+    path("r/<str:token>/photos/<int:photo_pk>/", views.status_photo, name="status_photo"),
+    path("visits/<int:pk>/extra-work/", views.ExtraWorkView.as_view(), name="extra_work"),
+    path(
+        "visits/<int:pk>/extra-work/<int:item_pk>/answer/",
+        views.ExtraWorkPhoneAnswerView.as_view(),
+        name="extra_work_answer",
+    ),
+    path("visits/<int:pk>/photos/<int:photo_pk>/", views.VisitPhotoView.as_view(), name="photo"),
     path("board/undo/", views.BoardUndoView.as_view(), name="board_undo"),
     path("visits/check-in/", views.CheckInView.as_view(), name="check_in"),
     path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="detail"),

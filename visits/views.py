@@ -1,11 +1,14 @@
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
 from customers import access as customer_access
 from customers.history import history_entries
@@ -14,11 +17,18 @@ from customers.validators import clean_plate_text
 from shopcrm.access import PermissionRequired, id_or_none
 from shopcrm.cache import public_page_too_busy
 from shopcrm.errors import DomainError
-from shopcrm.refusals import REFUSED, RefusalMixin
+from shopcrm.refusals import REFUSED, RefusalMixin, message_of
 
-from . import access, rules, selectors, services, status
-from .forms import AppointmentCancelForm, AppointmentForm, CancelForm, CheckInForm, DeliverForm
-from .models import Visit
+from . import access, rules, selectors, services, status, workitems
+from .forms import (
+    AppointmentCancelForm,
+    AppointmentForm,
+    CancelForm,
+    CheckInForm,
+    DeliverForm,
+    ExtraWorkForm,
+)
+from .models import Visit, WorkItem, WorkItemPhoto
 
 # Service field names -> check-in form field names.
 CHECK_IN_FIELD_MAP = {
@@ -194,7 +204,9 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
         )
 
 
-def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, status=200):
+def _render_visit_page(
+    request, pk, *, deliver_form=None, cancel_form=None, extra_work_form=None, status=200
+):
     visit = access.visit_for(request.user, pk)
     try:
         visit = selectors.visit_get(pk=visit.pk)
@@ -223,6 +235,12 @@ def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, stat
             or DeliverForm(initial={"total_amount": visit.estimated_amount}),
             "cancel_form": cancel_form or CancelForm(),
             "history": history_entries(visit, limit=30),
+            "work_items": list(
+                visit.work_items.prefetch_related("photos").select_related("answered_by")
+            ),
+            "current_estimate": workitems.current_estimate(visit),
+            "visit_open": visit.status in Visit.IN_WORKSHOP,
+            "extra_work_form": extra_work_form or ExtraWorkForm(),
         },
         status=status,
     )
@@ -333,6 +351,8 @@ class VisitPrintView(PermissionRequired, View):
             "visits/visit_print.html",
             {
                 "visit": visit,
+                "work_items": list(visit.work_items.filter(kind=WorkItem.Kind.EXTRA)),
+                "current_estimate": workitems.current_estimate(visit),
                 "shop_address": settings.SHOP_ADDRESS,
                 "shop_phone": settings.SHOP_PHONE,
             },
@@ -422,6 +442,7 @@ class AppointmentCancelView(PermissionRequired, RefusalMixin, View):
 
 
 @never_cache
+@csrf_protect
 def status_page(request, token):
     """The repair's progress for the customer: no login, phone-first, light (no framework).
     A guessed or expired link gets the same friendly page as a survey link."""
@@ -430,6 +451,10 @@ def status_page(request, token):
     state, visit = status.visit_for_token(token)
     if visit is None:
         return _status_closed(request, state)
+    return _status_view(request, visit)
+
+
+def _status_view(request, visit, *, problem: str = "", status_code: int = 200):
     page = status.status_page(visit=visit)
     return render(
         request,
@@ -437,9 +462,15 @@ def status_page(request, token):
         {
             "page": page,
             "visit": visit,
+            "token": request.resolver_match.kwargs["token"],
+            "problem": problem,
+            "work_items": list(visit.work_items.prefetch_related("photos")),
+            "current_estimate": workitems.current_estimate(visit),
+            "visit_open": visit.status in Visit.IN_WORKSHOP,
             "shop": settings.SHOP_NAME,
             "shop_phone": settings.SHOP_PHONE,
         },
+        status=status_code,
     )
 
 
@@ -451,3 +482,106 @@ def _status_closed(request, state):
         {"state": state, "shop": settings.SHOP_NAME, "shop_phone": settings.SHOP_PHONE},
         status=code,
     )
+
+
+# ---------------------------------------------------------------- extra work (增项)
+
+
+class ExtraWorkView(_VisitAction):
+    """The advisor puts a found item to the customer, with photos from the tablet."""
+
+    def post(self, request, pk):
+        visit = self.visit(pk)
+        form = ExtraWorkForm(request.POST)
+        done = REFUSED
+        if form.is_valid():
+            item = self.attempt(
+                workitems.extra_work_request,
+                form=form,
+                rules_as_messages=True,
+                visit=visit,
+                by=request.user,
+                photos_in=request.FILES.getlist("photos"),
+                description=form.cleaned_data["description"],
+                labour_estimate=form.cleaned_data["labour_estimate"],
+                parts_estimate=form.cleaned_data["parts_estimate"],
+                urgency=form.cleaned_data["urgency"],
+            )
+            if item is not REFUSED:
+                done = _("已发给客户确认：%(item)s。") % {"item": item.description}
+        return self.finish(request, pk, done, form, extra_work_form=form)
+
+
+class ExtraWorkPhoneAnswerView(_VisitAction):
+    """The customer answered by phone: the advisor records it (who, when, "by phone")."""
+
+    def post(self, request, pk, item_pk):
+        visit = self.visit(pk)
+        item = get_object_or_404(WorkItem, pk=item_pk, visit=visit)
+        answered = self.attempt(
+            workitems.extra_work_answer,
+            item=item,
+            decision=request.POST.get("decision", ""),
+            channel=WorkItem.Channel.PHONE,
+            by=request.user,
+        )
+        if answered is not REFUSED:
+            messages.success(
+                request,
+                _("已记录客户电话答复：%(item)s — %(answer)s。")
+                % {"item": answered.description, "answer": answered.get_status_display()},
+            )
+        return redirect("visits:detail", pk=pk)
+
+
+class VisitPhotoView(PermissionRequired, View):
+    permission_required = access.VIEW
+
+    def get(self, request, pk, photo_pk):
+        visit = access.visit_for(request.user, pk)
+        photo = get_object_or_404(WorkItemPhoto, pk=photo_pk, item__visit=visit)
+        return _photo_response(photo)
+
+
+def _photo_response(photo):
+    try:
+        handle = photo.image.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@never_cache
+def status_photo(request, token, photo_pk):
+    """A work item's photo for the holder of the visit's status link."""
+    if public_page_too_busy(request, "status"):
+        return _status_closed(request, "busy")
+    state, visit = status.visit_for_token(token)
+    if visit is None:
+        return _status_closed(request, state)
+    photo = get_object_or_404(WorkItemPhoto, pk=photo_pk, item__visit=visit)
+    return _photo_response(photo)
+
+
+@csrf_protect
+def status_answer(request, token, item_pk):
+    """The customer approves, declines or defers one item on the status page."""
+    if request.method != "POST":
+        return redirect("visits:status", token=token)
+    if public_page_too_busy(request, "status"):
+        return _status_closed(request, "busy")
+    state, visit = status.visit_for_token(token)
+    if visit is None:
+        return _status_closed(request, state)
+    item = get_object_or_404(WorkItem, pk=item_pk, visit=visit)
+    try:
+        workitems.extra_work_answer(
+            item=item,
+            decision=request.POST.get("decision", ""),
+            channel=WorkItem.Channel.STATUS_PAGE,
+        )
+    except (DomainError, ValidationError) as error:
+        return _status_view(request, visit, problem=message_of(error), status_code=400)
+    return redirect(f"{reverse('visits:status', args=[token])}#work-item-{item.pk}")

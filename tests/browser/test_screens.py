@@ -86,6 +86,9 @@ EXCLUDED = {
     "reports:service_due_xlsx": "a file download, not a page",
     "reports:export_csv": "a file download, not a page",
     "reports:export_xlsx": "a file download, not a page",
+    "visits:photo": "a work item's photo (an image), shown on the visit page",
+    "visits:status_photo": "a work item's photo (an image), shown on the status page",
+    "visits:status_answer": "POST only: the customer's answer, then back to the status page",
 }
 # Whole namespaces that are not our pages.
 EXCLUDED_NAMESPACES = {
