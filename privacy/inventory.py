@@ -17,7 +17,7 @@ from customers.models import Customer, PhoneReveal, Vehicle
 from followups.models import CallAttempt, FollowUpTask
 from messaging.models import Message
 from surveys.models import Answer
-from visits.models import Appointment, Visit
+from visits.models import Appointment, Visit, WorkItem
 
 # Stored data, in the shop's language like every name and note (not translated on display).
 ERASED_NAME_PREFIX = "已删除客户 #"
@@ -114,7 +114,7 @@ SCRUBS = [
         },
         history_owner="owner_id",
     ),
-    Scrub(Appointment, "customer", {"notes": ""}, history_owner="customer_id"),
+    Scrub(Appointment, "customer", {"notes": "", "cancel_note": ""}, history_owner="customer_id"),
     Scrub(
         Visit,
         "customer",
@@ -128,6 +128,8 @@ SCRUBS = [
         history_owner="customer_id",
     ),
     Scrub(CallAttempt, "task__customer", {"notes": ""}),
+    # What the advisor found on the car (its photos are deleted: privacy.services).
+    Scrub(WorkItem, "visit__customer", {"description": ""}),
     Scrub(Answer, "response__customer", {"text": ""}),
     Scrub(
         Complaint,
@@ -173,10 +175,10 @@ NOT_PERSONAL = {
     "visits.historicalappointment": {"external_id", "history_change_reason"},
     "visits.visit": {"ro_number", "advisor_code", "external_id"},
     "visits.historicalvisit": {"ro_number", "advisor_code", "external_id", "history_change_reason"},
+    "visits.statuslink": {"token_hash"},  # a hash of the status link's token
     "followups.followuptask": {"source_key"},  # visit:123
     "followups.historicalfollowuptask": {"source_key", "history_change_reason"},
     "messaging.message": {
-        "purpose",
         "object_key",
         "template_code",
         "provider_message_id",

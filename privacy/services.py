@@ -20,6 +20,7 @@ from customers.events import emit_contact_withdrawn
 from customers.models import Customer, PhoneReveal
 from messaging.models import Message
 from shopcrm.errors import DomainError
+from visits.models import WorkItemPhoto
 
 from . import selectors
 from .inventory import SCRUBS, Scrub
@@ -29,6 +30,21 @@ ERASED_REASON = "personal data erased"  # the history row's reason, as the serve
 
 
 @transaction.atomic
+def _delete_photos(customer_ids) -> int:
+    """The photos of work items on the customer's visits (a photo may show the plate, the
+    car's contents or a face): the rows now, the files once the erasure has committed."""
+    photos = WorkItemPhoto.objects.filter(item__visit__customer_id__in=customer_ids)
+    stored = [(photo.image.storage, photo.image.name) for photo in photos if photo.image]
+    deleted, _per_model = photos.delete()
+
+    def remove_files():
+        for storage, name in stored:
+            storage.delete(name)
+
+    transaction.on_commit(remove_files, robust=True)
+    return deleted
+
+
 def customer_erase(
     *, customer: Customer, by=None, via: str = Via.BROWSER, operator: str = ""
 ) -> ErasureRecord:
@@ -68,6 +84,7 @@ def customer_erase(
     for scrub in SCRUBS:
         rows.update(_scrub(scrub, customer_ids, addresses))
     rows[IdempotencyRecord._meta.label_lower] = _delete_mentions(mentions)
+    rows[WorkItemPhoto._meta.label_lower] = _delete_photos(customer_ids)
 
     customer.refresh_from_db()
     customer._history_user = by
