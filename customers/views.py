@@ -12,6 +12,7 @@ from shopcrm.access import PermissionRequired
 from shopcrm.refusals import REFUSED, RefusalMixin
 from visits import access as visit_access
 from visits import selectors as visit_selectors
+from visits import workitems as visit_workitems
 
 from . import access, selectors, services
 from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm
@@ -93,8 +94,12 @@ class CustomerDetailView(PermissionRequired, View):
             return redirect("customers:detail", pk=customer.merged_into_id)
         vehicles = list(customer.vehicles.all())
         next_services = followup_selectors.next_services(vehicles=vehicles)
+        recommendations = visit_workitems.open_recommendations_by_vehicle(
+            [vehicle.pk for vehicle in vehicles]
+        )
         for vehicle in vehicles:
             vehicle.next_service = next_services.get(vehicle.pk)
+            vehicle.open_recommendations = recommendations.get(vehicle.pk, [])
         return render(
             request,
             "customers/customer_detail.html",

@@ -11,13 +11,16 @@ class FollowupsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from customers.events import contact_withdrawn
-        from visits.events import visit_delivered
+        from visits.events import extra_work_answered, visit_delivered
 
         from . import receivers, selectors, states
         from .models import FollowUpPolicy
 
         visit_delivered.connect(receivers.schedule_post_service_call, dispatch_uid="post_service")
         contact_withdrawn.connect(receivers.cancel_refused_calls, dispatch_uid="calls_withdrawn")
+        extra_work_answered.connect(
+            receivers.call_about_recommended_work, dispatch_uid="recommended_work"
+        )
         post_save.connect(
             selectors.clear_policy_cache, sender=FollowUpPolicy, dispatch_uid="clear_policy"
         )

@@ -36,6 +36,11 @@ class FollowUpPolicy(ConstraintErrorsOnFields, models.Model):
     win_back_cooldown_days = models.PositiveSmallIntegerField(
         _("同一客户召回间隔（天）"), default=90
     )
+    recommendation_call_days = models.PositiveSmallIntegerField(
+        _("建议项目回访间隔（天）"),
+        default=30,
+        help_text=_("客户拒绝或推迟的项目，过这么多天后电话提醒"),
+    )
 
     class Meta:
         verbose_name = _("回访规则")
@@ -65,6 +70,7 @@ class FollowUpTask(models.Model):
         MAINTENANCE_REMINDER = "maintenance_reminder", _("保养提醒")
         WIN_BACK = "win_back", _("流失召回")
         COMPLAINT_CALLBACK = "complaint_callback", _("投诉回访")
+        RECOMMENDED_WORK = "recommended_work", _("建议项目回访")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待拨打")

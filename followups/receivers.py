@@ -15,3 +15,12 @@ def cancel_refused_calls(sender, *, customer_ids: set, **kwargs) -> None:
     from . import services
 
     services.task_cancel_uncontactable(customer_ids=customer_ids)
+
+
+def call_about_recommended_work(sender, *, item, **kwargs) -> None:
+    """On "extra work answered" (after commit): a declined or deferred item is a
+    recommendation; its call is planned now (the reminders sweep does it otherwise)."""
+    from . import services
+
+    if item.status in ("declined", "deferred"):
+        services.recommended_work_calls_sync()

@@ -468,3 +468,57 @@ def _win_back(customer: Customer, reason: str) -> bool:
         reason=reason,
     )
     return created
+
+
+def recommended_work_calls_sync(*, now: datetime | None = None) -> dict:
+    """The call about each open recommendation (work the customer declined or deferred: the
+    vehicle's visits.Recommendation), due the policy's days after it was made, once per
+    recommendation (its source key); and the calls not yet made about recommendations a later
+    visit has since included are cancelled. Run after each answer (receivers) and by the
+    reminders sweep (the guarantee)."""
+    from visits.models import Recommendation
+
+    now = now or timezone.now()
+    policy = FollowUpPolicy.current()
+    after = timedelta(days=policy.recommendation_call_days)
+    made = set(
+        FollowUpTask.objects.filter(kind=Kind.RECOMMENDED_WORK).values_list("source_key", flat=True)
+    )
+    created = 0
+    waiting = Recommendation.objects.filter(status=Recommendation.Status.OPEN).select_related(
+        "vehicle__owner", "item__visit"
+    )
+    for recommendation in waiting:
+        source = sources.of_recommendation(recommendation.pk)
+        if source.key in made:
+            continue
+        due = max(recommendation.created_at + after, now)
+        _task, was_created = task_create(
+            kind=Kind.RECOMMENDED_WORK,
+            source=source,
+            customer=recommendation.vehicle.owner,
+            vehicle=recommendation.vehicle,
+            visit_id=recommendation.item.visit_id,
+            due_at=calendar.next_contact_moment(due),
+            expires_at=due + timedelta(days=30),
+            reason=_("上次建议：%(item)s（%(date)s）")
+            % {
+                "item": recommendation.item.description,
+                "date": timezone.localdate(recommendation.created_at).isoformat(),
+            },
+        )
+        created += was_created
+    done_keys = [
+        sources.of_recommendation(pk).key
+        for pk in Recommendation.objects.filter(
+            status=Recommendation.Status.DONE, done_at__gte=now - timedelta(days=120)
+        ).values_list("pk", flat=True)
+    ]
+    cancelled = FollowUpTask.objects.filter(
+        kind=Kind.RECOMMENDED_WORK, source_key__in=done_keys, status=Status.PENDING
+    ).update(
+        status=Status.CANCELLED,
+        outcome_note=_("建议的项目已在之后的工单中完成"),
+        updated_at=now,
+    )
+    return {"created": created, "cancelled": cancelled}

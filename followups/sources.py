@@ -7,6 +7,7 @@ makes a sweep or a retry create nothing twice:
     customer:<id>:<last visit day>  the win-back for that lapse
     survey_response:<id>            the service-recovery call for that alert
     complaint:<id>:<round>          the callback after that resolution round
+    recommendation:<id>             the call about that declined or deferred work
 """
 
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ VEHICLE = "vehicle"
 CUSTOMER = "customer"
 SURVEY_RESPONSE = "survey_response"
 COMPLAINT = "complaint"
+RECOMMENDATION = "recommendation"
 
 
 @dataclass(frozen=True)
@@ -60,3 +62,7 @@ def of_survey_response(response_id: int) -> Source:
 
 def of_complaint_round(complaint_id: int, round_: int) -> Source:
     return Source(COMPLAINT, complaint_id, str(round_))
+
+
+def of_recommendation(recommendation_id: int) -> Source:
+    return Source(RECOMMENDATION, recommendation_id)

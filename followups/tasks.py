@@ -39,6 +39,7 @@ def sweep_reminders_and_win_backs() -> dict:
     return {
         "reminders": services.reminder_create_due(),
         "win_backs": services.win_back_create_due(),
+        "recommended_work": services.recommended_work_calls_sync(),
     }
 
 

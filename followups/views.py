@@ -19,6 +19,7 @@ from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.refusals import REFUSED, RefusalMixin, errors_of
 from surveys import selectors as survey_selectors
 from surveys.forms import answers_from_post
+from visits import workitems as visit_workitems
 from workflows.call_outcome import call_outcome_record
 
 from . import access, rules, selectors, services
@@ -113,6 +114,9 @@ class CallView(PermissionRequired, View):
                 "survey_errors": survey_errors,
                 "nps_values": [str(n) for n in range(11)],
                 "alert_response": survey_selectors.response_for_task(task=task),
+                "recommendations": visit_workitems.open_recommendations_by_vehicle(
+                    [task.vehicle_id] if task.vehicle_id else []
+                ).get(task.vehicle_id, []),
                 "retry_at": rules.retry_at(task),
                 "paused": is_paused(request),
             },

@@ -73,6 +73,18 @@ def manager_client(client, manager):
 
 
 @pytest.fixture(autouse=True)
+def shop_language():
+    """Each test starts in the shop's language: a request in English (a cookie) leaves
+    English active in the thread, and text a service writes afterwards (a timeline entry)
+    would be English in the next test."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def fresh_follow_up_policy_cache():
     """Each test starts from the database's policy, not one cached by an earlier test."""
     from followups.selectors import clear_policy_cache

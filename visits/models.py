@@ -300,6 +300,14 @@ class WorkItem(models.Model):
         related_name="+",
         help_text=_("电话确认时记录答复的服务顾问"),
     )
+    from_recommendation = models.ForeignKey(
+        "visits.Recommendation",
+        verbose_name=_("来自建议项目"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -354,3 +362,46 @@ class WorkItemPhoto(models.Model):
 
     def __str__(self):
         return f"{self.item} · {self.pk}"
+
+
+class Recommendation(models.Model):
+    """Work the customer declined or put off (a declined or deferred extra-work item): kept
+    on the vehicle, shown at its next check-in, on the customer page and the call screen,
+    called about after the policy's interval, and done when a later visit includes it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待做")
+        DONE = "done", _("已做")
+
+    vehicle = models.ForeignKey(
+        "customers.Vehicle",
+        verbose_name=_("车辆"),
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+    )
+    item = models.OneToOneField(
+        WorkItem,
+        verbose_name=_("来源项目"),
+        on_delete=models.CASCADE,
+        related_name="recommendation",
+    )
+    status = models.CharField(_("状态"), max_length=6, choices=Status, default=Status.OPEN)
+    done_visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("完成于工单"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recommendations_done",
+    )
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"))
+
+    class Meta:
+        verbose_name = _("建议项目")
+        verbose_name_plural = _("建议项目")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["vehicle", "status"], name="recommendation_open")]
+
+    def __str__(self):
+        return self.item.description

@@ -18,6 +18,7 @@ from .events import emit_visit_delivered
 from .models import Appointment, RoNumberSequence, Visit
 from .rules import UNDO_WINDOW, allowed_transitions, next_step
 from .selectors import open_visit_of
+from .workitems import recommendations_add
 
 S = Visit.Status
 
@@ -336,13 +337,17 @@ def visit_check_in_at_desk(
     vehicle: Vehicle | None = None,
     new_customer: dict | None = None,
     new_vehicle: dict | None = None,
+    recommendation_ids=(),
     **visit_fields,
 ) -> Visit:
     """The desk's check-in in one transaction: create the customer and vehicle if they are
-    new, then open the visit. Any refusal leaves nothing written."""
+    new, then open the visit with the vehicle's recommendations the advisor ticked (one tap
+    each). Any refusal leaves nothing written."""
     if vehicle is None:
         if customer is None:
             customer = customer_create(by=advisor, **(new_customer or {}))
         vehicle = vehicle_create(owner=customer, by=advisor, **(new_vehicle or {}))
     customer = customer or vehicle.owner
-    return visit_check_in(customer=customer, vehicle=vehicle, advisor=advisor, **visit_fields)
+    visit = visit_check_in(customer=customer, vehicle=vehicle, advisor=advisor, **visit_fields)
+    recommendations_add(visit=visit, recommendation_ids=recommendation_ids, by=advisor)
+    return visit

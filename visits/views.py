@@ -102,6 +102,12 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
             "appointment": appointment,
             "last_visit": vehicle.visits.order_by("-checked_in_at").first() if vehicle else None,
             "open_visit": selectors.open_visit_of(vehicle=vehicle),
+            "recommendations": workitems.open_recommendations(vehicle),
+            "ticked_recommendations": {
+                int(pk) for pk in data.getlist("recommendations") if str(pk).isdigit()
+            }
+            if hasattr(data, "getlist")
+            else set(),
             **extra,
         }
 
@@ -173,6 +179,7 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
                 raise DomainError(_("所选车辆不存在，请重新搜索。"))
         return services.visit_check_in_at_desk(
             advisor=user,
+            recommendation_ids=self.request.POST.getlist("recommendations"),
             customer=customer,
             vehicle=vehicle,
             new_customer={

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from shopcrm.errors import DomainError
 
 from . import events, photos
-from .models import Visit, WorkItem, WorkItemPhoto
+from .models import Recommendation, Visit, WorkItem, WorkItemPhoto
 
 Item = WorkItem
 MAX_AMOUNT = Decimal("1000000")
@@ -134,6 +134,10 @@ def extra_work_answer(
         item.save(
             update_fields=["status", "answered_at", "answer_channel", "answered_by", "updated_at"]
         )
+        if decision in (Item.Status.DECLINED, Item.Status.DEFERRED):
+            Recommendation.objects.create(
+                vehicle_id=item.visit.vehicle_id, item=item, created_at=now
+            )
         transaction.on_commit(
             lambda: events.extra_work_answered.send(sender=WorkItem, item=item), robust=True
         )
@@ -163,3 +167,60 @@ def awaiting_by_visit(visit_ids) -> dict:
     ).order_by("requested_at"):
         waiting.setdefault(item.visit_id, item)
     return waiting
+
+
+def open_recommendations(vehicle) -> list[Recommendation]:
+    if vehicle is None:
+        return []
+    return list(
+        Recommendation.objects.filter(vehicle=vehicle, status=Recommendation.Status.OPEN)
+        .select_related("item__visit")
+        .order_by("-created_at")
+    )
+
+
+def recommendations_add(*, visit: Visit, recommendation_ids, by=None) -> list[WorkItem]:
+    """One tap at check-in (or on the visit page): the vehicle's open recommendations join
+    this visit as planned work, and are done (this visit includes them). Ids that are not
+    this vehicle's open recommendations are ignored."""
+    ids = [int(pk) for pk in recommendation_ids if str(pk).isdigit()]
+    if not ids:
+        return []
+    now = timezone.now()
+    added = []
+    with transaction.atomic():
+        for recommendation in (
+            Recommendation.objects.select_for_update()
+            .select_related("item")
+            .filter(pk__in=ids, vehicle_id=visit.vehicle_id, status=Recommendation.Status.OPEN)
+        ):
+            added.append(
+                WorkItem.objects.create(
+                    visit=visit,
+                    kind=Item.Kind.PLANNED,
+                    status=Item.Status.PLANNED,
+                    description=recommendation.item.description,
+                    labour_estimate=recommendation.item.labour_estimate,
+                    parts_estimate=recommendation.item.parts_estimate,
+                    from_recommendation=recommendation,
+                    requested_by=by,
+                )
+            )
+            recommendation.status = Recommendation.Status.DONE
+            recommendation.done_visit, recommendation.done_at = visit, now
+            recommendation.save(update_fields=["status", "done_visit", "done_at"])
+    return added
+
+
+def open_recommendations_by_vehicle(vehicle_ids) -> dict:
+    """vehicle id → its open recommendations, newest first (the customer page, the call)."""
+    found: dict = {}
+    for recommendation in (
+        Recommendation.objects.filter(
+            vehicle_id__in=list(vehicle_ids), status=Recommendation.Status.OPEN
+        )
+        .select_related("item")
+        .order_by("-created_at")
+    ):
+        found.setdefault(recommendation.vehicle_id, []).append(recommendation)
+    return found

@@ -240,3 +240,19 @@ def test_an_agent_cannot_put_or_answer_extra_work(client, agent, visit):
 @pytest.fixture
 def advisor():
     return UserFactory(role="advisor", username="advisor-x", last_name="李", first_name="娜")
+
+
+def test_erasing_the_customer_deletes_the_photos_and_what_was_found(
+    visit, advisor, django_capture_on_commit_callbacks
+):
+    from privacy.services import customer_erase
+
+    item = request(visit, advisor, photos_in=[jpeg()])
+    path = item.photos.get().image.path
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_erase(customer=visit.customer, by=advisor)
+    item.refresh_from_db()
+    assert item.description == "" and not item.photos.exists()
+    import os
+
+    assert not os.path.exists(path)
