@@ -9,6 +9,7 @@ from rest_framework import serializers
 from complaints.models import Complaint, Severity
 from customers.models import Customer, Vehicle
 from followups.models import FollowUpTask
+from messaging.models import Message
 from shopcalendar.rules import check_day
 from shopcrm.people import person_name
 from surveys.models import Channel as SurveyChannel
@@ -133,6 +134,52 @@ class FollowUpTaskOut(serializers.ModelSerializer):
             "visit_external_id",
             "updated_at",
         ]
+
+
+class MessageFilters(serializers.Serializer):
+    updated_since = Moment(required=False, help_text=_("只返回此时间之后更新的记录"))
+    visit_external_id = Text()
+    customer_external_id = Text()
+    purpose = serializers.ChoiceField(Message.Purpose.choices, required=False)
+    status = serializers.ChoiceField(Message.Status.choices, required=False)
+
+
+class MessageOut(serializers.ModelSerializer):
+    """What was sent, when, on which channel: the recipient masked, and never a secret
+    parameter's value (a survey link), sent or not."""
+
+    customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
+    visit_external_id = serializers.CharField(
+        source="visit.external_id", allow_null=True, default=None
+    )
+    recipient = serializers.CharField(source="masked_recipient")
+    body = serializers.SerializerMethodField()
+    params = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "purpose",
+            "channel",
+            "recipient",
+            "status",
+            "body",
+            "params",
+            "template_code",
+            "attempts",
+            "sent_at",
+            "customer_external_id",
+            "visit_external_id",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_body(self, message) -> str:
+        return message.without_secrets()[0]
+
+    def get_params(self, message) -> dict:
+        return message.without_secrets()[1]
 
 
 class CustomerOut(serializers.ModelSerializer):

@@ -27,6 +27,8 @@ urlpatterns = [
         views.FollowUpTaskDetail.as_view(),
         name="follow_up_task",
     ),
+    path("v1/messages/", views.MessageList.as_view(), name="messages"),
+    path("v1/messages/<int:pk>/", views.MessageDetail.as_view(), name="message"),
     path("v1/survey-responses/", views.SurveyResponseList.as_view(), name="survey_responses"),
     path(
         "v1/survey-responses/<int:pk>/",

@@ -21,6 +21,8 @@ from customers import selectors as customer_selectors
 from customers.sync import CUSTOMER_RECORD, VEHICLE_RECORD, customers_sync, vehicles_sync
 from followups import access as followup_access
 from followups import selectors as followup_selectors
+from messaging import access as message_access
+from messaging import selectors as message_selectors
 from shopcrm.access import object_for
 from shopcrm.sync import MAX_RECORDS, storable
 from surveys import access as survey_access
@@ -301,6 +303,29 @@ class FollowUpTaskDetail(ReadBackMixin, generics.RetrieveAPIView):
     model_permission = followup_access.SUPERVISE
 
     @_detail_schema(serializers.FollowUpTaskOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MessageList(ReadBackMixin, generics.ListAPIView):
+    """What was sent to customers (the outbox): DMS clients and managers."""
+
+    serializer_class = serializers.MessageOut
+    filter_serializer = serializers.MessageFilters
+    selector = staticmethod(message_selectors.message_list_for_api)
+    model_permission = message_access.VIEW
+
+    @_list_schema(serializers.MessageFilters, serializers.MessageOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class MessageDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.MessageOut
+    selector = staticmethod(message_selectors.message_list_for_api)
+    model_permission = message_access.VIEW
+
+    @_detail_schema(serializers.MessageOut)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -4,7 +4,8 @@ planned and again at the moment of contact.
 
 - Nobody who asked not to be contacted (do-not-contact) is called or sent anything.
 - Service contact (the follow-up calls, service messages about their own car) needs no
-  marketing consent; survey invitations and marketing (maintenance reminders, win-back
+  marketing consent; service messages go only to customers who have not turned them off
+  (``Customer.service_messages``); survey invitations and marketing (maintenance reminders, win-back
   offers) need the customer's recorded consent (docs/decisions.md, issues 4 and 5).
 """
 
@@ -32,6 +33,8 @@ def may_contact(customer: Customer, purpose: str) -> bool:
     """Whether ``customer`` may be contacted now for ``purpose`` (a Purpose)."""
     if customer.do_not_contact:
         return False
+    if purpose == Purpose.SERVICE and not customer.service_messages:
+        return False
     return purpose not in NEEDS_CONSENT or customer.marketing_consent
 
 
@@ -40,6 +43,8 @@ def refusal_reason(customer: Customer, purpose: str) -> str:
     it says yes)."""
     if customer.do_not_contact:
         return "do not contact"
+    if purpose == Purpose.SERVICE and not customer.service_messages:
+        return "service messages off"
     return "no consent" if not may_contact(customer, purpose) else ""
 
 
@@ -47,6 +52,8 @@ def contactable(purpose: str, prefix: str = "") -> Q:
     """``may_contact`` as a filter, for sweeps that pick customers in bulk (``prefix``:
     the path to the customer, e.g. "customer__")."""
     q = Q(**{f"{prefix}do_not_contact": False})
+    if purpose == Purpose.SERVICE:
+        q &= Q(**{f"{prefix}service_messages": True})
     if purpose in NEEDS_CONSENT:
         q &= Q(**{f"{prefix}marketing_consent": True})
     return q
@@ -56,6 +63,8 @@ def contactable_sql(purpose: str, alias: str) -> str:
     """``may_contact`` as an SQL condition on the customer row ``alias`` (the call queue's
     claim asks it in its one statement)."""
     condition = f"NOT {alias}.do_not_contact"
+    if purpose == Purpose.SERVICE:
+        condition += f" AND {alias}.service_messages"
     if purpose in NEEDS_CONSENT:
         condition += f" AND {alias}.marketing_consent"
     return condition

@@ -97,6 +97,15 @@ class CustomerForm(CustomerFields):
         initial=Customer.ContactWindow.ANY,
     )
     do_not_contact = forms.BooleanField(label=_("请勿联系（客户明确拒绝回访）"), required=False)
+    service_messages = forms.BooleanField(
+        label=_("接收维修进度通知（接车确认、可取车、电子结算单）"), required=False, initial=True
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("通知语言"),
+        choices=Customer.Language.choices,
+        initial=Customer.Language.ZH_HANS,
+        required=False,
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -129,6 +138,8 @@ class CustomerEditForm(CustomerForm):
             "preferred_channel": customer.preferred_channel,
             "contact_window": customer.contact_window,
             "do_not_contact": customer.do_not_contact,
+            "service_messages": customer.service_messages,
+            "preferred_language": customer.preferred_language,
         }
 
 

@@ -19,6 +19,12 @@ class Customer(models.Model):
         EMAIL = "email", _("电子邮件")
         PHONE = "phone", _("电话")
 
+    class Language(models.TextChoices):
+        """The languages of the service messages (settings.LANGUAGES' codes)."""
+
+        ZH_HANS = "zh-hans", "简体中文"
+        EN = "en", "English"
+
     class ContactWindow(models.TextChoices):
         ANY = "any", _("任何时间")
         MORNING = "morning", _("上午 9–12 点")
@@ -44,6 +50,12 @@ class Customer(models.Model):
     marketing_consent_at = models.DateTimeField(_("同意时间"), null=True, blank=True)
     marketing_consent_source = models.CharField(_("同意来源"), max_length=40, blank=True)
     do_not_contact = models.BooleanField(_("请勿联系"), default=False)
+    # Service messages (check-in, ready, e-RO…) need no marketing consent, but the customer
+    # may turn them off (customers.contact: the SERVICE purpose).
+    service_messages = models.BooleanField(_("接收维修进度通知"), default=True)
+    preferred_language = models.CharField(
+        _("通知语言"), max_length=10, choices=Language, default=Language.ZH_HANS
+    )
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
     source_updated_at = models.DateTimeField(
         _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")

@@ -57,6 +57,8 @@ def customer_create(
     marketing_consent: bool = False,
     consent_source: str = "",
     do_not_contact: bool = False,
+    service_messages: bool = True,
+    preferred_language: str = Customer.Language.ZH_HANS,
     external_id: str | None = None,
 ) -> Customer:
     """Create a customer; an existing live customer with the same phone is offered instead."""
@@ -81,6 +83,8 @@ def customer_create(
         marketing_consent_at=timezone.now() if marketing_consent else None,
         marketing_consent_source=consent_source if marketing_consent else "",
         do_not_contact=do_not_contact,
+        service_messages=service_messages,
+        preferred_language=preferred_language,
         external_id=external_id or None,
     )
     customer._history_user = by
@@ -298,10 +302,14 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
     ):
         customer.marketing_consent_at = timezone.now()
         customer.marketing_consent_source = consent_source
-    withdrawn = (changes.get("do_not_contact") and not customer.do_not_contact) or (
-        "marketing_consent" in changes
-        and customer.marketing_consent
-        and not changes["marketing_consent"]
+    withdrawn = (
+        (changes.get("do_not_contact") and not customer.do_not_contact)
+        or (
+            "marketing_consent" in changes
+            and customer.marketing_consent
+            and not changes["marketing_consent"]
+        )
+        or (changes.get("service_messages") is False and customer.service_messages)
     )
     for field, value in changes.items():
         setattr(customer, field, value)

@@ -55,6 +55,8 @@ CUSTOMER_RECORD = sync.Declaration(
         "wechat_openid": "",
         "preferred_channel": Customer.Channel.SMS,
         "contact_window": Customer.ContactWindow.ANY,
+        "service_messages": True,
+        "preferred_language": Customer.Language.ZH_HANS,
     },
 )
 

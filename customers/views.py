@@ -66,6 +66,8 @@ class CustomerCreateView(PermissionRequired, RefusalMixin, View):
                 marketing_consent=data["marketing_consent"],
                 consent_source="desk",
                 do_not_contact=data["do_not_contact"],
+                service_messages=data["service_messages"],
+                preferred_language=data["preferred_language"] or Customer.Language.ZH_HANS,
             )
             if customer is not REFUSED:
                 messages.success(request, _("已创建客户 %(name)s。") % {"name": customer.name})
@@ -144,6 +146,8 @@ class CustomerEditView(PermissionRequired, RefusalMixin, View):
                 "marketing_consent": data["marketing_consent"],
                 "consent_source": "desk",
                 "do_not_contact": data["do_not_contact"],
+                "service_messages": data["service_messages"],
+                "preferred_language": data["preferred_language"] or customer.preferred_language,
             }
             if data["customer_phone"]:
                 changes["phone"] = data["customer_phone"]

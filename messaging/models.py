@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from customers.contact import Purpose as ContactPurpose
 from customers.validators import mask_phone
 
+REDACTED = "[…]"
+
 
 class Message(models.Model):
     """The outbox: one row per message, unique per (purpose, recipient, object), so a sweep
@@ -30,6 +32,22 @@ class Message(models.Model):
         SURVEY_REMINDER = "survey_reminder", _("满意度调查提醒")
         MAINTENANCE_REMINDER = "maintenance_reminder", _("保养提醒")
         COMPLAINT_NOTICE = "complaint_notice", _("投诉通知")
+        # Service messages about a visit (servicemessages): one per (event, visit, round).
+        SERVICE_CHECKED_IN = "service_checked_in", _("接车确认")
+        SERVICE_PROMISE_REVISED = "service_promise_revised", _("交车时间变更")
+        SERVICE_READY = "service_ready", _("可以取车")
+        SERVICE_DELIVERED = "service_delivered", _("电子结算单")
+
+    # The service notifications of METRICS.md ("keeping the customer informed").
+    SERVICE_NOTIFICATIONS = (
+        Purpose.SERVICE_CHECKED_IN,
+        Purpose.SERVICE_PROMISE_REVISED,
+        Purpose.SERVICE_READY,
+        Purpose.SERVICE_DELIVERED,
+    )
+    # May go out in the shop's opening hours even outside the contact hours (the customer
+    # can come for the car then).
+    SHOP_HOURS_PURPOSES = (Purpose.SERVICE_READY,)
 
     purpose = models.CharField(_("用途"), max_length=40, choices=Purpose)
     # What the contact rules (customers.contact) ask of the customer, checked when the
@@ -43,6 +61,16 @@ class Message(models.Model):
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    # The visit a service message is about (set by servicemessages; by name: the outbox
+    # sits below visits and never imports it).
+    visit = models.ForeignKey(
+        "visits.Visit",
+        verbose_name=_("工单"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -64,6 +92,8 @@ class Message(models.Model):
     provider_message_id = models.CharField(_("服务商消息编号"), max_length=100, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # Every change sets it, the outbox's UPDATEs too (the read-back API's cursor).
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("消息")
@@ -75,11 +105,25 @@ class Message(models.Model):
                 name="message_unique_purpose_recipient_object",
             )
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="message_due_idx"),
+            models.Index(fields=["updated_at", "id"], name="message_updated_idx"),
+        ]
         permissions = [("retry_message", _("可重发发送失败的消息"))]
 
     def __str__(self):
         return f"{self.purpose} → {self.masked_recipient}"
+
+    def without_secrets(self) -> tuple[str, dict]:
+        """The body and parameters with the values of ``secret_params`` blanked: what the
+        outbox keeps once the message is sent, and all the API ever shows."""
+        body, params = self.body, dict(self.params)
+        for name in self.secret_params or ():
+            value = str(params.get(name) or "")
+            if value:
+                body = body.replace(value, REDACTED)
+                params[name] = REDACTED
+        return body, params
 
     @property
     def masked_recipient(self) -> str:

@@ -21,7 +21,7 @@ from shopcrm.errors import DomainError
 
 from . import events
 from .backends import SendError, backend_for
-from .models import Message
+from .models import REDACTED, Message  # noqa: F401 (REDACTED: re-exported)
 
 MAX_ATTEMPTS = 5
 # Longer than a send may take (the send task's time limit is 60 s): a claim older than this
@@ -64,6 +64,7 @@ def message_enqueue(
     template_code: str = "",
     params: dict | None = None,
     secret_params: tuple[str, ...] = (),
+    visit_id: int | None = None,
 ) -> tuple[Message | None, bool]:
     """(message, created). Nothing when the contact rules refuse ``contact_purpose`` (a
     customers.contact.Purpose) or the customer has no address on ``channel``. A second call
@@ -88,6 +89,7 @@ def message_enqueue(
                     "template_code": template_code,
                     "params": params or {},
                     "secret_params": list(secret_params),
+                    "visit_id": visit_id,
                     "next_attempt_at": timezone.now(),
                 },
             )
@@ -140,16 +142,18 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
     claim's time, so two workers (or a retry racing a sweep, or two beats) cannot both send
     it; a claim is taken again only once it has expired (a sender killed mid-send)."""
     now = now or timezone.now()
-    if not calendar.is_contact_time(now):  # quiet hours: the contact hours' complement
-        Message.objects.filter(
-            pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.FAILED]
-        ).update(next_attempt_at=calendar.next_contact_moment(now))
+    waiting = Message.objects.filter(
+        pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.FAILED]
+    )
+    purpose = waiting.values_list("purpose", flat=True).first()
+    if purpose is None:
+        return "skipped"
+    if not may_send_at(purpose, now):  # quiet hours (the "ready" message: shop hours too)
+        waiting.update(next_attempt_at=next_send_moment(purpose, now), updated_at=now)
         return "deferred"
-    taken = Message.objects.filter(
-        pk=message_id,
-        status__in=[Message.Status.QUEUED, Message.Status.FAILED],
-        next_attempt_at__lte=now,
-    ).update(status=Message.Status.SENDING, claimed_at=now)
+    taken = waiting.filter(next_attempt_at__lte=now).update(
+        status=Message.Status.SENDING, claimed_at=now, updated_at=now
+    )
     if not taken:
         return "skipped"
     message = Message.objects.select_related("customer").get(pk=message_id)
@@ -195,23 +199,32 @@ def _finish(message: Message, claimed_at: datetime, **changes) -> bool:
     return bool(
         Message.objects.filter(
             pk=message.pk, status=Message.Status.SENDING, claimed_at=claimed_at
-        ).update(claimed_at=None, **changes)
+        ).update(claimed_at=None, updated_at=timezone.now(), **changes)
     )
 
 
-REDACTED = "[…]"
+def may_send_at(purpose: str, moment: datetime) -> bool:
+    """Whether a message for ``purpose`` may go out at ``moment``: in the contact hours
+    (quiet hours are their complement); a "ready for collection" message also in the
+    shop's opening hours (Message.SHOP_HOURS_PURPOSES). Asked by the sender."""
+    if calendar.is_contact_time(moment):
+        return True
+    return purpose in Message.SHOP_HOURS_PURPOSES and calendar.is_business_time(moment)
+
+
+def next_send_moment(purpose: str, moment: datetime) -> datetime:
+    """The first moment from ``moment`` on at which ``may_send_at`` says yes."""
+    contact = calendar.next_contact_moment(moment)
+    if purpose in Message.SHOP_HOURS_PURPOSES:
+        return min(contact, calendar.next_business_moment(moment))
+    return contact
 
 
 def _redacted(message: Message) -> dict:
     """The body and parameters without the values of ``secret_params``."""
     if not message.secret_params:
         return {}
-    body, params = message.body, dict(message.params)
-    for name in message.secret_params:
-        value = str(params.get(name) or "")
-        if value:
-            body = body.replace(value, REDACTED)
-            params[name] = REDACTED
+    body, params = message.without_secrets()
     return {"body": body, "params": params}
 
 
@@ -227,13 +240,23 @@ def message_send_due(
     Message.objects.filter(
         Q(claimed_at__lt=expired) | Q(claimed_at__isnull=True, next_attempt_at__lt=expired),
         status=Message.Status.SENDING,
-    ).update(status=Message.Status.FAILED, claimed_at=None)
+    ).update(status=Message.Status.FAILED, claimed_at=None, updated_at=now)
     due = Message.objects.filter(
         status__in=[Message.Status.QUEUED, Message.Status.FAILED], next_attempt_at__lte=now
     )
     if not calendar.is_contact_time(now):
-        due.update(next_attempt_at=calendar.next_contact_moment(now))
-        return 0
+        # Quiet hours: everything waits for the contact hours in one statement, except what
+        # may go out now (the "ready" message in opening hours) or sooner than that.
+        shop_hours = list(Message.SHOP_HOURS_PURPOSES)
+        due.exclude(purpose__in=shop_hours).update(
+            next_attempt_at=calendar.next_contact_moment(now), updated_at=now
+        )
+        if not calendar.is_business_time(now):
+            due.filter(purpose__in=shop_hours).update(
+                next_attempt_at=next_send_moment(shop_hours[0], now), updated_at=now
+            )
+            return 0
+        due = due.filter(purpose__in=shop_hours)
     sent, last_pk = 0, 0
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
@@ -285,6 +308,6 @@ def message_cancel_refused(*, customer_ids) -> int:
         refused = refusal_reason(message.customer, message.contact_purpose)
         if refused:
             message.status, message.last_error = Message.Status.CANCELLED, refused
-            message.save(update_fields=["status", "last_error"])
+            message.save(update_fields=["status", "last_error", "updated_at"])
             cancelled += 1
     return cancelled

@@ -184,6 +184,10 @@ NOT_PERSONAL = {
         "provider_message_id",
         "secret_params",  # parameter names
     },
+    # The shop's service-message texts; a staff member's work line, which the shop hands
+    # to customers (not a customer's data, and not the staff member's private number).
+    "servicemessages.messagetemplate": {"body", "sms_template_code"},
+    "servicemessages.workphone": {"phone"},
     "surveys.surveytemplate": {"code", "name", "name_en", "point_map"},
     "surveys.question": {"code", "text", "text_en", "choices"},
     "surveys.surveyinvitation": {"token_hash", "reminder_token_hash", "skip_reason"},

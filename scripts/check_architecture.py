@@ -26,6 +26,7 @@ LAYERS = [
     "followups",
     "surveys",
     "complaints",
+    "servicemessages",
     "workflows",
     "reports",
     "api",

@@ -50,6 +50,17 @@ def next_contact_moment(moment: datetime) -> datetime:
     return rules.next_open_moment(moment, contact_hours(), _holidays_ahead(moment))
 
 
+def is_business_time(moment: datetime) -> bool:
+    """The shop is open (business hours on a working day, not a holiday)."""
+    day = rules.local_day(moment)
+    return rules.is_open(moment, business_hours(), holidays_between(day, day))
+
+
+def next_business_moment(moment: datetime) -> datetime:
+    """``moment`` itself in opening hours, otherwise the next opening."""
+    return rules.next_open_moment(moment, business_hours(), _holidays_ahead(moment))
+
+
 def contact_context(moment: datetime) -> tuple[rules.Hours, set[date]]:
     """The contact hours and the holidays of the weeks after ``moment``, for pure rules that
     look ahead from it (the queue's retry spacing)."""

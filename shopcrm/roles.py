@@ -73,6 +73,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "privacy.erase_customer",
         "privacy.export_customer_data",
         "messaging.retry_message",
+        # The outbox read back through the API (what was sent to whom, recipients masked).
+        "messaging.view_message",
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "messaging",
     "surveys",
     "complaints",
+    "servicemessages",
     "reports",
     "api",
     "privacy",
@@ -303,6 +304,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "surveys-invitations": {
         "task": "surveys.tasks.sweep_invitations",
+        "schedule": 60.0,
+    },
+    "servicemessages-missing": {
+        "task": "servicemessages.tasks.sweep_missing_service_messages",
         "schedule": 60.0,
     },
     "followups-refresh-states": {

@@ -71,6 +71,7 @@ API = {
     "api:visit": ("visit", STAFF_AND_DMS),
     "api:follow_up_task": ("task", {"manager", "admin", "dms_client"}),
     "api:survey_response": ("response", {"manager", "admin", "dms_client"}),
+    "api:message": ("message", {"manager", "admin", "dms_client"}),
     "api:complaint": ("complaint", STAFF_AND_DMS),  # the hotline: only its own (404 here)
 }
 # Form parameters that load an object: ?name=<id> on the complaint form.

@@ -1,4 +1,6 @@
-"""The "visit delivered" event: the hook follow-up and survey scheduling attach to.
+"""The visit events: "visit delivered" (the hook follow-up and survey scheduling attach
+to), "checked in" and "ready for collection" (service messages attach to these), and
+"promise revised".
 
 The event is sent only after the delivering transaction commits, with the visit's id
 (never the instance), so a receiver that enqueues a Celery task sees committed data.
@@ -18,12 +20,31 @@ visit_delivered = Signal()
 # put to the customer, and answered by the customer (on the status page or by phone).
 extra_work_requested = Signal()
 extra_work_answered = Signal()
+# Sent after commit like "visit delivered", with ``visit_id`` and ``source``.
+visit_checked_in = Signal()
+visit_ready = Signal()
+# sender=Visit, visit=…, revision=… (its ``to``: the new time, and its reason's display).
+promise_revised = Signal()
 
 
 def emit_visit_delivered(*, visit_id: int, source: str) -> None:
     transaction.on_commit(
         lambda: visit_delivered.send(sender="visits", visit_id=visit_id, source=source),
         robust=True,  # the write has committed: a receiver's failure is logged, never a 500
+    )
+
+
+def emit_visit_checked_in(*, visit_id: int, source: str) -> None:
+    transaction.on_commit(
+        lambda: visit_checked_in.send(sender="visits", visit_id=visit_id, source=source),
+        robust=True,
+    )
+
+
+def emit_visit_ready(*, visit_id: int, source: str) -> None:
+    transaction.on_commit(
+        lambda: visit_ready.send(sender="visits", visit_id=visit_id, source=source),
+        robust=True,
     )
 
 

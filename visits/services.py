@@ -14,7 +14,7 @@ from customers.models import Customer, Vehicle
 from customers.services import customer_create, vehicle_create, vehicle_record_odometer
 from shopcrm.errors import DomainError
 
-from .events import emit_visit_delivered
+from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
 from .models import Appointment, RoNumberSequence, Visit
 from .rules import UNDO_WINDOW, allowed_transitions, next_step
 from .selectors import open_visit_of
@@ -175,6 +175,7 @@ def visit_check_in(
     visit.save()
     if odometer_km is not None:
         vehicle_record_odometer(vehicle=vehicle, odometer_km=odometer_km, by=advisor)
+    emit_visit_checked_in(visit_id=visit.pk, source="browser")
     return visit
 
 
@@ -243,6 +244,8 @@ def visit_transition(*, visit: Visit, to_status: str, by=None) -> Visit:
     visit.status = to_status
     visit._history_user = by
     visit.save()
+    if to_status == S.READY:
+        emit_visit_ready(visit_id=visit.pk, source="browser")
     return visit
 
 

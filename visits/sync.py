@@ -13,7 +13,7 @@ from shopcalendar.rules import check_day
 from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
-from .events import emit_visit_delivered
+from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
 from .models import Visit
 
 
@@ -118,37 +118,26 @@ def _ro_number_taken(records: list[Record]) -> None:
 def visits_sync(*, payload, by, now=None) -> SyncResult:
     """Upsert a batch of DMS repair orders keyed by external_id (API.md, "visits").
 
-    A visit that becomes delivered here fires the same "visit delivered" event as the
-    browser, unless it was delivered longer ago than the look-back: history does not
-    trigger calls."""
+    A visit that becomes delivered (or ready, or is new and checked in) here fires the same
+    event as the browser, unless that happened longer ago than the look-back: history does
+    not trigger calls or messages."""
     records = VISIT_RECORD.parse(payload)
     now = now or timezone.now()
     refuse_duplicates_in_batch(records, "ro_number", _("该工单号已用于本批第 %(index)s 条记录。"))
     _resolve_references(records)
-    was_delivered = {
-        external_id
-        for (external_id,) in bulk.lookup(
-            Visit,
-            "external_id",
-            [r.values["external_id"] for r in records if r.ok],
-            [],
-            "\"status\" = 'delivered'",
+    was = dict(
+        bulk.lookup(
+            Visit, "external_id", [r.values["external_id"] for r in records if r.ok], ["status"]
         )
-    }
+    )
     look_back = now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK
 
-    def fire_delivered_events(valid: list[Record], outcome: bulk.UpsertOutcome) -> None:
+    def fire_events(valid: list[Record], outcome: bulk.UpsertOutcome) -> None:
         written = {**outcome.created, **outcome.updated}
         for record in valid:
-            values = record.values
-            visit_id = written.get(values["external_id"])
-            if (
-                visit_id
-                and values["status"] == Visit.Status.DELIVERED
-                and values["external_id"] not in was_delivered
-                and values["delivered_at"] >= look_back
-            ):
-                emit_visit_delivered(visit_id=visit_id, source="dms")
+            visit_id = written.get(record.values["external_id"])
+            if visit_id:
+                _fire_visit_events(visit_id, record.values, was, look_back, now)
 
     return write_batch(
         VISIT_RECORD,
@@ -156,5 +145,27 @@ def visits_sync(*, payload, by, now=None) -> SyncResult:
         now=now,
         by=by,
         checks=[_ro_number_taken],
-        after_write=fire_delivered_events,
+        after_write=fire_events,
     )
+
+
+def _fire_visit_events(visit_id: int, values: dict, was: dict, look_back, now) -> None:
+    """The desk's events for a synced visit whose status changed here (history older than
+    the look-back sends nothing): "checked in" for a new visit in the workshop checked in
+    within it, "ready" when it became ready (the DMS's change time, else now, within it),
+    "delivered" when it became delivered within it."""
+    status, before = values["status"], was.get(values["external_id"])
+    if status == before:
+        return
+    recent = {
+        Visit.Status.DELIVERED: values["delivered_at"] and values["delivered_at"] >= look_back,
+        Visit.Status.READY: (values["source_updated_at"] or now) >= look_back,
+    }.get(status, before is None and values["checked_in_at"] >= look_back)
+    if not recent:
+        return
+    if status == Visit.Status.DELIVERED:
+        emit_visit_delivered(visit_id=visit_id, source="dms")
+    elif status == Visit.Status.READY:
+        emit_visit_ready(visit_id=visit_id, source="dms")
+    elif status in Visit.IN_WORKSHOP:
+        emit_visit_checked_in(visit_id=visit_id, source="dms")

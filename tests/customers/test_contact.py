@@ -31,6 +31,9 @@ def customer(**fields) -> Customer:
         ({"marketing_consent": True}, set(EVERY)),
         ({"marketing_consent": True, "do_not_contact": True}, set()),
         ({"do_not_contact": True}, set()),
+        # Service messages turned off: calls and surveys as before, no service messages.
+        ({"service_messages": False}, {Purpose.CALL}),
+        ({"service_messages": False, "marketing_consent": True}, set(EVERY) - {Purpose.SERVICE}),
     ],
 )
 def test_who_may_be_contacted_for_what(fields, allowed):
@@ -42,6 +45,8 @@ def test_who_may_be_contacted_for_what(fields, allowed):
             assert reason == ""
         elif fields.get("do_not_contact"):
             assert reason == "do not contact"
+        elif purpose == Purpose.SERVICE:
+            assert reason == "service messages off"
         else:
             assert reason == "no consent"
 
@@ -52,6 +57,8 @@ def test_the_filter_picks_exactly_whom_the_rule_allows():
         CustomerFactory(marketing_consent=True),
         CustomerFactory(marketing_consent=True, do_not_contact=True),
         CustomerFactory(do_not_contact=True),
+        CustomerFactory(service_messages=False),
+        CustomerFactory(service_messages=False, marketing_consent=True),
     ]
     for purpose in EVERY:
         picked = set(Customer.objects.filter(contactable(purpose)))

@@ -1,0 +1,156 @@
+"""Service messages about a visit (issue 17): checked in, promise revised, ready for
+collection, delivered (the e-RO). Each goes through the outbox by the customer's preferred
+channel (SMS when there is no address there), once per (event, visit, round): the outbox's
+unique (purpose, recipient, object key) and a look for the key whatever the recipient.
+The contact rules' SERVICE purpose decides who gets them (no marketing consent needed,
+never do-not-contact, not to customers who turned them off), at queueing and at sending;
+the sender keeps the quiet hours (messaging.services.may_send_at).
+
+The visit events are the fast path; ``service_message_create_missing`` (the beat, every
+minute) creates what they missed within the look-back."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from customers.contact import Purpose, contactable, message_channel_for
+from followups.selectors import next_services
+from messaging.models import Message
+from messaging.services import message_enqueue
+from shopcrm.people import person_name
+from visits.models import Visit
+from visits.status import status_link_create
+
+from .models import PARAMETERS, Event, MessageTemplate
+
+FIRST_ROUND = 1
+
+
+def object_key(visit_id: int, round_: int = FIRST_ROUND) -> str:
+    return f"visit:{visit_id}:{round_}"
+
+
+def _moment(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _money(value: Decimal | None) -> str:
+    return f"{value:.2f}" if value is not None else ""
+
+
+def parameters_for(event: str, visit: Visit, *, revision=None) -> dict:
+    """The template parameters of ``event`` for ``visit`` (strings, in PARAMETERS' order)."""
+    values = {"ro_number": visit.ro_number, "plate": visit.vehicle.plate}
+    if event == Event.CHECKED_IN:
+        phone = getattr(visit.advisor, "work_phone", None) if visit.advisor else None
+        values.update(
+            advisor=person_name(visit.advisor),
+            advisor_phone=phone.phone if phone else "",
+            promised_at=_moment(visit.promised_at),
+            link=status_link_create(visit=visit),  # a new link per message that carries it
+        )
+    elif event == Event.PROMISE_REVISED:
+        values.update(
+            promised_at=_moment(getattr(revision, "to", None) or visit.promised_at),
+            reason=_reason(revision),
+        )
+    elif event == Event.READY:
+        amount = visit.total_amount if visit.total_amount is not None else visit.estimated_amount
+        values.update(amount=_money(amount))
+    elif event == Event.DELIVERED:
+        next_day = next_services(vehicles=[visit.vehicle]).get(visit.vehicle_id)
+        values.update(
+            labour=_money(visit.labour_amount),
+            parts=_money(visit.parts_amount),
+            total=_money(visit.total_amount),
+            next_service=next_day.isoformat() if next_day else "",
+        )
+    return {name: values.get(name, "") for name in PARAMETERS[event]}
+
+
+def revision_round(revision) -> int:
+    """The round of a promise revision's message: its number on the visit (else its id)."""
+    return getattr(revision, "number", None) or revision.pk
+
+
+def _reason(revision) -> str:
+    if revision is None:
+        return ""
+    display = getattr(revision, "get_reason_display", None)
+    return str(display() if callable(display) else getattr(revision, "reason", "") or "")
+
+
+def service_message_create(
+    *, event: str, visit_id: int, round_: int = FIRST_ROUND, revision=None
+) -> Message | None:
+    """Queue ``event``'s message for the visit, once per (event, visit, round). Nothing for
+    a customer the contact rules refuse (SERVICE), or when the text has no template."""
+    visit = (
+        Visit.objects.select_related("customer", "vehicle", "advisor__work_phone")
+        .filter(pk=visit_id)
+        .first()
+    )
+    if visit is None:
+        return None
+    key = object_key(visit.pk, round_)
+    existing = Message.objects.filter(purpose=event, object_key=key).first()
+    if existing is not None:  # sent before, maybe to a number the customer has since changed
+        return existing
+    customer = visit.customer
+    template = _template(event, customer.preferred_language)
+    if template is None:
+        return None
+    params = parameters_for(event, visit, revision=revision)
+    message, _created = message_enqueue(
+        purpose=event,
+        contact_purpose=Purpose.SERVICE,
+        customer=customer,
+        object_key=key,
+        body=template.render(params),
+        channel=message_channel_for(customer),
+        template_code=template.sms_template_code,
+        params=params,
+        secret_params=("link",) if event == Event.CHECKED_IN else (),
+        visit_id=visit.pk,
+    )
+    return message
+
+
+def _template(event: str, language: str) -> MessageTemplate | None:
+    """The event's text in the customer's language, else in Chinese."""
+    templates = {t.language: t for t in MessageTemplate.objects.filter(event=event)}
+    return templates.get(language) or templates.get(settings.LANGUAGE_CODE)
+
+
+def _missing(event: str, visits):
+    return (
+        visits.filter(contactable(Purpose.SERVICE, prefix="customer__"))
+        .exclude(Exists(Message.objects.filter(purpose=event, visit_id=OuterRef("pk"))))
+        .order_by("pk")
+    )
+
+
+def service_message_create_missing(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Beat sweep: the first-round messages the events did not queue, within the look-back
+    (the post-service sweep's): check-in of visits still in the workshop, "ready" of cars
+    waiting for collection, the e-RO of visits delivered. Customers the contact rules
+    refuse are left out in the query (not tried every minute). Returns how many it made."""
+    now = now or timezone.now()
+    since = now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK
+    wanted = {
+        Event.CHECKED_IN: Visit.objects.filter(
+            status__in=Visit.IN_WORKSHOP, checked_in_at__gte=since, checked_in_at__lte=now
+        ),
+        Event.READY: Visit.objects.filter(status=Visit.Status.READY, updated_at__gte=since),
+        Event.DELIVERED: Visit.objects.filter(
+            status=Visit.Status.DELIVERED, delivered_at__gte=since, delivered_at__lte=now
+        ),
+    }
+    made = 0
+    for event, visits in wanted.items():
+        for pk in list(_missing(event, visits).values_list("pk", flat=True)[:limit]):
+            made += service_message_create(event=event, visit_id=pk) is not None
+    return made
