@@ -1132,6 +1132,7 @@ EN = {
     "来源项目": "Source item",
     "完成于工单": "Done on RO",
     "上次建议的项目（勾选即加入本次工单）": "Recommended last time (tick to add to this RO)",
+    "增项待确认": "Extra work to confirm",
 }
 PLURALS = {
     "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),

@@ -37,6 +37,7 @@ class Message(models.Model):
         SERVICE_PROMISE_REVISED = "service_promise_revised", _("交车时间变更")
         SERVICE_READY = "service_ready", _("可以取车")
         SERVICE_DELIVERED = "service_delivered", _("电子结算单")
+        SERVICE_EXTRA_WORK = "service_extra_work", _("增项待确认")
 
     # The service notifications of METRICS.md ("keeping the customer informed").
     SERVICE_NOTIFICATIONS = (
@@ -44,6 +45,7 @@ class Message(models.Model):
         Purpose.SERVICE_PROMISE_REVISED,
         Purpose.SERVICE_READY,
         Purpose.SERVICE_DELIVERED,
+        Purpose.SERVICE_EXTRA_WORK,
     )
     # May go out in the shop's opening hours even outside the contact hours (the customer
     # can come for the car then).

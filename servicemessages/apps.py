@@ -15,3 +15,6 @@ class ServiceMessagesConfig(AppConfig):
         events.visit_ready.connect(receivers.on_ready, dispatch_uid="sm_ready")
         events.visit_delivered.connect(receivers.on_delivered, dispatch_uid="sm_delivered")
         events.promise_revised.connect(receivers.on_promise_revised, dispatch_uid="sm_revised")
+        events.extra_work_requested.connect(
+            receivers.on_extra_work_requested, dispatch_uid="sm_extra_work"
+        )

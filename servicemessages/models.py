@@ -19,6 +19,7 @@ class Event(models.TextChoices):
     PROMISE_REVISED = Message.Purpose.SERVICE_PROMISE_REVISED.value, _("交车时间变更")
     READY = Message.Purpose.SERVICE_READY.value, _("可以取车")
     DELIVERED = Message.Purpose.SERVICE_DELIVERED.value, _("电子结算单")
+    EXTRA_WORK = Message.Purpose.SERVICE_EXTRA_WORK.value, _("增项待确认")
 
 
 # The parameters each event's text may use ({name} in the text; the SMS template gets them
@@ -28,6 +29,7 @@ PARAMETERS = {
     Event.PROMISE_REVISED: ("ro_number", "plate", "promised_at", "reason"),
     Event.READY: ("ro_number", "plate", "amount"),
     Event.DELIVERED: ("ro_number", "plate", "labour", "parts", "total", "next_service"),
+    Event.EXTRA_WORK: ("ro_number", "plate", "item", "amount", "urgency", "link"),
 }
 
 

@@ -23,6 +23,13 @@ def on_delivered(sender, *, visit_id: int, **kwargs) -> None:
     enqueue_on_commit(TASK, Event.DELIVERED.value, visit_id)
 
 
+def on_extra_work_requested(sender, *, item, **kwargs) -> None:
+    """After commit, with the item: its message at once (the sweep makes it otherwise)."""
+    services.service_message_create(
+        event=Event.EXTRA_WORK, visit_id=item.visit_id, round_=item.pk, item=item
+    )
+
+
 def on_promise_revised(sender, *, visit, revision, **kwargs) -> None:
     services.service_message_create(
         event=Event.PROMISE_REVISED,

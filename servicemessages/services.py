@@ -41,7 +41,7 @@ def _money(value: Decimal | None) -> str:
     return f"{value:.2f}" if value is not None else ""
 
 
-def parameters_for(event: str, visit: Visit, *, revision=None) -> dict:
+def parameters_for(event: str, visit: Visit, *, revision=None, item=None) -> dict:
     """The template parameters of ``event`` for ``visit`` (strings, in PARAMETERS' order)."""
     values = {"ro_number": visit.ro_number, "plate": visit.vehicle.plate}
     if event == Event.CHECKED_IN:
@@ -56,6 +56,13 @@ def parameters_for(event: str, visit: Visit, *, revision=None) -> dict:
         values.update(
             promised_at=_moment(getattr(revision, "to", None) or visit.promised_at),
             reason=_reason(revision),
+        )
+    elif event == Event.EXTRA_WORK and item is not None:
+        values.update(
+            item=item.description,
+            amount=_money(item.estimate),
+            urgency=str(item.get_urgency_display()),
+            link=status_link_create(visit=visit),
         )
     elif event == Event.READY:
         amount = visit.total_amount if visit.total_amount is not None else visit.estimated_amount
@@ -84,7 +91,7 @@ def _reason(revision) -> str:
 
 
 def service_message_create(
-    *, event: str, visit_id: int, round_: int = FIRST_ROUND, revision=None
+    *, event: str, visit_id: int, round_: int = FIRST_ROUND, revision=None, item=None
 ) -> Message | None:
     """Queue ``event``'s message for the visit, once per (event, visit, round). Nothing for
     a customer the contact rules refuse (SERVICE), or when the text has no template."""
@@ -103,7 +110,7 @@ def service_message_create(
     template = _template(event, customer.preferred_language)
     if template is None:
         return None
-    params = parameters_for(event, visit, revision=revision)
+    params = parameters_for(event, visit, revision=revision, item=item)
     message, _created = message_enqueue(
         purpose=event,
         contact_purpose=Purpose.SERVICE,
@@ -113,7 +120,7 @@ def service_message_create(
         channel=message_channel_for(customer),
         template_code=template.sms_template_code,
         params=params,
-        secret_params=("link",) if event == Event.CHECKED_IN else (),
+        secret_params=("link",) if "link" in params else (),
         visit_id=visit.pk,
     )
     return message
@@ -154,3 +161,32 @@ def service_message_create_missing(*, now: datetime | None = None, limit: int = 
         for pk in list(_missing(event, visits).values_list("pk", flat=True)[:limit]):
             made += service_message_create(event=event, visit_id=pk) is not None
     return made
+
+
+def extra_work_messages_create_missing(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat sweep: the "extra work waiting for your answer" message of every item still
+    waiting, put to the customer within the look-back, that has none (the event's fast path
+    queues it on commit). One per item: the item's id is the round."""
+    from visits.models import WorkItem
+
+    now = now or timezone.now()
+    since = now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK
+    waiting = list(
+        WorkItem.objects.filter(status=WorkItem.Status.AWAITING, requested_at__gte=since)
+        .filter(contactable(Purpose.SERVICE, prefix="visit__customer__"))
+        .order_by("pk")[:limit]
+    )
+    keys = {object_key(item.visit_id, item.pk) for item in waiting}
+    made = set(
+        Message.objects.filter(purpose=Event.EXTRA_WORK, object_key__in=keys).values_list(
+            "object_key", flat=True
+        )
+    )
+    waiting = [item for item in waiting if object_key(item.visit_id, item.pk) not in made]
+    return sum(
+        service_message_create(
+            event=Event.EXTRA_WORK, visit_id=item.visit_id, round_=item.pk, item=item
+        )
+        is not None
+        for item in waiting
+    )

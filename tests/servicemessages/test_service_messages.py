@@ -279,4 +279,30 @@ def test_a_template_with_an_unknown_parameter_is_refused():
     template = MessageTemplate(event=P.SERVICE_READY, language="en", body="Pay {amount} {x}")
     with pytest.raises(ValidationError):
         template.clean()
-    assert MessageTemplate.objects.count() == 8  # seeded: four events, two languages
+    assert MessageTemplate.objects.count() == 10  # seeded: five events, two languages
+
+
+def test_extra_work_waiting_sends_its_message_once_with_the_status_link(
+    django_capture_on_commit_callbacks,
+):
+    from visits import workitems
+
+    advisor = UserFactory(role="advisor", first_name="娜", last_name="李")
+    visit = VisitFactory(status="in_progress", advisor=advisor)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = workitems.extra_work_request(
+            visit=visit,
+            description="前刹车片剩余 2 mm",
+            labour_estimate="120",
+            parts_estimate="380",
+            urgency="safety",
+            by=advisor,
+        )
+    message = Message.objects.get(purpose=P.SERVICE_EXTRA_WORK)
+    assert message.visit_id == visit.pk and message.object_key == f"visit:{visit.pk}:{item.pk}"
+    sent = next(m for m in LocmemBackend.outbox if m.pk == message.pk)
+    assert "前刹车片剩余 2 mm" in sent.body and "500.00" in sent.body and "/r/" in sent.body
+    assert services.extra_work_messages_create_missing() == 0  # two sweeps: nothing twice
+    Message.objects.filter(pk=message.pk).delete()  # the broker lost the fast path
+    assert services.extra_work_messages_create_missing() == 1
+    assert services.extra_work_messages_create_missing() == 0
