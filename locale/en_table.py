@@ -1133,6 +1133,13 @@ EN = {
     "完成于工单": "Done on RO",
     "上次建议的项目（勾选即加入本次工单）": "Recommended last time (tick to add to this RO)",
     "增项待确认": "Extra work to confirm",
+    "增项同意率": "Extra work approved",
+    "增项答复用时（分钟，中位数）": "Extra work answer time (minutes, median)",
+    "增项答复用时（分钟）": "Extra work answer time (min)",
+    "估价准确率（±10%）": "Estimate accuracy (±10%)",
+    "估价准确率": "Estimate accuracy",
+    "维修进度告知率": "Progress updates sent",
+    "建议项目回厂完成率": "Recommended work done later",
 }
 PLURALS = {
     "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),

@@ -12,19 +12,22 @@ Rates whose denominator is 0 are None."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Abs, Coalesce
 from django.utils import timezone
 
 from complaints.models import Complaint
 from followups import states
 from followups.models import CustomerState, FollowUpPolicy, FollowUpTask, VehicleState
+from messaging.models import Message
 from shopcalendar.rules import end_of, start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
-from visits.models import Visit
+from visits.models import Recommendation, Visit, WorkItem
 
 from . import daily, figures
 
@@ -109,6 +112,7 @@ def summary(period: Period, *, now: datetime | None = None, totals: dict | None 
     result.update(_survey_figures(totals))
     result.update(_follow_up_figures(period))
     result.update(_complaint_figures(period, now, result["visits"]))
+    result.update(repair_figures(period))
     return result
 
 
@@ -149,6 +153,95 @@ def _follow_up_figures(period: Period) -> dict:
         tasks = tasks.filter(visit__service_type=period.service_type)
     figures = tasks.aggregate(due=Count("pk"), reached=Count("pk", filter=Q(outcome__in=REACHED)))
     return {"followup_completion_rate": rate(figures["reached"], figures["due"])}
+
+
+# ---------------------------------------------------------------- keeping the customer informed
+
+ESTIMATE_TOLERANCE = Decimal("0.10")
+MONEY = DecimalField(max_digits=12, decimal_places=2)
+RECOMMENDATION_DAYS = 180
+
+
+def repair_figures(period: Period) -> dict:
+    """METRICS.md, "Keeping the customer informed during the repair": the extra work's
+    approval and turnaround, the estimate's accuracy, the progress messages and the
+    recommendations that came back (the promise and checklist figures are with the visits)."""
+    visits = delivered_visits(period)
+    answered = _of_delivered_visits(WorkItem, period).filter(
+        kind=WorkItem.Kind.EXTRA, status__in=WorkItem.ANSWERED, requested_at__isnull=False
+    )
+    turnaround = sorted(
+        (answered_at - requested_at).total_seconds() / 60
+        for answered_at, requested_at in answered.values_list("answered_at", "requested_at")
+    )
+    approved = answered.filter(status=WorkItem.Status.APPROVED).count()
+    approved_extra = (
+        WorkItem.objects.filter(
+            visit_id=OuterRef("pk"), kind=WorkItem.Kind.EXTRA, status=WorkItem.Status.APPROVED
+        )
+        .values("visit_id")
+        .annotate(total=Sum(F("labour_estimate") + F("parts_estimate")))
+        .values("total")
+    )
+    with_estimate = (
+        visits.filter(estimated_amount__isnull=False, total_amount__isnull=False)
+        .annotate(
+            expected=F("estimated_amount")
+            + Coalesce(Subquery(approved_extra), Value(Decimal(0)), output_field=MONEY)
+        )
+        .annotate(off=Abs(F("total_amount") - F("expected")))
+    )
+    estimate = with_estimate.aggregate(
+        count=Count("pk"),
+        accurate=Count("pk", filter=Q(off__lte=F("expected") * ESTIMATE_TOLERANCE)),
+    )
+    notified = visits.filter(
+        Exists(
+            Message.objects.filter(
+                visit_id=OuterRef("pk"),
+                purpose__in=PROGRESS_PURPOSES,
+                status=Message.Status.SENT,
+                sent_at__gte=OuterRef("checked_in_at"),
+                sent_at__lte=OuterRef("delivered_at"),
+            )
+        )
+    )
+    return {
+        "extra_work_approval_rate": rate(approved, len(turnaround)),
+        "approval_turnaround_minutes": _median(turnaround),
+        "estimate_accuracy_rate": rate(estimate["accurate"], estimate["count"]),
+        "progress_update_rate": rate(notified.count(), visits.count()),
+        "recommended_work_conversion_rate": recommended_work_conversion(period.until),
+    }
+
+
+# The service notifications that tell the customer how the repair goes (METRICS.md: the
+# check-in confirmation excluded; the e-RO goes out after delivery).
+PROGRESS_PURPOSES = [
+    purpose
+    for purpose in Message.SERVICE_NOTIFICATIONS
+    if purpose != Message.Purpose.SERVICE_CHECKED_IN
+]
+
+
+def _median(values: list) -> float | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def recommended_work_conversion(as_of: datetime) -> float | None:
+    """Among recommendations made 180 days or more before ``as_of``, the share done in a
+    later visit of the same vehicle within 180 days of being recommended."""
+    window = timedelta(days=RECOMMENDATION_DAYS)
+    old = Recommendation.objects.filter(created_at__lte=as_of - window)
+    done = old.filter(
+        status=Recommendation.Status.DONE,
+        done_visit__isnull=False,
+        done_at__lte=F("created_at") + window,
+    )
+    return rate(done.count(), old.count())
 
 
 def complaints_of(period: Period):

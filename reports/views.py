@@ -55,6 +55,7 @@ class DashboardView(PermissionRequired, View):
                 "summary": summary,
                 "churn": churn,
                 "tiles": _tiles(period, summary, churn, links),
+                "repair_tiles": _repair_tiles(summary, links),
                 "key_drivers": dashboard.key_drivers(period, totals),
                 "charts": _charts(period, totals, summary, churn, links),
                 "filter_query": links["query"],
@@ -120,6 +121,47 @@ def _tiles(period, summary: dict, churn: dict, links: dict) -> list[tuple]:
             metrics.service_due_count(period.end, within=30, show="upcoming"),
             "count",
             f"{links['service_due']}&within=30&show=upcoming",
+        ),
+    ]
+
+
+def _repair_tiles(summary: dict, links: dict) -> list[tuple]:
+    """The second row: how the shop keeps the customer in the loop during the repair."""
+    return [
+        (
+            "extra_work_approval",
+            _("增项同意率"),
+            summary["extra_work_approval_rate"],
+            "rate",
+            links["visits"],
+        ),
+        (
+            "approval_turnaround",
+            _("增项答复用时（分钟）"),
+            summary["approval_turnaround_minutes"],
+            "number",
+            links["visits"],
+        ),
+        (
+            "estimate_accuracy",
+            _("估价准确率"),
+            summary["estimate_accuracy_rate"],
+            "rate",
+            links["visits"],
+        ),
+        (
+            "progress_update",
+            _("维修进度告知率"),
+            summary["progress_update_rate"],
+            "rate",
+            links["visits"],
+        ),
+        (
+            "recommended_work",
+            _("建议项目回厂完成率"),
+            summary["recommended_work_conversion_rate"],
+            "rate",
+            links["visits"],
         ),
     ]
 
@@ -456,6 +498,11 @@ SUMMARY_FIGURES = [
     ("churn_rate", gettext_lazy("流失率"), "rate"),
     ("at_risk_rate", gettext_lazy("流失风险率"), "rate"),
     ("service_due_30", gettext_lazy("30 天内预计保养（辆）"), "count"),
+    ("extra_work_approval_rate", gettext_lazy("增项同意率"), "rate"),
+    ("approval_turnaround_minutes", gettext_lazy("增项答复用时（分钟，中位数）"), "number"),
+    ("estimate_accuracy_rate", gettext_lazy("估价准确率（±10%）"), "rate"),
+    ("progress_update_rate", gettext_lazy("维修进度告知率"), "rate"),
+    ("recommended_work_conversion_rate", gettext_lazy("建议项目回厂完成率"), "rate"),
 ]
 
 

@@ -89,6 +89,9 @@ def test_the_upsert_keeps_its_rules():
         "wechat_openid": "",
         "preferred_channel": "sms",
         "contact_window": "any",
+        # Issue 17: service messages on, in Chinese, for a customer the DMS creates.
+        "service_messages": True,
+        "preferred_language": "zh-hans",
     }
     assert VEHICLE_RECORD.insert_only == {
         "is_active": True,

@@ -1,0 +1,172 @@
+"""The repair's figures (METRICS.md, "Keeping the customer informed during the repair") in
+the summary API against an independent computation written here from METRICS.md, on a
+randomised shop: extra_work_approval_rate, approval_turnaround_minutes,
+estimate_accuracy_rate, progress_update_rate and recommended_work_conversion_rate."""
+
+import random
+import statistics
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from messaging.models import Message
+from tests.factories import CustomerFactory, UserFactory, VehicleFactory
+from visits.models import Recommendation, Visit, WorkItem
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+TZ = timezone.get_default_timezone()
+TODAY = date(2026, 11, 20)
+NOW = timezone.make_aware(datetime.combine(TODAY, time(12, 0)), TZ)
+
+
+def at(day: date, hours: float) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), TZ) + timedelta(hours=hours)
+
+
+@pytest.fixture
+def shop(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    rng = random.Random(17)
+    customers = [CustomerFactory(phone=f"+86139{n:08d}") for n in range(12)]
+    vehicles = [VehicleFactory(owner=customers[n % 12]) for n in range(20)]
+    visits = []
+    for n in range(160):
+        day = TODAY - timedelta(days=rng.randint(1, 420))
+        checked_in = at(day, rng.uniform(8.5, 11))
+        delivered = checked_in + timedelta(hours=rng.uniform(2, 8))
+        estimate = None if n % 9 == 0 else Decimal(rng.randint(200, 2000))
+        total = (estimate or Decimal(800)) * Decimal(str(round(rng.uniform(0.8, 1.4), 2)))
+        visits.append(
+            Visit.objects.create(
+                ro_number=f"RO-R-{n}",
+                vehicle=(vehicle := rng.choice(vehicles)),
+                customer=vehicle.owner,
+                service_type="repair",
+                status=Visit.Status.DELIVERED,
+                checked_in_at=checked_in,
+                promised_at=delivered,
+                delivered_at=delivered,
+                estimated_amount=estimate,
+                labour_amount=total / 2,
+                parts_amount=total / 2,
+                total_amount=total,
+            )
+        )
+    for visit in visits:
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            requested = visit.checked_in_at + timedelta(minutes=rng.randint(20, 120))
+            status = rng.choice(["approved", "approved", "declined", "deferred", "awaiting"])
+            answered = (
+                None if status == "awaiting" else requested + timedelta(minutes=rng.randint(1, 90))
+            )
+            item = WorkItem.objects.create(
+                visit=visit,
+                kind="extra",
+                description="增项",
+                labour_estimate=Decimal(rng.randint(0, 300)),
+                parts_estimate=Decimal(rng.randint(0, 500)),
+                urgency="recommended",
+                status=status,
+                requested_at=requested,
+                answered_at=answered,
+                answer_channel="" if answered is None else "status_page",
+            )
+            if status in ("declined", "deferred"):
+                done = rng.random() < 0.4
+                later = visit.delivered_at + timedelta(days=rng.randint(10, 250))
+                Recommendation.objects.create(
+                    vehicle=visit.vehicle,
+                    item=item,
+                    created_at=answered,
+                    status="done" if done else "open",
+                    done_visit=visit if done else None,
+                    done_at=later if done else None,
+                )
+        for purpose in rng.sample(
+            ["service_checked_in", "service_ready", "service_extra_work", "service_delivered"],
+            rng.randint(0, 3),
+        ):
+            sent = {
+                "service_checked_in": visit.checked_in_at + timedelta(minutes=5),
+                "service_delivered": visit.delivered_at + timedelta(minutes=5),
+            }.get(purpose, visit.checked_in_at + timedelta(hours=1))
+            Message.objects.create(
+                purpose=purpose,
+                channel="sms",
+                recipient=f"{visit.customer.phone}-{visit.pk}-{purpose}",
+                object_key=f"visit:{visit.pk}:1",
+                customer=visit.customer,
+                visit=visit,
+                body="…",
+                status=Message.Status.SENT if rng.random() < 0.9 else Message.Status.FAILED,
+                next_attempt_at=sent,
+                sent_at=sent,
+            )
+    return visits
+
+
+def expected(visits, start: date, end: date) -> dict:
+    since, until = at(start, 0), at(end + timedelta(days=1), 0)
+    period = [v for v in visits if since <= v.delivered_at < until]
+    items = [i for v in period for i in WorkItem.objects.filter(visit=v, kind="extra")]
+    answered = [i for i in items if i.status in ("approved", "declined", "deferred")]
+    minutes = [(i.answered_at - i.requested_at).total_seconds() / 60 for i in answered]
+    with_estimate = [v for v in period if v.estimated_amount is not None]
+    accurate = 0
+    for v in with_estimate:
+        extra = sum(
+            (
+                i.labour_estimate + i.parts_estimate
+                for i in items
+                if i.visit_id == v.pk and i.status == "approved"
+            ),
+            Decimal(0),
+        )
+        target = v.estimated_amount + extra
+        accurate += abs(v.total_amount - target) <= target * Decimal("0.1")
+    informed = 0
+    for v in period:
+        informed += any(
+            m.purpose in ("service_ready", "service_extra_work", "service_promise_revised")
+            and m.status == "sent"
+            and v.checked_in_at <= m.sent_at <= v.delivered_at
+            for m in Message.objects.filter(visit=v)
+        )
+    cutoff = until - timedelta(days=180)
+    old = [r for r in Recommendation.objects.all() if r.created_at <= cutoff]
+    converted = [
+        r for r in old if r.status == "done" and r.done_at <= r.created_at + timedelta(days=180)
+    ]
+
+    def share(a, b):
+        return None if not b else a / b
+
+    return {
+        "extra_work_approval_rate": share(
+            sum(i.status == "approved" for i in answered), len(answered)
+        ),
+        "approval_turnaround_minutes": statistics.median(minutes) if minutes else None,
+        "estimate_accuracy_rate": share(accurate, len(with_estimate)),
+        "progress_update_rate": share(informed, len(period)),
+        "recommended_work_conversion_rate": share(len(converted), len(old)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2025, 11, 21), TODAY), (date(2026, 9, 1), date(2026, 9, 30)), (TODAY, TODAY)],
+)
+def test_the_repair_figures_match_an_independent_computation(shop, start, end):
+    client = APIClient()
+    client.force_login(UserFactory(role="manager", username="manager-rf"))
+    answer = client.get("/api/v1/reports/summary/", {"start": start, "end": end})
+    assert answer.status_code == 200, answer.content
+    got = answer.json()
+    for name, value in expected(shop, start, end).items():
+        if value is None:
+            assert got[name] is None, name
+        else:
+            assert got[name] == pytest.approx(float(value), rel=1e-9), name
