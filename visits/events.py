@@ -11,9 +11,16 @@ import logging
 from django.db import transaction
 from django.dispatch import Signal
 
+from .models import Visit
+
 logger = logging.getLogger("shopcrm.events")
 
 visit_delivered = Signal()
+
+# "Promise revised": sent after the revising transaction commits, with sender=Visit and the
+# visit and its PromiseRevision (``visit=…, revision=…``); the customer's "promise revised"
+# message hooks here. Receivers must be safe to run twice.
+promise_revised = Signal()
 
 
 def emit_visit_delivered(*, visit_id: int, source: str) -> None:
@@ -25,3 +32,10 @@ def emit_visit_delivered(*, visit_id: int, source: str) -> None:
 
 def log_visit_delivered(sender, *, visit_id: int, source: str, **kwargs) -> None:
     logger.info("visit delivered: visit_id=%s source=%s", visit_id, source)
+
+
+def emit_promise_revised(*, visit, revision) -> None:
+    transaction.on_commit(
+        lambda: promise_revised.send(sender=Visit, visit=visit, revision=revision),
+        robust=True,  # the revision has committed: a receiver's failure is logged
+    )

@@ -28,6 +28,8 @@ def _delivery_times_in_order(record: Record, values: dict) -> None:
         record.error("delivered_at", _("交车时间不能早于接车时间。"))
     if checked_in and values["promised_at"] and values["promised_at"] < checked_in:
         record.error("promised_at", _("承诺交车时间不能早于接车时间。"))
+    # The DMS's first promise is the visit's first (kept when it later moves the promise).
+    values["first_promised_at"] = values["promised_at"]
 
 
 VISIT_RECORD = sync.Declaration(
@@ -61,9 +63,23 @@ VISIT_RECORD = sync.Declaration(
         bulk.Column("customer_id"),
         bulk.Column("advisor_id"),
         bulk.Column("advisor_code"),
+        # Set once: a stored first promise stays; a visit without one takes the DMS's.
+        bulk.Column(
+            "first_promised_at",
+            on_update="COALESCE(t.{name}, excluded.{name})",
+            compare=False,
+        ),
     ],
     # Written by the desk only; a synced visit starts with them empty.
-    insert_only={"walkaround_notes": "", "odometer_lower_confirmed": False, "cancel_reason": ""},
+    # A synced delivery has no delivery checklist (not complete) and no revision recorded
+    # here (a promise the DMS moves counts as revised: visits.rules.REVISED).
+    insert_only={
+        "walkaround_notes": "",
+        "odometer_lower_confirmed": False,
+        "cancel_reason": "",
+        "promise_revisions": 0,
+        **dict.fromkeys(Visit.CHECKLIST, False),
+    },
     clean=_delivery_times_in_order,
 )
 

@@ -10,12 +10,20 @@ from customers import access as customer_access
 from customers.history import history_entries
 from customers.models import Customer
 from customers.validators import clean_plate_text
+from followups import selectors as followup_selectors
 from shopcrm.access import PermissionRequired, id_or_none
 from shopcrm.errors import DomainError
 from shopcrm.refusals import REFUSED, RefusalMixin
 
 from . import access, rules, selectors, services
-from .forms import AppointmentCancelForm, AppointmentForm, CancelForm, CheckInForm, DeliverForm
+from .forms import (
+    AppointmentCancelForm,
+    AppointmentForm,
+    CancelForm,
+    CheckInForm,
+    DeliveryChecklistForm,
+    PromiseReviseForm,
+)
 from .models import Visit
 
 # Service field names -> check-in form field names.
@@ -192,13 +200,30 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
         )
 
 
-def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, status=200):
+def _deliver_form(visit: Visit) -> DeliveryChecklistForm:
+    """Delivery starts from the estimate (the total is prefilled with it and follows the
+    labour and parts as they are typed: static/js/app.js, js-sum) and from the predicted
+    next service (followups' rule, as if this visit were delivered today)."""
+    due_on, due_km = followup_selectors.next_service_after(visit=visit)
+    return DeliveryChecklistForm(
+        initial={
+            "total_amount": visit.estimated_amount,
+            "next_service_advised_on": due_on,
+            "next_service_advised_km": due_km,
+        }
+    )
+
+
+def _render_visit_page(
+    request, pk, *, deliver_form=None, cancel_form=None, promise_form=None, status=200
+):
     visit = access.visit_for(request.user, pk)
     try:
         visit = selectors.visit_get(pk=visit.pk)
     except Visit.DoesNotExist as exc:  # deleted a moment ago
         raise Http404 from exc
     can_change = access.can_change_visit(request.user, visit)
+    can_deliver = can_change and Visit.Status.DELIVERED in rules.allowed_transitions(visit.status)
     next_steps = [
         (step, Visit.Status(step).label)
         for step in rules.allowed_transitions(visit.status)
@@ -211,15 +236,15 @@ def _render_visit_page(request, pk, *, deliver_form=None, cancel_form=None, stat
             "visit": visit,
             "can_change": can_change,
             "next_steps": next_steps if can_change else [],
-            "can_deliver": can_change
-            and Visit.Status.DELIVERED in rules.allowed_transitions(visit.status),
+            "can_deliver": can_deliver,
             "can_cancel": can_change
             and Visit.Status.CANCELLED in rules.allowed_transitions(visit.status),
-            # Delivery starts from the estimate: the total is prefilled with it and follows
-            # the labour and parts as they are typed (static/js/app.js, js-sum).
-            "deliver_form": deliver_form
-            or DeliverForm(initial={"total_amount": visit.estimated_amount}),
+            "can_revise_promise": can_change and visit.status in Visit.IN_WORKSHOP,
+            "deliver_form": deliver_form or (_deliver_form(visit) if can_deliver else None),
             "cancel_form": cancel_form or CancelForm(),
+            "promise_form": promise_form
+            or PromiseReviseForm(initial={"promised_at": visit.promised_at}),
+            "promise_revisions": list(visit.promise_changes.select_related("by")),
             "history": history_entries(visit, limit=30),
         },
         status=status,
@@ -282,7 +307,7 @@ class VisitTransitionView(_VisitAction):
 class VisitDeliverView(_VisitAction):
     def post(self, request, pk):
         visit = self.visit(pk)
-        form = DeliverForm(request.POST)
+        form = DeliveryChecklistForm(request.POST)
         done = REFUSED
         if form.is_valid():
             visit = self.attempt(
@@ -291,11 +316,37 @@ class VisitDeliverView(_VisitAction):
                 rules_as_messages=True,
                 visit=visit,
                 by=request.user,
-                **form.cleaned_data,
+                **form.service_arguments(),
             )
             if visit is not REFUSED:
                 done = _("已交车：%(ro)s。") % {"ro": visit.ro_number}
+                if not visit.checklist_complete:
+                    done += " " + _("交车检查未全部完成，本次计为不完整。")
         return self.finish(request, pk, done, form, deliver_form=form)
+
+
+class VisitPromiseReviseView(_VisitAction):
+    """A new promised time with its reason, from the visit's page."""
+
+    def post(self, request, pk):
+        visit = self.visit(pk)
+        form = PromiseReviseForm(request.POST)
+        done = REFUSED
+        if form.is_valid():
+            revision = self.attempt(
+                services.visit_promise_revise,
+                form=form,
+                rules_as_messages=True,
+                visit=visit,
+                by=request.user,
+                **form.cleaned_data,
+            )
+            if revision is not REFUSED:
+                done = _("承诺交车时间已改为 %(time)s（%(reason)s）。") % {
+                    "time": timezone.localtime(revision.to_promised_at).strftime("%m-%d %H:%M"),
+                    "reason": revision.get_reason_display(),
+                }
+        return self.finish(request, pk, done, form, promise_form=form)
 
 
 class VisitCancelView(_VisitAction):
@@ -331,6 +382,7 @@ class VisitPrintView(PermissionRequired, View):
             "visits/visit_print.html",
             {
                 "visit": visit,
+                "promise_revisions": list(visit.promise_changes.select_related("by")),
                 "shop_address": settings.SHOP_ADDRESS,
                 "shop_phone": settings.SHOP_PHONE,
             },
