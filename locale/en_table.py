@@ -789,7 +789,6 @@ EN = {
     "回厂次数": "Visits",
     "日均里程": "Daily km",
     "工单明细": "Repair orders",
-    "晚于承诺时间交车的工单": "Delivered later than promised",
     "30 天内返修的维修/保修工单": "Repairs that came back within 30 days",
     "交车后 72 小时内未回访接通的工单": "Not reached by the follow-up call within 72 hours",
     "期间内交车的工单": "Delivered in the period",
@@ -1078,6 +1077,10 @@ EN = {
     "承诺修改": "Promise revisions",
     "交车检查未全部完成，本次计为不完整。": "The delivery checklist was not completed in full: counted as incomplete.",
     "承诺交车时间已改为 %(time)s（%(reason)s）。": "Promised time changed to %(time)s (%(reason)s).",
+    "晚于首次承诺时间交车的工单": "Delivered later than the first promise",
+    "晚于修改后承诺时间交车的工单": "Delivered later than the revised promise",
+    "承诺交车时间修改过的工单": "Promise revised",
+    "交车检查不完整的工单（含 DMS 同步交车）": "Delivery checklist incomplete (DMS deliveries included)",
 }
 PLURALS = {
     "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),

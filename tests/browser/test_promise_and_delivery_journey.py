@@ -108,3 +108,43 @@ def test_revise_the_promise_deliver_with_the_checklist_and_print(
     expect(page.locator("#ro-checklist")).to_contain_text("Car cleaned")
     page.screenshot(path=str(screenshot_dir / "ro-print-en-1366.png"), full_page=True)
     context.close()
+
+
+def test_the_managers_tiles_and_advisor_table(browser, live_server, screenshot_dir, ready_visit):
+    """The three new tiles and the advisors' promise table fit the tablet and the desktop, in
+    both languages, and a tile opens its rows."""
+    UserFactory(role="manager", username="boss")
+    delivered = timezone.now() - timedelta(hours=1)
+    VisitFactory(
+        status=Visit.Status.DELIVERED,
+        checked_in_at=delivered - timedelta(hours=3),
+        first_promised_at=delivered - timedelta(hours=1),
+        promised_at=delivered + timedelta(hours=1),
+        promise_revisions=1,
+        delivered_at=delivered,
+        advisor=Visit.objects.get().advisor or UserFactory(role="advisor", username="wang"),
+    )
+    for width, language in [(1024, "zh-hans"), (1366, "en")]:
+        context = browser.new_context(viewport={"width": width, "height": 768})
+        context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", "boss")
+        page.fill("#id_password", "pw-for-tests-1")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server.url}/reports/?preset=this_month")
+        for tile in ("on_time", "on_time_revised", "promise_revision", "delivery_checklist"):
+            expect(page.locator(f"#tile-{tile}")).to_be_visible()
+        expect(page.locator("#tile-on_time")).to_contain_text("0%")
+        expect(page.locator("#tile-on_time_revised")).to_contain_text("100%")
+        expect(page.locator("#advisor-delivery")).to_contain_text("100%")
+        no_sideways_scroll(page)
+        page.screenshot(
+            path=str(screenshot_dir / f"dashboard-promises-{language}-{width}.png"), full_page=True
+        )
+        page.click("#tile-promise_revision")
+        expect(page.locator("#report-visits tbody tr")).to_have_count(1)
+        context.close()

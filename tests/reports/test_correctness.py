@@ -441,8 +441,55 @@ def test_empty_period_has_null_rates_not_zero(shop, reader):
         "/api/v1/reports/summary/", {"start": "2020-01-01", "end": "2020-01-31"}
     ).json()
     assert answer["visits"] == 0 and answer["complaints"] == 0
-    for name in ["csi", "nps", "on_time_delivery_rate", "appointment_rate", "survey_response_rate"]:
+    for name in [
+        "csi",
+        "nps",
+        "on_time_delivery_rate",
+        "on_time_revised_rate",
+        "promise_revision_rate",
+        "delivery_checklist_rate",
+        "appointment_rate",
+        "survey_response_rate",
+    ]:
         assert answer[name] is None
+
+
+PROMISE_FIGURES = [
+    "on_time_delivery_rate",
+    "on_time_revised_rate",
+    "promise_revision_rate",
+    "delivery_checklist_rate",
+]
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS[:2])
+def test_promise_and_checklist_figures_by_advisor_match(shop, start, end):
+    """The dashboard's table per advisor (issue 17) against the independent computation
+    with the advisor's filter, and the visits report's rows behind each tile."""
+    from reports import dashboard, metrics, selectors
+
+    period = metrics.Period(start, end)
+    rows = {row["advisor_id"]: row for row in dashboard.advisors_delivery(period)}
+    assert len(rows) == 4
+    for advisor in shop:
+        expected = expected_summary(start, end, advisor=advisor.pk)
+        assert rows[advisor.pk]["visits"] == expected["visits"]
+        for name in PROMISE_FIGURES:
+            same(rows[advisor.pk][name], expected[name], f"{advisor.username}.{name}")
+
+    summary = metrics.summary(period)
+    visits = summary["visits"]
+    promised = metrics.delivered_visits(period).filter(first_promised_at__isnull=False).count()
+    behind = {
+        flag: selectors.visits_behind(period, **{flag: True}).count()
+        for flag in selectors.VISIT_FLAGS
+    }
+    assert behind["late"] == promised - round(summary["on_time_delivery_rate"] * promised)
+    assert behind["late_revised"] == promised - round(summary["on_time_revised_rate"] * promised)
+    assert behind["revised"] == round(summary["promise_revision_rate"] * promised)
+    assert behind["checklist_incomplete"] == visits - round(
+        summary["delivery_checklist_rate"] * visits
+    )
 
 
 @pytest.mark.parametrize(
