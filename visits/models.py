@@ -145,7 +145,8 @@ class Visit(models.Model):
     # The first promise given (check-in, the DMS, or the first revision when there was
     # none), kept when the promise is revised: the on-time rate is judged against it.
     first_promised_at = models.DateTimeField(_("首次承诺交车时间"), null=True, blank=True)
-    promise_revisions = models.PositiveSmallIntegerField(_("承诺修改次数"), default=0)
+    # Database defaults too: raw and bulk inserts (the DMS sync, loaders) may leave them out.
+    promise_revisions = models.PositiveSmallIntegerField(_("承诺修改次数"), default=0, db_default=0)
     delivered_at = models.DateTimeField(_("交车时间"), null=True, blank=True)
     odometer_km = models.PositiveIntegerField(_("进厂里程（公里）"), null=True, blank=True)
     odometer_lower_confirmed = models.BooleanField(_("已确认里程低于上次"), default=False)
@@ -165,10 +166,16 @@ class Visit(models.Model):
     )
     by_appointment = models.BooleanField(_("预约到店"), default=False)
     # The delivery checklist (交车检查), ticked on the deliver form; all four: complete.
-    checklist_charges_explained = models.BooleanField(_("已解释维修项目和费用"), default=False)
-    checklist_old_parts_offered = models.BooleanField(_("已请客户查看/带走旧件"), default=False)
-    checklist_car_cleaned = models.BooleanField(_("车辆已清洁"), default=False)
-    checklist_next_service_advised = models.BooleanField(_("已告知下次保养建议"), default=False)
+    checklist_charges_explained = models.BooleanField(
+        _("已解释维修项目和费用"), default=False, db_default=False
+    )
+    checklist_old_parts_offered = models.BooleanField(
+        _("已请客户查看/带走旧件"), default=False, db_default=False
+    )
+    checklist_car_cleaned = models.BooleanField(_("车辆已清洁"), default=False, db_default=False)
+    checklist_next_service_advised = models.BooleanField(
+        _("已告知下次保养建议"), default=False, db_default=False
+    )
     next_service_advised_on = models.DateField(_("建议下次保养日期"), null=True, blank=True)
     next_service_advised_km = models.PositiveIntegerField(
         _("建议下次保养里程（公里）"), null=True, blank=True

@@ -184,3 +184,73 @@ def test_bad_checklist_details_refuse_the_delivery(advisor, details, field):
     assert field in refused.value.message_dict
     visit.refresh_from_db()
     assert visit.status == S.READY
+
+
+# ---------------------------------------------------------------- through the pages
+
+
+def local(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_the_visit_page_revises_the_promise_and_says_what_is_wrong(advisor_client):
+    from django.urls import reverse
+
+    visit = VisitFactory(status=S.IN_PROGRESS)
+    url = reverse("visits:promise_revise", args=[visit.pk])
+    later = timezone.now() + timedelta(hours=6)
+    refused = advisor_client.post(url, {"promised_at": local(later), "reason": ""})
+    assert refused.status_code == 400 and "请选择修改原因" in refused.content.decode()
+    past = advisor_client.post(
+        url, {"promised_at": local(timezone.now() - timedelta(minutes=30)), "reason": "parts_late"}
+    )
+    assert past.status_code == 400 and "不能早于现在" in past.content.decode()
+    assert not PromiseRevision.objects.exists()
+
+    done = advisor_client.post(url, {"promised_at": local(later), "reason": "extra_work"})
+    assert done.status_code == 302
+    page = advisor_client.get(reverse("visits:detail", args=[visit.pk])).content.decode()
+    assert 'id="promise-revisions"' in page and "客户同意增项" in page
+    assert timezone.localtime(visit.promised_at).strftime("%Y-%m-%d %H:%M") in page  # the first
+    printed = advisor_client.get(reverse("visits:print", args=[visit.pk])).content.decode()
+    assert 'id="ro-promise-revisions"' in printed and "客户同意增项" in printed
+
+
+def test_a_delivered_visit_offers_no_revision_and_refuses_one(advisor_client):
+    from django.urls import reverse
+
+    visit = VisitFactory(status=S.DELIVERED, delivered_at=timezone.now())
+    page = advisor_client.get(reverse("visits:detail", args=[visit.pk])).content.decode()
+    assert 'id="promise-form"' not in page
+    response = advisor_client.post(
+        reverse("visits:promise_revise", args=[visit.pk]),
+        {"promised_at": local(timezone.now() + timedelta(hours=2)), "reason": "parts_late"},
+        follow=True,
+    )
+    assert "不能再修改承诺交车时间" in response.content.decode()
+    assert not PromiseRevision.objects.exists()
+
+
+def test_the_deliver_form_prefills_the_next_service_and_says_when_incomplete(advisor_client):
+    from django.urls import reverse
+
+    from followups.models import FollowUpPolicy
+
+    policy = FollowUpPolicy.current()
+    visit = VisitFactory(status=S.READY, odometer_km=12_000)
+    page = advisor_client.get(reverse("visits:detail", args=[visit.pk]))
+    form = page.context["deliver_form"]
+    assert form.initial["next_service_advised_km"] == 12_000 + policy.service_interval_km
+    # No registration date: the interval in days from today (METRICS.md's rule).
+    assert form.initial["next_service_advised_on"] == timezone.localdate() + timedelta(
+        days=policy.service_interval_days
+    )
+    response = advisor_client.post(
+        reverse("visits:deliver", args=[visit.pk]),
+        {"labour_amount": "100", "parts_amount": "0", "checklist_car_cleaned": "on"},
+        follow=True,
+    )
+    assert "交车检查未全部完成" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == S.DELIVERED and visit.checklist_car_cleaned
+    assert not visit.checklist_complete

@@ -25,22 +25,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalvisit',
             name='checklist_car_cleaned',
-            field=models.BooleanField(default=False, verbose_name='车辆已清洁'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='车辆已清洁'),
         ),
         migrations.AddField(
             model_name='historicalvisit',
             name='checklist_charges_explained',
-            field=models.BooleanField(default=False, verbose_name='已解释维修项目和费用'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='已解释维修项目和费用'),
         ),
         migrations.AddField(
             model_name='historicalvisit',
             name='checklist_next_service_advised',
-            field=models.BooleanField(default=False, verbose_name='已告知下次保养建议'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='已告知下次保养建议'),
         ),
         migrations.AddField(
             model_name='historicalvisit',
             name='checklist_old_parts_offered',
-            field=models.BooleanField(default=False, verbose_name='已请客户查看/带走旧件'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='已请客户查看/带走旧件'),
         ),
         migrations.AddField(
             model_name='historicalvisit',
@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalvisit',
             name='promise_revisions',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='承诺修改次数'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, verbose_name='承诺修改次数'),
         ),
         migrations.AddField(
             model_name='visit',
@@ -75,22 +75,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='visit',
             name='checklist_car_cleaned',
-            field=models.BooleanField(default=False, verbose_name='车辆已清洁'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='车辆已清洁'),
         ),
         migrations.AddField(
             model_name='visit',
             name='checklist_charges_explained',
-            field=models.BooleanField(default=False, verbose_name='已解释维修项目和费用'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='已解释维修项目和费用'),
         ),
         migrations.AddField(
             model_name='visit',
             name='checklist_next_service_advised',
-            field=models.BooleanField(default=False, verbose_name='已告知下次保养建议'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='已告知下次保养建议'),
         ),
         migrations.AddField(
             model_name='visit',
             name='checklist_old_parts_offered',
-            field=models.BooleanField(default=False, verbose_name='已请客户查看/带走旧件'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='已请客户查看/带走旧件'),
         ),
         migrations.AddField(
             model_name='visit',
@@ -110,7 +110,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='visit',
             name='promise_revisions',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='承诺修改次数'),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, verbose_name='承诺修改次数'),
         ),
         migrations.CreateModel(
             name='PromiseRevision',
