@@ -54,6 +54,8 @@ def test_revise_the_promise_deliver_with_the_checklist_and_print(
 
     # No reason: said on the form, nothing written.
     page.click("#promise-revise summary")
+    for field in ("input[name=promised_at]", "select[name=reason]", "input[name=note]"):
+        assert page.locator(f"#promise-form {field}").bounding_box()["height"] >= 44  # a finger
     new_time = timezone.localtime(timezone.now() + timedelta(hours=3)).replace(second=0)
     page.fill("#promise-form input[name=promised_at]", new_time.strftime("%Y-%m-%dT%H:%M"))
     page.click("#promise-button")
@@ -74,6 +76,8 @@ def test_revise_the_promise_deliver_with_the_checklist_and_print(
     checklist = page.locator("#deliver-checklist")
     expect(checklist.locator("input[name=next_service_advised_km]")).to_have_value("25000")
     assert checklist.locator("input[name=next_service_advised_on]").input_value()
+    tick = checklist.locator("input[name=checklist_car_cleaned]").bounding_box()
+    assert tick["height"] >= 20 and page.locator("#deliver-button").bounding_box()["height"] >= 38
     page.fill("input[name=labour_amount]", "300")
     page.fill("input[name=parts_amount]", "200")
     for name in ("charges_explained", "old_parts_offered", "next_service_advised"):
