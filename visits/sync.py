@@ -28,8 +28,6 @@ def _delivery_times_in_order(record: Record, values: dict) -> None:
         record.error("delivered_at", _("交车时间不能早于接车时间。"))
     if checked_in and values["promised_at"] and values["promised_at"] < checked_in:
         record.error("promised_at", _("承诺交车时间不能早于接车时间。"))
-    # The DMS's first promise is the visit's first (kept when it later moves the promise).
-    values["first_promised_at"] = values["promised_at"]
 
 
 VISIT_RECORD = sync.Declaration(
@@ -71,15 +69,10 @@ VISIT_RECORD = sync.Declaration(
         ),
     ],
     # Written by the desk only; a synced visit starts with them empty.
-    # A synced delivery has no delivery checklist (not complete) and no revision recorded
-    # here (a promise the DMS moves counts as revised: visits.rules.REVISED).
-    insert_only={
-        "walkaround_notes": "",
-        "odometer_lower_confirmed": False,
-        "cancel_reason": "",
-        "promise_revisions": 0,
-        **dict.fromkeys(Visit.CHECKLIST, False),
-    },
+    # (A synced delivery has no delivery checklist, not complete, and no revision recorded
+    # here: their columns' database defaults. A promise the DMS moves counts as revised,
+    # visits.rules.REVISED.)
+    insert_only={"walkaround_notes": "", "odometer_lower_confirmed": False, "cancel_reason": ""},
     clean=_delivery_times_in_order,
 )
 
@@ -122,6 +115,8 @@ def _resolve_references(records: list[Record]) -> None:
                 record.error("customer_external_id", _("没有这个 external_id 的客户。"))
         values["advisor_id"] = advisors.get(values["advisor"])
         values["advisor_code"] = "" if values["advisor_id"] else values["advisor"]
+        # The DMS's first promise is the visit's first (kept when it later moves it).
+        values["first_promised_at"] = values["promised_at"]
 
 
 def _ro_number_taken(records: list[Record]) -> None:

@@ -244,7 +244,7 @@ def _render_visit_page(
             "cancel_form": cancel_form or CancelForm(),
             "promise_form": promise_form
             or PromiseReviseForm(initial={"promised_at": visit.promised_at}),
-            "promise_revisions": list(visit.promise_changes.select_related("by")),
+            "promise_revisions": selectors.promise_revisions(visit=visit),
             "history": history_entries(visit, limit=30),
         },
         status=status,
@@ -382,7 +382,7 @@ class VisitPrintView(PermissionRequired, View):
             "visits/visit_print.html",
             {
                 "visit": visit,
-                "promise_revisions": list(visit.promise_changes.select_related("by")),
+                "promise_revisions": selectors.promise_revisions(visit=visit),
                 "shop_address": settings.SHOP_ADDRESS,
                 "shop_phone": settings.SHOP_PHONE,
             },
