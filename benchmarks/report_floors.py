@@ -20,12 +20,12 @@ def summary_sql(start: date, end: date):
         for d in ["reliability", "responsiveness", "assurance", "empathy", "tangibles"]
     )
     sql = f"""
-WITH v AS (SELECT id, vehicle_id, service_type, promised_at, delivered_at, by_appointment
+WITH v AS (SELECT id, vehicle_id, service_type, first_promised_at, delivered_at, by_appointment
              FROM visits_visit
             WHERE status = 'delivered' AND delivered_at >= %(since)s AND delivered_at < %(until)s),
 vf AS (SELECT count(*) AS visits,
-              count(*) FILTER (WHERE promised_at IS NOT NULL) AS promised,
-              count(*) FILTER (WHERE delivered_at <= promised_at) AS on_time,
+              count(*) FILTER (WHERE first_promised_at IS NOT NULL) AS promised,
+              count(*) FILTER (WHERE delivered_at <= first_promised_at) AS on_time,
               count(*) FILTER (WHERE by_appointment) AS by_appointment,
               count(*) FILTER (WHERE service_type IN {REPAIRS}) AS repairs,
               count(*) FILTER (WHERE service_type IN {REPAIRS} AND EXISTS (

@@ -252,6 +252,7 @@ class Command(BaseCommand):
                     vehicle_owner[vehicle],
                     vehicle,
                     advisors[n % len(advisors)],
+                    promised,  # the first promise (last, so the indices above stay)
                 )
             )
         # A shop writes its visits as the days go by: ids, RO numbers and the table's
@@ -280,6 +281,7 @@ class Command(BaseCommand):
                 "customer_id",
                 "vehicle_id",
                 "advisor_id",
+                "first_promised_at",
             ],
             visit_rows,
         )

@@ -1,8 +1,9 @@
 """Reads for the call centre: the follow-up policy (cached), the agent's calls, the team's
 queue, who holds a call."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import pandas as pd
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -97,6 +98,26 @@ def next_services(*, vehicles) -> dict:
     """{vehicle id: predicted next service date} (followups.states, METRICS.md's rule, the
     one the maintenance reminders use); vehicles never delivered are left out."""
     return states.next_services(vehicle_ids=[vehicle.pk for vehicle in vehicles])
+
+
+def next_service_after(*, visit, day: date | None = None) -> tuple[date, int | None]:
+    """The next service the visit being delivered on ``day`` (today) leads to: METRICS.md's
+    rule through the vehicle states' own functions, as if this visit were the vehicle's
+    latest (the state's ``due_day`` is the one after the previous delivery); and the
+    odometer at which it falls due, this visit's reading plus the policy's interval."""
+    policy = current_policy()
+    registration = visit.vehicle.registration_date
+    frame = pd.DataFrame(
+        {
+            "last_day": [pd.Timestamp(day or timezone.localdate())],
+            "registration_date": [pd.Timestamp(registration) if registration else pd.NaT],
+            "odometer_km": [visit.odometer_km],
+        }
+    )
+    frame["avg_daily_km"] = states.average_daily_km(frame)
+    due = states.predicted_next_service(frame, policy).iloc[0].date()
+    km = visit.odometer_km + policy.service_interval_km if visit.odometer_km is not None else None
+    return due, km
 
 
 def win_back_calls(*, customer_ids) -> dict[int, FollowUpTask]:

@@ -17,7 +17,7 @@ from customers.models import Customer, PhoneReveal, Vehicle
 from followups.models import CallAttempt, FollowUpTask
 from messaging.models import Message
 from surveys.models import Answer
-from visits.models import Appointment, Visit, WorkItem
+from visits.models import Appointment, PromiseRevision, Visit, WorkItem
 
 # Stored data, in the shop's language like every name and note (not translated on display).
 ERASED_NAME_PREFIX = "已删除客户 #"
@@ -121,6 +121,8 @@ SCRUBS = [
         {"concern": "", "walkaround_notes": "", "cancel_reason": ""},
         history_owner="customer_id",
     ),
+    # A revised promise's note is free text written about the customer's car.
+    Scrub(PromiseRevision, "visit__customer", {"note": ""}),
     Scrub(
         FollowUpTask,
         "customer",

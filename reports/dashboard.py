@@ -75,6 +75,29 @@ def advisors_ranked(period: metrics.Period) -> list[dict]:
     return sorted(rows, key=lambda row: (-row["csi"], row["username"]))
 
 
+def advisors_delivery(period: metrics.Period) -> list[dict]:
+    """Per advisor with visits delivered in the period (by name): the promise and delivery
+    checklist figures (METRICS.md, "Keeping the customer informed"), from the daily table's
+    sums, so they add up to the summary's."""
+    frame = daily.grouped(period, "advisor_id")
+    frame = frame[frame["advisor_id"].notna() & (frame["visits"] > 0)]
+    users = get_user_model().objects.in_bulk([int(pk) for pk in frame["advisor_id"]])
+    rows = [
+        {
+            "advisor_id": user.pk,
+            "name": person_name(user),
+            "visits": int(row.visits),
+            "on_time_delivery_rate": metrics.rate(row.on_time, row.promised),
+            "on_time_revised_rate": metrics.rate(row.on_time_revised, row.promised),
+            "promise_revision_rate": metrics.rate(row.revised, row.promised),
+            "delivery_checklist_rate": metrics.rate(row.checklist_complete, row.visits),
+        }
+        for row in frame.itertuples()
+        if (user := users.get(int(row.advisor_id)))
+    ]
+    return sorted(rows, key=lambda row: (row["name"], row["advisor_id"]))
+
+
 def key_drivers(period: metrics.Period, totals: dict | None = None) -> list[dict]:
     """Per SERVQUAL dimension: its mean points (the summary's ``csi_dimensions``) and its
     Pearson correlation with the NPS answer, over the period's responses that have both

@@ -17,6 +17,7 @@ from django.db.models.functions import Cast
 from followups.models import CallAttempt, FollowUpTask
 from shopcrm.triggers import LogTrigger
 from surveys.models import Dimension, SurveyInvitation, SurveyResponse
+from visits import rules as visit_rules
 from visits.models import Visit
 from visits.rules import COMEBACK_WINDOW, REPAIR_TYPES
 
@@ -29,8 +30,12 @@ CONTACT_WINDOW = timedelta(hours=72)  # the three-day call's "reached within 72 
 # Visits delivered that day, counted where the condition holds.
 VISIT_COUNTS = {
     "visits": Q(),
-    "promised": Q(promised_at__isnull=False),
-    "on_time": Q(promised_at__isnull=False, delivered_at__lte=F("promised_at")),
+    # With a promise; delivered by the first promise, by the last; the promise revised.
+    "promised": visit_rules.PROMISED,
+    "on_time": visit_rules.ON_TIME_FIRST,
+    "on_time_revised": visit_rules.ON_TIME_LAST,
+    "revised": visit_rules.REVISED,
+    "checklist_complete": visit_rules.CHECKLIST_COMPLETE,
     "by_appointment": Q(by_appointment=True),
     "repairs": Q(service_type__in=REPAIR_TYPES),
 }

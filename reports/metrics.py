@@ -119,7 +119,11 @@ def summary(period: Period, *, now: datetime | None = None, totals: dict | None 
 def _visit_figures(totals: dict) -> dict:
     return {
         "visits": totals["visits"],
+        # Judged against the first promise; the revised rate against the last (METRICS.md).
         "on_time_delivery_rate": rate(totals["on_time"], totals["promised"]),
+        "on_time_revised_rate": rate(totals["on_time_revised"], totals["promised"]),
+        "promise_revision_rate": rate(totals["revised"], totals["promised"]),
+        "delivery_checklist_rate": rate(totals["checklist_complete"], totals["visits"]),
         "fixed_first_visit_rate": rate(totals["repairs"] - totals["came_back"], totals["repairs"]),
         "appointment_rate": rate(totals["by_appointment"], totals["visits"]),
         "followup_contact_rate_72h": rate(totals["contacted"], totals["visits"]),

@@ -36,8 +36,11 @@ class DailyFigures(models.Model):
     service_type = models.CharField(max_length=12)
     # Visits delivered that day.
     visits = models.IntegerField()
-    promised = models.IntegerField()  # with a promised time
-    on_time = models.IntegerField()  # delivered by it
+    promised = models.IntegerField()  # with a promised time (a first promise)
+    on_time = models.IntegerField()  # delivered by the first promise
+    on_time_revised = models.IntegerField(default=0)  # delivered by the last promise
+    revised = models.IntegerField(default=0)  # whose promise was revised
+    checklist_complete = models.IntegerField(default=0)  # delivery checklist done in full
     by_appointment = models.IntegerField()
     repairs = models.IntegerField()  # repair and warranty visits
     came_back = models.IntegerField()  # repairs followed by a repair within 30 days

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pandas as pd
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,18 +13,32 @@ from followups import selectors as followup_selectors
 from followups import sources
 from followups.models import FollowUpTask
 from shopcrm.people import person_name
+from visits import rules as visit_rules
 from visits.models import Visit
 from visits.rules import REPAIR_TYPES
 
 from . import dashboard, metrics
 
+# The drill-down filters of the visits report: each the complement (or the numerator) of
+# a figure's condition, so the rows are exactly the ones the tile counts (visits.rules).
+VISIT_FLAGS = {
+    # Later than the first promise (on_time_delivery_rate) / than the last one.
+    "late": visit_rules.PROMISED & ~visit_rules.ON_TIME_FIRST,
+    "late_revised": visit_rules.PROMISED & ~visit_rules.ON_TIME_LAST,
+    "revised": visit_rules.REVISED,
+    "checklist_incomplete": ~visit_rules.CHECKLIST_COMPLETE,
+}
+
 
 def visits_behind(
-    period: metrics.Period, *, late=False, comeback=False, not_contacted=False
+    period: metrics.Period, *, comeback=False, not_contacted=False, **flags
 ) -> QuerySet:
+    """The period's delivered visits, narrowed by the flags set (VISIT_FLAGS, comeback,
+    not_contacted)."""
     visits = metrics.delivered_visits(period).select_related("customer", "advisor", "vehicle")
-    if late:
-        visits = visits.filter(promised_at__isnull=False, delivered_at__gt=F("promised_at"))
+    for name, condition in VISIT_FLAGS.items():
+        if flags.get(name):
+            visits = visits.filter(condition)
     if comeback:
         visits = visits.filter(service_type__in=REPAIR_TYPES).filter(metrics.came_back())
     if not_contacted:
@@ -40,7 +54,10 @@ def visit_row(visit: Visit) -> list:
     return [
         visit.ro_number,
         when(visit.delivered_at),
+        when(visit.first_promised_at),
         when(visit.promised_at),
+        visit.promise_revisions,
+        _("是") if visit.checklist_complete else _("否"),
         visit.get_service_type_display(),
         advisor,
         visit.customer.name,

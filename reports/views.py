@@ -57,6 +57,10 @@ class DashboardView(PermissionRequired, View):
                 "tiles": _tiles(period, summary, churn, links),
                 "repair_tiles": _repair_tiles(summary, links),
                 "key_drivers": dashboard.key_drivers(period, totals),
+                "advisors_delivery": [
+                    {**row, "rates": [row[key] for key, _label in DELIVERY_RATES]}
+                    for row in dashboard.advisors_delivery(period)
+                ],
                 "charts": _charts(period, totals, summary, churn, links),
                 "filter_query": links["query"],
             },
@@ -106,6 +110,27 @@ def _tiles(period, summary: dict, churn: dict, links: dict) -> list[tuple]:
             summary["on_time_delivery_rate"],
             "rate",
             f"{links['visits']}&late=1",
+        ),
+        (
+            "on_time_revised",
+            _("按修改后承诺交车率"),
+            summary["on_time_revised_rate"],
+            "rate",
+            f"{links['visits']}&late_revised=1",
+        ),
+        (
+            "promise_revision",
+            _("承诺修改率"),
+            summary["promise_revision_rate"],
+            "rate",
+            f"{links['visits']}&revised=1",
+        ),
+        (
+            "delivery_checklist",
+            _("交车检查完整率"),
+            summary["delivery_checklist_rate"],
+            "rate",
+            f"{links['visits']}&checklist_incomplete=1",
         ),
         (
             "fixed_first",
@@ -200,6 +225,14 @@ def _charts(period, totals: dict, summary: dict, churn: dict, links: dict) -> di
     }
 
 
+# The promise and delivery figures per advisor (the dashboard's table and its export).
+DELIVERY_RATES = [
+    ("on_time_delivery_rate", gettext_lazy("按时交车率")),
+    ("on_time_revised_rate", gettext_lazy("按修改后承诺交车率")),
+    ("promise_revision_rate", gettext_lazy("承诺修改率")),
+    ("delivery_checklist_rate", gettext_lazy("交车检查完整率")),
+]
+
 FUNNEL_LABELS = {
     "visits": gettext_lazy("已交车"),
     "tasks": gettext_lazy("生成回访"),
@@ -224,7 +257,8 @@ class VisitsView(PermissionRequired, View):
         if period is None:
             return render(request, "reports/visits.html", {"form": form, "rows": []}, status=400)
         flags = {
-            name: request.GET.get(name) == "1" for name in ("late", "comeback", "not_contacted")
+            name: request.GET.get(name) == "1"
+            for name in ("comeback", "not_contacted", *selectors.VISIT_FLAGS)
         }
         visits = selectors.visits_behind(period, **flags)
         if fmt:
@@ -249,7 +283,10 @@ class VisitsView(PermissionRequired, View):
 VISIT_HEADER = [
     gettext_lazy("工单号"),
     gettext_lazy("交车时间"),
-    gettext_lazy("承诺交车"),
+    gettext_lazy("首次承诺"),
+    gettext_lazy("最终承诺"),
+    gettext_lazy("承诺修改次数"),
+    gettext_lazy("交车检查完整"),
     gettext_lazy("服务类型"),
     gettext_lazy("服务顾问"),
     gettext_lazy("客户"),
@@ -439,6 +476,13 @@ class TableExportView(PermissionRequired, View):
                 [_("服务顾问"), "CSI", _("答卷")],
                 [[r["name"], r["csi"], r["responses"]] for r in dashboard.advisors_ranked(period)],
             ),
+            "advisor_delivery": lambda: (
+                [_("服务顾问"), _("交车台次"), *(str(label) for _key, label in DELIVERY_RATES)],
+                [
+                    [r["name"], r["visits"], *(shown(r[key], "rate") for key, _l in DELIVERY_RATES)]
+                    for r in dashboard.advisors_delivery(period)
+                ],
+            ),
             "categories": lambda: (
                 [_("投诉类别"), _("数量"), _("累计占比")],
                 [
@@ -486,6 +530,9 @@ SUMMARY_FIGURES = [
     ("survey_response_rate", gettext_lazy("问卷回收率"), "rate"),
     ("alerts", gettext_lazy("调查预警数"), "count"),
     ("on_time_delivery_rate", gettext_lazy("按时交车率"), "rate"),
+    ("on_time_revised_rate", gettext_lazy("按修改后承诺交车率"), "rate"),
+    ("promise_revision_rate", gettext_lazy("承诺修改率"), "rate"),
+    ("delivery_checklist_rate", gettext_lazy("交车检查完整率"), "rate"),
     ("fixed_first_visit_rate", gettext_lazy("一次修复率"), "rate"),
     ("appointment_rate", gettext_lazy("预约率"), "rate"),
     ("followup_contact_rate_72h", gettext_lazy("三日回访率"), "rate"),

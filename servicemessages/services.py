@@ -54,7 +54,7 @@ def parameters_for(event: str, visit: Visit, *, revision=None, item=None) -> dic
         )
     elif event == Event.PROMISE_REVISED:
         values.update(
-            promised_at=_moment(getattr(revision, "to", None) or visit.promised_at),
+            promised_at=_moment(getattr(revision, "to_promised_at", None) or visit.promised_at),
             reason=_reason(revision),
         )
     elif event == Event.EXTRA_WORK and item is not None:
@@ -79,8 +79,8 @@ def parameters_for(event: str, visit: Visit, *, revision=None, item=None) -> dic
 
 
 def revision_round(revision) -> int:
-    """The round of a promise revision's message: its number on the visit (else its id)."""
-    return getattr(revision, "number", None) or revision.pk
+    """The round of a promise revision's message: the revision's id."""
+    return revision.pk
 
 
 def _reason(revision) -> str:
@@ -189,4 +189,35 @@ def extra_work_messages_create_missing(*, now: datetime | None = None, limit: in
         )
         is not None
         for item in waiting
+    )
+
+
+def promise_messages_create_missing(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Beat sweep: the "promise revised" message of each revision within the look-back of a
+    car still in the workshop that has none (the event queues it on commit)."""
+    from visits.models import PromiseRevision
+
+    now = now or timezone.now()
+    since = now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK
+    revisions = list(
+        PromiseRevision.objects.filter(at__gte=since, visit__status__in=Visit.IN_WORKSHOP)
+        .filter(contactable(Purpose.SERVICE, prefix="visit__customer__"))
+        .order_by("pk")[:limit]
+    )
+    keys = {object_key(revision.visit_id, revision.pk) for revision in revisions}
+    made = set(
+        Message.objects.filter(purpose=Event.PROMISE_REVISED, object_key__in=keys).values_list(
+            "object_key", flat=True
+        )
+    )
+    return sum(
+        service_message_create(
+            event=Event.PROMISE_REVISED,
+            visit_id=revision.visit_id,
+            round_=revision.pk,
+            revision=revision,
+        )
+        is not None
+        for revision in revisions
+        if object_key(revision.visit_id, revision.pk) not in made
     )

@@ -22,6 +22,8 @@ def create_service_message(event: str, visit_id: int) -> int | None:
 @shared_task(name="servicemessages.tasks.sweep_missing_service_messages", **SWEEP)
 def sweep_missing_service_messages() -> int:
     """Every minute: the service messages the visit events' tasks did not queue."""
-    return services.service_message_create_missing() + (
-        services.extra_work_messages_create_missing()
+    return (
+        services.service_message_create_missing()
+        + services.extra_work_messages_create_missing()
+        + services.promise_messages_create_missing()
     )

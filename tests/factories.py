@@ -75,6 +75,7 @@ class VisitFactory(factory.django.DjangoModelFactory):
     status = Visit.Status.CHECKED_IN
     checked_in_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     promised_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=2))
+    first_promised_at = factory.LazyAttribute(lambda visit: visit.promised_at)
     estimated_amount = Decimal("500.00")
 
 

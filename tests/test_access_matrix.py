@@ -44,6 +44,7 @@ PAGES = {
     "visits:transition": "visit",
     "visits:deliver": "visit",
     "visits:cancel": "visit",
+    "visits:promise_revise": "visit",
     "visits:print": "visit",
     "visits:extra_work": "visit",
     "visits:extra_work_answer": "visit",

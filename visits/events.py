@@ -13,6 +13,8 @@ import logging
 from django.db import transaction
 from django.dispatch import Signal
 
+from .models import Visit
+
 logger = logging.getLogger("shopcrm.events")
 
 visit_delivered = Signal()
@@ -23,7 +25,9 @@ extra_work_answered = Signal()
 # Sent after commit like "visit delivered", with ``visit_id`` and ``source``.
 visit_checked_in = Signal()
 visit_ready = Signal()
-# sender=Visit, visit=…, revision=… (its ``to``: the new time, and its reason's display).
+# "Promise revised": sent after the revising transaction commits, with sender=Visit and the
+# visit and its PromiseRevision (``visit=…, revision=…``); the customer's "promise revised"
+# message hooks here. Receivers must be safe to run twice.
 promise_revised = Signal()
 
 
@@ -50,3 +54,10 @@ def emit_visit_ready(*, visit_id: int, source: str) -> None:
 
 def log_visit_delivered(sender, *, visit_id: int, source: str, **kwargs) -> None:
     logger.info("visit delivered: visit_id=%s source=%s", visit_id, source)
+
+
+def emit_promise_revised(*, visit, revision) -> None:
+    transaction.on_commit(
+        lambda: promise_revised.send(sender=Visit, visit=visit, revision=revision),
+        robust=True,  # the revision has committed: a receiver's failure is logged
+    )

@@ -6,7 +6,7 @@ from customers.validators import ODOMETER_MAX_KM
 from shopcalendar.rules import check_day
 from shopcrm.forms import StaffChoiceField
 
-from .models import Appointment, ServiceType, WorkItem
+from .models import Appointment, PromiseRevision, ServiceType, WorkItem
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -97,6 +97,61 @@ class DeliverForm(forms.Form):
         decimal_places=2,
         required=False,
     )
+
+
+class DeliveryChecklistForm(DeliverForm):
+    """Delivery with its checklist: every item may stay unticked (the car is still handed
+    over), but then the checklist counts as not complete."""
+
+    checklist_charges_explained = forms.BooleanField(
+        label=_("已向客户解释维修项目和费用"), required=False
+    )
+    checklist_old_parts_offered = forms.BooleanField(
+        label=_("已请客户查看旧件（可带走）"), required=False
+    )
+    checklist_car_cleaned = forms.BooleanField(label=_("车辆已清洁"), required=False)
+    checklist_next_service_advised = forms.BooleanField(
+        label=_("已告知下次保养建议"), required=False
+    )
+    next_service_advised_on = forms.DateField(
+        label=_("建议下次保养日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[check_day],
+    )
+    next_service_advised_km = forms.IntegerField(
+        label=_("建议下次保养里程（公里）"),
+        min_value=0,
+        max_value=ODOMETER_MAX_KM,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    AMOUNTS = ("labour_amount", "parts_amount", "total_amount")
+
+    def service_arguments(self) -> dict:
+        """visit_deliver's keyword arguments: the amounts, and the checklist apart."""
+        data = self.cleaned_data
+        return {
+            **{name: data[name] for name in self.AMOUNTS},
+            "checklist": {name: data[name] for name in data if name not in self.AMOUNTS},
+        }
+
+
+class PromiseReviseForm(forms.Form):
+    promised_at = forms.DateTimeField(
+        label=_("新的承诺交车时间"),
+        widget=DateTimeLocalInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        error_messages={"required": _("请填写新的承诺交车时间。")},
+        validators=[check_day],
+    )
+    reason = forms.ChoiceField(
+        label=_("修改原因"),
+        choices=[("", "—"), *PromiseRevision.Reason.choices],
+        error_messages={"required": _("请选择修改原因。")},
+    )
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)
 
 
 class CancelForm(forms.Form):

@@ -98,6 +98,13 @@ class Visit(models.Model):
         Status.QUALITY_CHECK,
         Status.READY,
     )
+    # The delivery checklist's items, in the form's order.
+    CHECKLIST = (
+        "checklist_charges_explained",
+        "checklist_old_parts_offered",
+        "checklist_car_cleaned",
+        "checklist_next_service_advised",
+    )
 
     ro_number = models.CharField(_("工单号"), max_length=32)
     vehicle = models.ForeignKey(
@@ -135,6 +142,11 @@ class Visit(models.Model):
     status = models.CharField(_("状态"), max_length=14, choices=Status, default=Status.CHECKED_IN)
     checked_in_at = models.DateTimeField(_("接车时间"))
     promised_at = models.DateTimeField(_("承诺交车时间"), null=True, blank=True)
+    # The first promise given (check-in, the DMS, or the first revision when there was
+    # none), kept when the promise is revised: the on-time rate is judged against it.
+    first_promised_at = models.DateTimeField(_("首次承诺交车时间"), null=True, blank=True)
+    # Database defaults too: raw and bulk inserts (the DMS sync, loaders) may leave them out.
+    promise_revisions = models.PositiveSmallIntegerField(_("承诺修改次数"), default=0, db_default=0)
     delivered_at = models.DateTimeField(_("交车时间"), null=True, blank=True)
     odometer_km = models.PositiveIntegerField(_("进厂里程（公里）"), null=True, blank=True)
     odometer_lower_confirmed = models.BooleanField(_("已确认里程低于上次"), default=False)
@@ -153,6 +165,30 @@ class Visit(models.Model):
         _("结算金额"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     by_appointment = models.BooleanField(_("预约到店"), default=False)
+    # The delivery checklist (交车检查), ticked on the deliver form; all four: complete.
+    checklist_charges_explained = models.BooleanField(
+        _("已解释维修项目和费用"), default=False, db_default=False
+    )
+    checklist_old_parts_offered = models.BooleanField(
+        _("已请客户查看/带走旧件"), default=False, db_default=False
+    )
+    checklist_car_cleaned = models.BooleanField(_("车辆已清洁"), default=False, db_default=False)
+    checklist_next_service_advised = models.BooleanField(
+        _("已告知下次保养建议"), default=False, db_default=False
+    )
+    next_service_advised_on = models.DateField(_("建议下次保养日期"), null=True, blank=True)
+    next_service_advised_km = models.PositiveIntegerField(
+        _("建议下次保养里程（公里）"), null=True, blank=True
+    )
+    checklist_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("交车检查人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    checklist_at = models.DateTimeField(_("交车检查时间"), null=True, blank=True)
     cancel_reason = models.CharField(_("取消原因"), max_length=200, blank=True)
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
     source_updated_at = models.DateTimeField(
@@ -161,7 +197,8 @@ class Visit(models.Model):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The checklist's who and when are the history row's own user and time.
+    history = HistoricalRecords(excluded_fields=["updated_at", "checklist_by", "checklist_at"])
 
     class Meta:
         verbose_name = _("工单")
@@ -198,12 +235,61 @@ class Visit(models.Model):
         return self.ro_number
 
     @property
+    def checklist_complete(self) -> bool:
+        """Every item of the delivery checklist ticked (rules.CHECKLIST_COMPLETE in SQL)."""
+        return all(getattr(self, name) for name in self.CHECKLIST)
+
+    @property
+    def promise_revised(self) -> bool:
+        """Revised at least once: here with a reason, or moved by the DMS (rules.REVISED)."""
+        return self.promise_revisions > 0 or (
+            self.first_promised_at is not None and self.promised_at != self.first_promised_at
+        )
+
+    @property
     def is_late(self) -> bool:
         return (
             self.status in self.IN_WORKSHOP
             and self.promised_at is not None
             and self.promised_at < timezone.now()
         )
+
+
+class PromiseRevision(models.Model):
+    """A revision of a visit's promised time, with its reason (the first promise stays on
+    the visit as ``first_promised_at``)."""
+
+    class Reason(models.TextChoices):
+        PARTS_LATE = "parts_late", _("配件未到")
+        EXTRA_WORK = "extra_work", _("客户同意增项")
+        CUSTOMER_REQUEST = "customer_request", _("客户要求")
+        WORKSHOP_DELAY = "workshop_delay", _("车间延误")
+        OTHER = "other", _("其他（请注明）")
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="promise_changes"
+    )
+    from_promised_at = models.DateTimeField(_("原承诺时间"), null=True, blank=True)
+    to_promised_at = models.DateTimeField(_("新承诺时间"))
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("修改人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("修改时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("承诺时间修改")
+        verbose_name_plural = _("承诺时间修改")
+        ordering = ["visit", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.visit} → {timezone.localtime(self.to_promised_at):%Y-%m-%d %H:%M}"
 
 
 class RoNumberSequence(models.Model):

@@ -7,6 +7,7 @@ followed by one)."""
 
 from datetime import datetime, timedelta
 
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import ServiceType, Visit
@@ -52,3 +53,25 @@ def default_promised_at(now: datetime | None = None) -> datetime:
     now = timezone.localtime(now or timezone.now()) + timedelta(hours=2)
     minute = 30 if now.minute <= 30 else 60
     return now.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=minute)
+
+
+# ---------------------------------------------------------------- promises and delivery
+
+# The figures' conditions (METRICS.md, "Keeping the customer informed"), over delivered
+# visits. A visit has a promise when it was ever given one (the first promise).
+PROMISED = Q(first_promised_at__isnull=False)
+ON_TIME_FIRST = Q(first_promised_at__isnull=False, delivered_at__lte=F("first_promised_at"))
+ON_TIME_LAST = Q(
+    first_promised_at__isnull=False,
+    promised_at__isnull=False,
+    delivered_at__lte=F("promised_at"),
+)
+# Revised: with a reason here, or the promise moved by the DMS (which gives no reason).
+REVISED = Q(first_promised_at__isnull=False) & (
+    Q(promise_revisions__gt=0)
+    | Q(promised_at__isnull=True)
+    | ~Q(promised_at=F("first_promised_at"))
+)
+CHECKLIST_COMPLETE = Q(**dict.fromkeys(Visit.CHECKLIST, True))
+# How long before now a revised promise may lie (the form's minute rounding).
+PROMISE_SLACK = timedelta(minutes=1)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from customers.selectors import SEARCH_LIMIT, SearchResults, search
 from shopcalendar.rules import day_span, end_of, start_of
 
-from .models import Appointment, Visit
+from .models import Appointment, PromiseRevision, Visit
 from .rules import next_step
 from .workitems import awaiting_by_visit
 
@@ -149,3 +149,9 @@ def open_visits_by_vehicle(*, vehicle_ids) -> dict:
             vehicle_id__in=list(vehicle_ids), status__in=Visit.IN_WORKSHOP
         )
     }
+
+
+def promise_revisions(*, visit: Visit) -> list[PromiseRevision]:
+    """A visit's revised promises, oldest first, with who revised each (the visit page and
+    the printed RO)."""
+    return list(visit.promise_changes.select_related("by").order_by("at", "pk"))

@@ -14,9 +14,14 @@ from customers.models import Customer, Vehicle
 from customers.services import customer_create, vehicle_create, vehicle_record_odometer
 from shopcrm.errors import DomainError
 
-from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
-from .models import Appointment, RoNumberSequence, Visit
-from .rules import UNDO_WINDOW, allowed_transitions, next_step
+from .events import (
+    emit_promise_revised,
+    emit_visit_checked_in,
+    emit_visit_delivered,
+    emit_visit_ready,
+)
+from .models import Appointment, PromiseRevision, RoNumberSequence, Visit
+from .rules import PROMISE_SLACK, UNDO_WINDOW, allowed_transitions, next_step
 from .selectors import open_visit_of
 from .workitems import recommendations_add
 
@@ -159,6 +164,7 @@ def visit_check_in(
         status=S.CHECKED_IN,
         checked_in_at=checked_in_at,
         promised_at=promised_at,
+        first_promised_at=promised_at,
         odometer_km=odometer_km,
         odometer_lower_confirmed=bool(
             confirm_lower_odometer
@@ -278,6 +284,64 @@ def visit_step_undo(*, visit: Visit, from_status: str, by, now: datetime | None 
 
 
 @transaction.atomic
+def visit_promise_revise(
+    *,
+    visit: Visit,
+    promised_at: datetime | None,
+    reason: str,
+    note: str = "",
+    by=None,
+    now: datetime | None = None,
+) -> PromiseRevision:
+    """Give the customer a new promised time, with its reason (a code; "other" needs a
+    note). The first promise stays (``first_promised_at``; this one becomes it when the
+    visit had none); the revision is recorded and "promise revised" sent after commit."""
+    now = now or timezone.now()
+    note = (note or "").strip()
+    visit = _lock(visit)
+    if visit.status not in Visit.IN_WORKSHOP:
+        raise DomainError(
+            _("工单 %(ro)s 当前为“%(status)s”，不能再修改承诺交车时间。")
+            % {"ro": visit.ro_number, "status": visit.get_status_display()},
+            code="promise_final",
+        )
+    errors: dict = {}
+    if promised_at is None:
+        errors["promised_at"] = [_("请填写新的承诺交车时间。")]
+    elif promised_at <= visit.checked_in_at:
+        errors["promised_at"] = [_("承诺交车时间必须晚于接车时间。")]
+    elif promised_at < now - PROMISE_SLACK:
+        errors["promised_at"] = [_("新的承诺交车时间不能早于现在。")]
+    elif promised_at == visit.promised_at:
+        errors["promised_at"] = [_("新的承诺交车时间与当前承诺相同。")]
+    if reason not in PromiseRevision.Reason.values:
+        errors["reason"] = [_("请选择修改原因。")]
+    elif reason == PromiseRevision.Reason.OTHER and not note:
+        errors["note"] = [_("选择“其他”时请写明原因。")]
+    if len(note) > 200:
+        errors["note"] = [_("最多 200 个字。")]
+    if errors:
+        raise ValidationError(errors)
+    revision = PromiseRevision.objects.create(
+        visit=visit,
+        from_promised_at=visit.promised_at,
+        to_promised_at=promised_at,
+        reason=reason,
+        note=note,
+        by=by,
+        at=now,
+    )
+    if visit.first_promised_at is None:
+        visit.first_promised_at = promised_at
+    visit.promised_at = promised_at
+    visit.promise_revisions += 1  # the row is locked
+    visit._history_user = by
+    visit.save()
+    emit_promise_revised(visit=visit, revision=revision)
+    return revision
+
+
+@transaction.atomic
 def visit_deliver(
     *,
     visit: Visit,
@@ -285,14 +349,17 @@ def visit_deliver(
     parts_amount: Decimal,
     total_amount: Decimal | None = None,
     delivered_at: datetime | None = None,
+    checklist: dict | None = None,
     by=None,
     source: str = "browser",
 ) -> Visit:
-    """Hand the car back: record final amounts and time, then emit "visit delivered"."""
+    """Hand the car back: record final amounts, time and the delivery checklist (items not
+    ticked are recorded as not done: the delivery is allowed, the checklist counts as not
+    complete), then emit "visit delivered"."""
     visit = _lock(visit)
     if S.DELIVERED not in allowed_transitions(visit.status):
         _refuse_transition(visit, S.DELIVERED)
-    errors: dict = {}
+    errors: dict = _checklist_errors(checklist or {})
     for field, value in (("labour_amount", labour_amount), ("parts_amount", parts_amount)):
         if value is None:
             errors[field] = [_("请填写金额（没有请填 0）。")]
@@ -311,10 +378,36 @@ def visit_deliver(
     visit.total_amount = total_amount if total_amount is not None else labour_amount + parts_amount
     visit.delivered_at = delivered_at
     visit.status = S.DELIVERED
+    if checklist is not None:
+        _record_checklist(visit, checklist, by=by, at=delivered_at)
     visit._history_user = by
     visit.save()
     emit_visit_delivered(visit_id=visit.pk, source=source)
     return visit
+
+
+CHECKLIST_DETAILS = ("next_service_advised_on", "next_service_advised_km")
+
+
+def _checklist_errors(checklist: dict) -> dict:
+    """Advice given names the next service (a date, km or both); a date not before today."""
+    errors: dict = {}
+    on, km = (checklist.get(name) for name in CHECKLIST_DETAILS)
+    if checklist.get("checklist_next_service_advised") and on is None and km is None:
+        errors["next_service_advised_on"] = [_("已告知下次保养时，请填写建议日期或里程。")]
+    if on is not None and on < timezone.localdate():
+        errors["next_service_advised_on"] = [_("建议下次保养日期不能早于今天。")]
+    if km is not None and km < 0:
+        errors["next_service_advised_km"] = [_("里程不能为负数。")]
+    return errors
+
+
+def _record_checklist(visit: Visit, checklist: dict, *, by, at: datetime) -> None:
+    for name in Visit.CHECKLIST:
+        setattr(visit, name, bool(checklist.get(name)))
+    for name in CHECKLIST_DETAILS:
+        setattr(visit, name, checklist.get(name))
+    visit.checklist_by, visit.checklist_at = by, at
 
 
 @transaction.atomic

@@ -61,8 +61,17 @@ VISIT_RECORD = sync.Declaration(
         bulk.Column("customer_id"),
         bulk.Column("advisor_id"),
         bulk.Column("advisor_code"),
+        # Set once: a stored first promise stays; a visit without one takes the DMS's.
+        bulk.Column(
+            "first_promised_at",
+            on_update="COALESCE(t.{name}, excluded.{name})",
+            compare=False,
+        ),
     ],
     # Written by the desk only; a synced visit starts with them empty.
+    # (A synced delivery has no delivery checklist, not complete, and no revision recorded
+    # here: their columns' database defaults. A promise the DMS moves counts as revised,
+    # visits.rules.REVISED.)
     insert_only={"walkaround_notes": "", "odometer_lower_confirmed": False, "cancel_reason": ""},
     clean=_delivery_times_in_order,
 )
@@ -106,6 +115,8 @@ def _resolve_references(records: list[Record]) -> None:
                 record.error("customer_external_id", _("没有这个 external_id 的客户。"))
         values["advisor_id"] = advisors.get(values["advisor"])
         values["advisor_code"] = "" if values["advisor_id"] else values["advisor"]
+        # The DMS's first promise is the visit's first (kept when it later moves it).
+        values["first_promised_at"] = values["promised_at"]
 
 
 def _ro_number_taken(records: list[Record]) -> None:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("visits/<int:pk>/", views.VisitDetailView.as_view(), name="detail"),
     path("visits/<int:pk>/transition/", views.VisitTransitionView.as_view(), name="transition"),
     path("visits/<int:pk>/deliver/", views.VisitDeliverView.as_view(), name="deliver"),
+    path("visits/<int:pk>/promise/", views.VisitPromiseReviseView.as_view(), name="promise_revise"),
     path("visits/<int:pk>/cancel/", views.VisitCancelView.as_view(), name="cancel"),
     path("visits/<int:pk>/print/", views.VisitPrintView.as_view(), name="print"),
     path(

@@ -14,6 +14,7 @@ from customers import access as customer_access
 from customers.history import history_entries
 from customers.models import Customer
 from customers.validators import clean_plate_text
+from followups import selectors as followup_selectors
 from shopcrm.access import PermissionRequired, id_or_none
 from shopcrm.cache import public_page_too_busy
 from shopcrm.errors import DomainError
@@ -25,8 +26,9 @@ from .forms import (
     AppointmentForm,
     CancelForm,
     CheckInForm,
-    DeliverForm,
+    DeliveryChecklistForm,
     ExtraWorkForm,
+    PromiseReviseForm,
 )
 from .models import Visit, WorkItem, WorkItemPhoto
 
@@ -211,8 +213,29 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
         )
 
 
+def _deliver_form(visit: Visit) -> DeliveryChecklistForm:
+    """Delivery starts from the estimate (the total is prefilled with it and follows the
+    labour and parts as they are typed: static/js/app.js, js-sum) and from the predicted
+    next service (followups' rule, as if this visit were delivered today)."""
+    due_on, due_km = followup_selectors.next_service_after(visit=visit)
+    return DeliveryChecklistForm(
+        initial={
+            "total_amount": visit.estimated_amount,
+            "next_service_advised_on": due_on,
+            "next_service_advised_km": due_km,
+        }
+    )
+
+
 def _render_visit_page(
-    request, pk, *, deliver_form=None, cancel_form=None, extra_work_form=None, status=200
+    request,
+    pk,
+    *,
+    deliver_form=None,
+    cancel_form=None,
+    promise_form=None,
+    extra_work_form=None,
+    status=200,
 ):
     visit = access.visit_for(request.user, pk)
     try:
@@ -220,6 +243,7 @@ def _render_visit_page(
     except Visit.DoesNotExist as exc:  # deleted a moment ago
         raise Http404 from exc
     can_change = access.can_change_visit(request.user, visit)
+    can_deliver = can_change and Visit.Status.DELIVERED in rules.allowed_transitions(visit.status)
     next_steps = [
         (step, Visit.Status(step).label)
         for step in rules.allowed_transitions(visit.status)
@@ -232,15 +256,15 @@ def _render_visit_page(
             "visit": visit,
             "can_change": can_change,
             "next_steps": next_steps if can_change else [],
-            "can_deliver": can_change
-            and Visit.Status.DELIVERED in rules.allowed_transitions(visit.status),
+            "can_deliver": can_deliver,
             "can_cancel": can_change
             and Visit.Status.CANCELLED in rules.allowed_transitions(visit.status),
-            # Delivery starts from the estimate: the total is prefilled with it and follows
-            # the labour and parts as they are typed (static/js/app.js, js-sum).
-            "deliver_form": deliver_form
-            or DeliverForm(initial={"total_amount": visit.estimated_amount}),
+            "can_revise_promise": can_change and visit.status in Visit.IN_WORKSHOP,
+            "deliver_form": deliver_form or (_deliver_form(visit) if can_deliver else None),
             "cancel_form": cancel_form or CancelForm(),
+            "promise_form": promise_form
+            or PromiseReviseForm(initial={"promised_at": visit.promised_at}),
+            "promise_revisions": selectors.promise_revisions(visit=visit),
             "history": history_entries(visit, limit=30),
             "work_items": list(
                 visit.work_items.prefetch_related("photos").select_related("answered_by")
@@ -309,7 +333,7 @@ class VisitTransitionView(_VisitAction):
 class VisitDeliverView(_VisitAction):
     def post(self, request, pk):
         visit = self.visit(pk)
-        form = DeliverForm(request.POST)
+        form = DeliveryChecklistForm(request.POST)
         done = REFUSED
         if form.is_valid():
             visit = self.attempt(
@@ -318,11 +342,37 @@ class VisitDeliverView(_VisitAction):
                 rules_as_messages=True,
                 visit=visit,
                 by=request.user,
-                **form.cleaned_data,
+                **form.service_arguments(),
             )
             if visit is not REFUSED:
                 done = _("已交车：%(ro)s。") % {"ro": visit.ro_number}
+                if not visit.checklist_complete:
+                    done += " " + _("交车检查未全部完成，本次计为不完整。")
         return self.finish(request, pk, done, form, deliver_form=form)
+
+
+class VisitPromiseReviseView(_VisitAction):
+    """A new promised time with its reason, from the visit's page."""
+
+    def post(self, request, pk):
+        visit = self.visit(pk)
+        form = PromiseReviseForm(request.POST)
+        done = REFUSED
+        if form.is_valid():
+            revision = self.attempt(
+                services.visit_promise_revise,
+                form=form,
+                rules_as_messages=True,
+                visit=visit,
+                by=request.user,
+                **form.cleaned_data,
+            )
+            if revision is not REFUSED:
+                done = _("承诺交车时间已改为 %(time)s（%(reason)s）。") % {
+                    "time": timezone.localtime(revision.to_promised_at).strftime("%m-%d %H:%M"),
+                    "reason": revision.get_reason_display(),
+                }
+        return self.finish(request, pk, done, form, promise_form=form)
 
 
 class VisitCancelView(_VisitAction):
@@ -360,6 +410,7 @@ class VisitPrintView(PermissionRequired, View):
                 "visit": visit,
                 "work_items": list(visit.work_items.filter(kind=WorkItem.Kind.EXTRA)),
                 "current_estimate": workitems.current_estimate(visit),
+                "promise_revisions": selectors.promise_revisions(visit=visit),
                 "shop_address": settings.SHOP_ADDRESS,
                 "shop_phone": settings.SHOP_PHONE,
             },
@@ -474,6 +525,7 @@ def _status_view(request, visit, *, problem: str = "", status_code: int = 200):
             "work_items": list(visit.work_items.prefetch_related("photos")),
             "current_estimate": workitems.current_estimate(visit),
             "visit_open": visit.status in Visit.IN_WORKSHOP,
+            "promise_revisions": selectors.promise_revisions(visit=visit),
             "shop": settings.SHOP_NAME,
             "shop_phone": settings.SHOP_PHONE,
         },

@@ -460,3 +460,23 @@ def test_throttled_client_gets_a_clear_429(dms, monkeypatch):
     response = post(dms, "customers", [customer(1)])
     assert "Retry-After" in response.headers
     assert "请求已被限流" in response.json()["detail"]
+
+
+def test_the_dms_gives_the_first_promise_once_and_a_later_one_is_the_last(dms, synced_vehicle):
+    """The first promise a synced visit gets stays when the DMS moves the promise (counted
+    as revised by the figures, visits.rules.REVISED); a visit without one takes the DMS's."""
+    first = timezone.now() - timedelta(days=1)
+    post(dms, "visits", [visit(1), visit(2, promised_at=first.isoformat())])
+    without, with_promise = Visit.objects.order_by("external_id")
+    assert without.first_promised_at is None and with_promise.first_promised_at == first
+    later = first + timedelta(hours=5)
+    body = post(
+        dms,
+        "visits",
+        [visit(1, promised_at=later.isoformat()), visit(2, promised_at=later.isoformat())],
+    ).json()
+    assert body["updated"] == 2
+    without, with_promise = Visit.objects.order_by("external_id")
+    assert without.first_promised_at == later and without.promised_at == later
+    assert with_promise.first_promised_at == first and with_promise.promised_at == later
+    assert with_promise.promise_revised and not without.promise_revised

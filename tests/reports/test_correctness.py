@@ -21,7 +21,7 @@ from surveys import scoring
 from surveys.models import Answer, SurveyInvitation, SurveyResponse
 from surveys.selectors import template_default
 from tests.factories import UserFactory, valid_vin
-from visits.models import Visit
+from visits.models import PromiseRevision, Visit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 TZ = timezone.get_default_timezone()
@@ -38,6 +38,9 @@ def shop(monkeypatch):
     """Two years of a small shop, built at random (seeded) with bulk inserts."""
     monkeypatch.setattr(timezone, "now", lambda: NOW)
     rng = random.Random(7)
+    # Promise revisions and checklists from their own stream: the rest of the shop stays
+    # the same as before they existed.
+    extra = random.Random(17)
     advisors = [UserFactory(role="advisor", username=f"adv{n}") for n in range(4)]
     customers = Customer.objects.bulk_create(
         [Customer(name=f"客户{n}", phone=f"+86137{n:08d}") for n in range(160)]
@@ -65,6 +68,19 @@ def shop(monkeypatch):
         promised = None if rng.random() < 0.2 else checked_in + timedelta(hours=rng.uniform(1, 30))
         if promised is not None and rng.random() < 0.1:
             promised = delivered  # exactly on the promise: on time (≤)
+        # Revised promises: the first kept; moved here with a reason (counted revisions), by
+        # the DMS (no revision, a different promise), back to the first, or cleared.
+        first, revisions, kind = promised, 0, extra.random()
+        if promised is not None and kind < 0.25:
+            first = promised - timedelta(hours=extra.uniform(0.5, 10))
+            revisions = extra.randint(1, 2)
+        elif promised is not None and kind < 0.3:
+            first = promised - timedelta(hours=extra.uniform(0.5, 10))
+        elif promised is not None and kind < 0.33:
+            revisions = 2
+        elif promised is not None and kind < 0.35:
+            promised = None
+        checklist = {name: extra.random() < 0.9 for name in Visit.CHECKLIST}
         visits.append(
             Visit(
                 vehicle=vehicle,
@@ -75,12 +91,26 @@ def shop(monkeypatch):
                 status=status,
                 checked_in_at=checked_in,
                 promised_at=promised,
+                first_promised_at=first,
+                promise_revisions=revisions,
+                **checklist,
                 delivered_at=delivered if status == Visit.Status.DELIVERED else None,
                 odometer_km=None if rng.random() < 0.05 else rng.randint(500, 200_000),
                 by_appointment=rng.random() < 0.4,
             )
         )
     Visit.objects.bulk_create(visits)
+    PromiseRevision.objects.bulk_create(
+        PromiseRevision(
+            visit=visit,
+            from_promised_at=visit.first_promised_at,
+            to_promised_at=visit.promised_at or visit.first_promised_at,
+            reason="parts_late",
+            at=visit.checked_in_at,
+        )
+        for visit in visits
+        for _n in range(visit.promise_revisions)
+    )
     delivered = [v for v in visits if v.status == Visit.Status.DELIVERED]
 
     template = template_default()
@@ -226,8 +256,10 @@ def expected_summary(start, end, advisor=None, service_type=None):
         "status",
         "checked_in_at",
         "promised_at",
+        "first_promised_at",
         "delivered_at",
         "by_appointment",
+        *Visit.CHECKLIST,
     )
     chosen = visits[(visits.status == "delivered") & in_period(visits.delivered_at, start, end)]
     if advisor:
@@ -235,7 +267,16 @@ def expected_summary(start, end, advisor=None, service_type=None):
     if service_type:
         chosen = chosen[chosen.service_type == service_type]
     ids = set(chosen.id)
-    promised = chosen[chosen.promised_at.notna()]
+    # Promised: ever given a promise (the first one); revised: a revision recorded (its
+    # rows, not the visit's counter) or a last promise that is not the first.
+    promised = chosen[chosen.first_promised_at.notna()]
+    with_revision = set(PromiseRevision.objects.values_list("visit_id", flat=True))
+    revised = promised[
+        promised.id.isin(with_revision)
+        | promised.promised_at.isna()
+        | (promised.promised_at != promised.first_promised_at)
+    ]
+    checked = chosen[chosen[list(Visit.CHECKLIST)].all(axis=1)]
     repairs = chosen[chosen.service_type.isin(["repair", "warranty"])]
     all_repairs = visits[visits.service_type.isin(["repair", "warranty"])]
 
@@ -318,8 +359,14 @@ def expected_summary(start, end, advisor=None, service_type=None):
     return {
         "visits": len(chosen),
         "on_time_delivery_rate": ratio(
-            (promised.delivered_at <= promised.promised_at).sum(), len(promised)
+            (promised.delivered_at <= promised.first_promised_at).sum(), len(promised)
         ),
+        "on_time_revised_rate": ratio(
+            (promised.promised_at.notna() & (promised.delivered_at <= promised.promised_at)).sum(),
+            len(promised),
+        ),
+        "promise_revision_rate": ratio(len(revised), len(promised)),
+        "delivery_checklist_rate": ratio(len(checked), len(chosen)),
         "fixed_first_visit_rate": ratio(len(repairs) - comebacks, len(repairs)),
         "appointment_rate": ratio(chosen.by_appointment.sum(), len(chosen)),
         "followup_contact_rate_72h": ratio(len(reached), len(chosen)),
@@ -394,8 +441,55 @@ def test_empty_period_has_null_rates_not_zero(shop, reader):
         "/api/v1/reports/summary/", {"start": "2020-01-01", "end": "2020-01-31"}
     ).json()
     assert answer["visits"] == 0 and answer["complaints"] == 0
-    for name in ["csi", "nps", "on_time_delivery_rate", "appointment_rate", "survey_response_rate"]:
+    for name in [
+        "csi",
+        "nps",
+        "on_time_delivery_rate",
+        "on_time_revised_rate",
+        "promise_revision_rate",
+        "delivery_checklist_rate",
+        "appointment_rate",
+        "survey_response_rate",
+    ]:
         assert answer[name] is None
+
+
+PROMISE_FIGURES = [
+    "on_time_delivery_rate",
+    "on_time_revised_rate",
+    "promise_revision_rate",
+    "delivery_checklist_rate",
+]
+
+
+@pytest.mark.parametrize(("start", "end"), PERIODS[:2])
+def test_promise_and_checklist_figures_by_advisor_match(shop, start, end):
+    """The dashboard's table per advisor (issue 17) against the independent computation
+    with the advisor's filter, and the visits report's rows behind each tile."""
+    from reports import dashboard, metrics, selectors
+
+    period = metrics.Period(start, end)
+    rows = {row["advisor_id"]: row for row in dashboard.advisors_delivery(period)}
+    assert len(rows) == 4
+    for advisor in shop:
+        expected = expected_summary(start, end, advisor=advisor.pk)
+        assert rows[advisor.pk]["visits"] == expected["visits"]
+        for name in PROMISE_FIGURES:
+            same(rows[advisor.pk][name], expected[name], f"{advisor.username}.{name}")
+
+    summary = metrics.summary(period)
+    visits = summary["visits"]
+    promised = metrics.delivered_visits(period).filter(first_promised_at__isnull=False).count()
+    behind = {
+        flag: selectors.visits_behind(period, **{flag: True}).count()
+        for flag in selectors.VISIT_FLAGS
+    }
+    assert behind["late"] == promised - round(summary["on_time_delivery_rate"] * promised)
+    assert behind["late_revised"] == promised - round(summary["on_time_revised_rate"] * promised)
+    assert behind["revised"] == round(summary["promise_revision_rate"] * promised)
+    assert behind["checklist_incomplete"] == visits - round(
+        summary["delivery_checklist_rate"] * visits
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import Exists, Q
+from django.db.models import Exists, F, Q
 from django.utils import timezone
 
 from followups.models import CallAttempt, FollowUpTask
@@ -24,7 +24,7 @@ from tests.reports.test_correctness import (
     same,
 )
 from tests.reports.test_states import installed
-from visits.models import Visit
+from visits.models import PromiseRevision, Visit
 from visits.rules import COMEBACK_WINDOW, REPAIR_TYPES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -115,6 +115,22 @@ def test_every_kind_of_change_is_picked_up_and_equals_a_rebuild(shop, reader):
     Visit.objects.filter(pk=third.pk).update(delivered_at=third.delivered_at + timedelta(days=9))
     Visit.objects.filter(pk=fourth.pk).update(status=Visit.Status.CANCELLED)
     untouched_delivered(pk__gt=visit.pk).delete()
+    check(reader)
+
+    # The first promise, a revision and the delivery checklist of delivered visits.
+    fifth, sixth, seventh = changed[50], changed[60], changed[70]
+    Visit.objects.filter(pk=fifth.pk).update(
+        first_promised_at=fifth.delivered_at - timedelta(minutes=5)
+    )
+    # (as visits.services.visit_promise_revise writes it: the row and the visit's count)
+    PromiseRevision.objects.create(
+        visit=sixth, to_promised_at=sixth.promised_at or sixth.delivered_at, reason="other"
+    )
+    Visit.objects.filter(pk=sixth.pk).update(promise_revisions=F("promise_revisions") + 1)
+    Visit.objects.filter(pk=seventh.pk).update(
+        checklist_car_cleaned=not seventh.checklist_car_cleaned
+    )
+    assert DayChange.objects.count() >= 6  # each visit's day, old and new row
     check(reader)
 
     # A repair checked in 10 days after a delivered repair of the same vehicle makes it a
@@ -343,7 +359,13 @@ def test_what_the_triggers_watch_comes_from_what_the_figures_read(monkeypatch):
         "visit": [
             "advisor_id",
             "by_appointment",
+            "checklist_car_cleaned",
+            "checklist_charges_explained",
+            "checklist_next_service_advised",
+            "checklist_old_parts_offered",
             "delivered_at",
+            "first_promised_at",
+            "promise_revisions",
             "promised_at",
             "service_type",
             "status",

@@ -50,6 +50,18 @@ def test_dashboard_tiles_link_to_their_rows(manager_client, history):
     assert f"{reverse('reports:visits')}?" in body and "late=1" in body
     late = manager_client.get(reverse("reports:visits"), {"preset": "last_12_months", "late": "1"})
     assert late.status_code == 200 and "常客" in late.content.decode()
+    # Issue 17: the promise and checklist tiles open their rows; the advisors' table.
+    for tile, flag in [
+        ("on_time_revised", "late_revised=1"),
+        ("promise_revision", "revised=1"),
+        ("delivery_checklist", "checklist_incomplete=1"),
+    ]:
+        assert f'id="tile-{tile}"' in body and flag in body
+    assert 'id="advisor-delivery"' in body
+    incomplete = manager_client.get(
+        reverse("reports:visits"), {"preset": "last_12_months", "checklist_incomplete": "1"}
+    )
+    assert incomplete.status_code == 200 and "常客" in incomplete.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -99,7 +111,17 @@ def test_only_supervisors_win_back_create_due(client, history):
 
 
 @pytest.mark.parametrize(
-    "table", ["summary", "months", "advisors", "categories", "drivers", "bands", "tiers"]
+    "table",
+    [
+        "summary",
+        "months",
+        "advisors",
+        "advisor_delivery",
+        "categories",
+        "drivers",
+        "bands",
+        "tiers",
+    ],
 )
 def test_every_table_exports(manager_client, history, table):
     csv_response = manager_client.get(reverse("reports:export_csv", args=[table]))
@@ -287,6 +309,9 @@ def test_summary_export_speaks_the_users_language_and_shows_the_dashboards_figur
     assert figures["问卷回收率"] == f"{summary['survey_response_rate'] * 100:.1f}%"
     assert figures["交车台次"] == str(summary["visits"])
     assert "CSI：可靠性" in figures
+    # Issue 17's figures, as their tiles.
+    for label in ("按修改后承诺交车率", "承诺修改率", "交车检查完整率"):
+        assert figures[label] == f"{tiles[label] * 100:.1f}%"
 
     english = _summary_export(manager_client, "xlsx", language="en")
     assert english[0] == ["Figure", "Value"]

@@ -4,7 +4,6 @@ quiet hours and the "ready" exception at sending; the DMS path; the sweep."""
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -19,7 +18,6 @@ from shopcalendar.models import ShopCalendar
 from tests.api.test_sync import customer, post, vehicle, visit
 from tests.factories import CustomerFactory, UserFactory, VehicleFactory, VisitFactory
 from visits import services as visit_services
-from visits.events import promise_revised
 from visits.models import StatusLink, Visit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -90,18 +88,25 @@ def test_each_event_sends_its_message_once(django_capture_on_commit_callbacks):
 
 
 def test_promise_revised_once_per_revision(django_capture_on_commit_callbacks):
-    visit = VisitFactory()
-    new_time = timezone.now() + timedelta(days=1)
-    revision = SimpleNamespace(pk=7, number=1, to=new_time, get_reason_display=lambda: "等配件")
+    advisor = UserFactory(role="advisor", first_name="娜", last_name="李")
+    visit = VisitFactory(status="in_progress", advisor=advisor)
+    later = timezone.now() + timedelta(days=1)
     with django_capture_on_commit_callbacks(execute=True):
-        promise_revised.send(sender=Visit, visit=visit, revision=revision)
-        promise_revised.send(sender=Visit, visit=visit, revision=revision)
+        first = visit_services.visit_promise_revise(
+            visit=visit, promised_at=later, reason="parts_late", by=advisor
+        )
     message = Message.objects.get(purpose=P.SERVICE_PROMISE_REVISED)
-    assert "等配件" in message.body and message.object_key == f"visit:{visit.pk}:1"
-    second = SimpleNamespace(pk=8, number=2, to=new_time, get_reason_display=lambda: "返工")
+    assert "配件未到" in message.body and message.object_key == f"visit:{visit.pk}:{first.pk}"
+    assert timezone.localtime(later).strftime("%Y-%m-%d %H:%M") in message.body
+    assert services.promise_messages_create_missing() == 0  # the sweep finds it made
     with django_capture_on_commit_callbacks(execute=True):
-        promise_revised.send(sender=Visit, visit=visit, revision=second)
+        visit_services.visit_promise_revise(
+            visit=visit, promised_at=later + timedelta(hours=2), reason="extra_work", by=advisor
+        )
     assert Message.objects.filter(purpose=P.SERVICE_PROMISE_REVISED).count() == 2
+    Message.objects.filter(purpose=P.SERVICE_PROMISE_REVISED).delete()  # the events were lost
+    assert services.promise_messages_create_missing() == 2
+    assert services.promise_messages_create_missing() == 0
 
 
 def test_english_customer_gets_the_english_text():

@@ -111,3 +111,13 @@ def test_the_page_is_rate_limited_per_address(client, visit, settings):
     settings.SURVEY_PAGE_RATE = 2
     link = path_of(status.status_link_create(visit=visit))
     assert [client.get(link).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_revised_promise_shows_with_its_reason(client, visit):
+    link = status.status_link_create(visit=visit)
+    later = timezone.now() + timedelta(days=1)
+    services.visit_promise_revise(
+        visit=visit, promised_at=later, reason="parts_late", by=visit.advisor
+    )
+    html = client.get(path_of(link)).content.decode()
+    assert timezone.localtime(later).strftime("%m-%d %H:%M") in html and "配件未到" in html
