@@ -1196,6 +1196,7 @@ EN = {
     "%(from)s 改为 %(to)s：%(reason)s": "%(from)s moved to %(to)s: %(reason)s",
 }
 PLURALS = {
+    "还有 %(n)s 辆": ("%(n)s more", "%(n)s more"),
     "%(n)s 个已过预约时间": ("%(n)s past its time", "%(n)s past their time"),
     "已改派 %(n)s 个回访": ("Reassigned %(n)s call", "Reassigned %(n)s calls"),
     "已取消 %(n)s 个回访": ("Cancelled %(n)s call", "Cancelled %(n)s calls"),

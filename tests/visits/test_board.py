@@ -112,3 +112,16 @@ def test_an_agent_reads_the_board_without_the_step_buttons(client, agent):
     if answer.status_code == 200:
         assert "board-step" not in answer.content.decode()
     assert client.post(reverse("visits:board_undo")).status_code == 403
+
+
+def test_the_delivered_column_shows_the_latest_eight_and_counts_the_rest(advisor_client):
+    for minutes in range(10):
+        VisitFactory(
+            status=S.DELIVERED,
+            checked_in_at=timezone.now() - timedelta(hours=2),
+            delivered_at=timezone.now() - timedelta(seconds=minutes + 1),
+        )
+    html = advisor_client.get(reverse("visits:board"), {"part": "body"}).content.decode()
+    column = html[html.index('id="delivered-today"') :]
+    column = column[: column.index("</ul>")]
+    assert column.count("font-monospace") == 8 and "还有 2 辆" in column
