@@ -16,8 +16,20 @@ from decimal import Decimal
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Abs, Coalesce
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from complaints.models import Complaint
@@ -166,6 +178,69 @@ MONEY = DecimalField(max_digits=12, decimal_places=2)
 RECOMMENDATION_DAYS = 180
 
 
+def _answered_extra(**filters):
+    return WorkItem.objects.filter(
+        visit_id=OuterRef("pk"),
+        kind=WorkItem.Kind.EXTRA,
+        status__in=filters.pop("status__in", WorkItem.ANSWERED),
+        **filters,
+    )
+
+
+def extra_work_not_approved():
+    """A visit with an extra-work item the customer declined or deferred (the drill-down of
+    extra_work_approval_rate)."""
+    return Exists(_answered_extra(status__in=[WorkItem.Status.DECLINED, WorkItem.Status.DEFERRED]))
+
+
+def extra_work_answered():
+    """A visit with an answered extra-work item (approval_turnaround_minutes' items)."""
+    return Exists(_answered_extra(requested_at__isnull=False))
+
+
+def _expected_total():
+    """The check-in estimate plus the approved extra work (estimate_accuracy_rate)."""
+    approved = (
+        _answered_extra(status__in=[WorkItem.Status.APPROVED])
+        .values("visit_id")
+        .annotate(total=Sum(F("labour_estimate") + F("parts_estimate")))
+        .values("total")
+    )
+    return ExpressionWrapper(
+        F("estimated_amount") + Coalesce(Subquery(approved), Value(Decimal(0)), output_field=MONEY),
+        output_field=MONEY,
+    )
+
+
+def _estimate_kept():
+    return LessThanOrEqual(
+        Abs(F("total_amount") - _expected_total()), _expected_total() * ESTIMATE_TOLERANCE
+    )
+
+
+HAS_ESTIMATE = Q(estimated_amount__isnull=False, total_amount__isnull=False)
+
+
+def estimate_missed():
+    """A visit with an estimate whose final total is more than 10 % off it (the drill-down
+    of estimate_accuracy_rate)."""
+    return HAS_ESTIMATE & ~Q(_estimate_kept())
+
+
+def progress_notified():
+    """A visit the customer heard from between check-in and delivery (progress_update_rate):
+    a sent service notification other than the check-in confirmation."""
+    return Exists(
+        Message.objects.filter(
+            visit_id=OuterRef("pk"),
+            purpose__in=PROGRESS_PURPOSES,
+            status=Message.Status.SENT,
+            sent_at__gte=OuterRef("checked_in_at"),
+            sent_at__lte=OuterRef("delivered_at"),
+        )
+    )
+
+
 def repair_figures(period: Period) -> dict:
     """METRICS.md, "Keeping the customer informed during the repair": the extra work's
     approval and turnaround, the estimate's accuracy, the progress messages and the
@@ -179,42 +254,14 @@ def repair_figures(period: Period) -> dict:
         for answered_at, requested_at in answered.values_list("answered_at", "requested_at")
     )
     approved = answered.filter(status=WorkItem.Status.APPROVED).count()
-    approved_extra = (
-        WorkItem.objects.filter(
-            visit_id=OuterRef("pk"), kind=WorkItem.Kind.EXTRA, status=WorkItem.Status.APPROVED
-        )
-        .values("visit_id")
-        .annotate(total=Sum(F("labour_estimate") + F("parts_estimate")))
-        .values("total")
-    )
-    with_estimate = (
-        visits.filter(estimated_amount__isnull=False, total_amount__isnull=False)
-        .annotate(
-            expected=F("estimated_amount")
-            + Coalesce(Subquery(approved_extra), Value(Decimal(0)), output_field=MONEY)
-        )
-        .annotate(off=Abs(F("total_amount") - F("expected")))
-    )
-    estimate = with_estimate.aggregate(
-        count=Count("pk"),
-        accurate=Count("pk", filter=Q(off__lte=F("expected") * ESTIMATE_TOLERANCE)),
-    )
-    notified = visits.filter(
-        Exists(
-            Message.objects.filter(
-                visit_id=OuterRef("pk"),
-                purpose__in=PROGRESS_PURPOSES,
-                status=Message.Status.SENT,
-                sent_at__gte=OuterRef("checked_in_at"),
-                sent_at__lte=OuterRef("delivered_at"),
-            )
-        )
+    estimate = visits.filter(HAS_ESTIMATE).aggregate(
+        count=Count("pk"), kept=Count("pk", filter=Q(_estimate_kept()))
     )
     return {
         "extra_work_approval_rate": rate(approved, len(turnaround)),
         "approval_turnaround_minutes": _median(turnaround),
-        "estimate_accuracy_rate": rate(estimate["accurate"], estimate["count"]),
-        "progress_update_rate": rate(notified.count(), visits.count()),
+        "estimate_accuracy_rate": rate(estimate["kept"], estimate["count"]),
+        "progress_update_rate": rate(visits.filter(progress_notified()).count(), visits.count()),
         "recommended_work_conversion_rate": recommended_work_conversion(period.until),
     }
 

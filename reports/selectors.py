@@ -27,6 +27,11 @@ VISIT_FLAGS = {
     "late_revised": visit_rules.PROMISED & ~visit_rules.ON_TIME_LAST,
     "revised": visit_rules.REVISED,
     "checklist_incomplete": ~visit_rules.CHECKLIST_COMPLETE,
+    # The repair's figures (reports.metrics, "keeping the customer informed").
+    "extra_work_not_approved": metrics.extra_work_not_approved(),
+    "extra_work_answered": metrics.extra_work_answered(),
+    "estimate_missed": metrics.estimate_missed(),
+    "no_progress_update": ~metrics.progress_notified(),
 }
 
 

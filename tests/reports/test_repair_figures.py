@@ -170,3 +170,38 @@ def test_the_repair_figures_match_an_independent_computation(shop, start, end):
             assert got[name] is None, name
         else:
             assert got[name] == pytest.approx(float(value), rel=1e-9), name
+
+
+def test_each_repair_tile_opens_exactly_the_visits_behind_it(shop):
+    from reports import metrics, selectors
+
+    period = metrics.Period(start=date(2025, 11, 21), end=TODAY)
+    since, until = at(period.start, 0), at(period.end + timedelta(days=1), 0)
+    in_period = [v for v in shop if since <= v.delivered_at < until]
+    items = WorkItem.objects.filter(visit__in=in_period, kind="extra")
+    summary = metrics.summary(period)
+
+    def behind(flag):
+        return set(selectors.visits_behind(period, **{flag: True}).values_list("pk", flat=True))
+
+    assert behind("extra_work_not_approved") == set(
+        items.filter(status__in=["declined", "deferred"]).values_list("visit_id", flat=True)
+    )
+    assert behind("extra_work_answered") == set(
+        items.exclude(status="awaiting").values_list("visit_id", flat=True)
+    )
+    with_estimate = [v for v in in_period if v.estimated_amount is not None]
+    missed = len(with_estimate) - round(summary["estimate_accuracy_rate"] * len(with_estimate))
+    assert len(behind("estimate_missed")) == missed
+    assert behind("estimate_missed") <= {v.pk for v in with_estimate}
+    silent = len(in_period) - round(summary["progress_update_rate"] * len(in_period))
+    assert len(behind("no_progress_update")) == silent
+
+
+def test_the_tiles_link_to_their_visits(shop, client):
+    client.force_login(UserFactory(role="manager", username="manager-tiles"))
+    page = client.get("/reports/", {"preset": "last_12_months"}).content.decode()
+    for flag in ("extra_work_not_approved", "estimate_missed", "no_progress_update"):
+        assert f"{flag}=1" in page
+    rows = client.get("/reports/visits/", {"preset": "last_12_months", "estimate_missed": "1"})
+    assert rows.status_code == 200
