@@ -22,5 +22,6 @@ def call_about_recommended_work(sender, *, item, **kwargs) -> None:
     recommendation; its call is planned now (the reminders sweep does it otherwise)."""
     from . import services
 
-    if item.status in ("declined", "deferred"):
-        services.recommended_work_calls_sync()
+    recommendation = getattr(item, "recommendation", None)
+    if recommendation is not None:
+        services.recommended_work_call_create(recommendation=recommendation)

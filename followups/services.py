@@ -470,44 +470,53 @@ def _win_back(customer: Customer, reason: str) -> bool:
     return created
 
 
-def recommended_work_calls_sync(*, now: datetime | None = None) -> dict:
-    """The call about each open recommendation (work the customer declined or deferred: the
+def recommended_work_call_create(*, recommendation, now: datetime | None = None) -> bool:
+    """The call about one open recommendation (work the customer declined or deferred: the
     vehicle's visits.Recommendation), due the policy's days after it was made, once per
-    recommendation (its source key); and the calls not yet made about recommendations a later
-    visit has since included are cancelled. Run after each answer (receivers) and by the
-    reminders sweep (the guarantee)."""
+    recommendation (its source key). The "extra work answered" receiver calls it for the
+    answer's recommendation; the reminders sweep for any it missed."""
+    now = now or timezone.now()
+    after = timedelta(days=FollowUpPolicy.current().recommendation_call_days)
+    due = max(recommendation.created_at + after, now)
+    _task, created = task_create(
+        kind=Kind.RECOMMENDED_WORK,
+        source=sources.of_recommendation(recommendation.pk),
+        customer=recommendation.vehicle.owner,
+        vehicle=recommendation.vehicle,
+        visit_id=recommendation.item.visit_id,
+        due_at=calendar.next_contact_moment(due),
+        expires_at=due + timedelta(days=30),
+        reason=_("上次建议：%(item)s（%(date)s）")
+        % {
+            "item": recommendation.item.description,
+            "date": timezone.localdate(recommendation.created_at).isoformat(),
+        },
+    )
+    return created
+
+
+def recommended_work_calls_sync(*, now: datetime | None = None) -> dict:
+    """Reminders sweep: the call of every open recommendation that has none, and the calls
+    not yet made about recommendations a later visit has since included are cancelled."""
     from visits.models import Recommendation
 
     now = now or timezone.now()
-    policy = FollowUpPolicy.current()
-    after = timedelta(days=policy.recommendation_call_days)
-    made = set(
-        FollowUpTask.objects.filter(kind=Kind.RECOMMENDED_WORK).values_list("source_key", flat=True)
-    )
-    created = 0
-    waiting = Recommendation.objects.filter(status=Recommendation.Status.OPEN).select_related(
-        "vehicle__owner", "item__visit"
-    )
-    for recommendation in waiting:
-        source = sources.of_recommendation(recommendation.pk)
-        if source.key in made:
-            continue
-        due = max(recommendation.created_at + after, now)
-        _task, was_created = task_create(
-            kind=Kind.RECOMMENDED_WORK,
-            source=source,
-            customer=recommendation.vehicle.owner,
-            vehicle=recommendation.vehicle,
-            visit_id=recommendation.item.visit_id,
-            due_at=calendar.next_contact_moment(due),
-            expires_at=due + timedelta(days=30),
-            reason=_("上次建议：%(item)s（%(date)s）")
-            % {
-                "item": recommendation.item.description,
-                "date": timezone.localdate(recommendation.created_at).isoformat(),
-            },
+    waiting = list(
+        Recommendation.objects.filter(status=Recommendation.Status.OPEN).select_related(
+            "vehicle__owner", "item"
         )
-        created += was_created
+    )
+    made = set(
+        FollowUpTask.objects.filter(
+            kind=Kind.RECOMMENDED_WORK,
+            source_key__in=[sources.of_recommendation(r.pk).key for r in waiting],
+        ).values_list("source_key", flat=True)
+    )
+    created = sum(
+        recommended_work_call_create(recommendation=recommendation, now=now)
+        for recommendation in waiting
+        if sources.of_recommendation(recommendation.pk).key not in made
+    )
     done_keys = [
         sources.of_recommendation(pk).key
         for pk in Recommendation.objects.filter(
