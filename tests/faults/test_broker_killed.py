@@ -6,7 +6,8 @@ Redis is killed with SIGKILL while the web process is queueing the effects of a 
 1000-visit DMS batch (the tasks already queued die with it: no persistence), the DMS's
 retry gets the first answer, Redis comes back empty, and both workers are killed with
 SIGKILL in the middle of the sweep that repairs it. Within five minutes every visit has
-exactly one three-day call and, when its customer consented, exactly one invitation."""
+exactly one three-day call, exactly one e-RO message (issue 17's service messages) and, when
+its customer consented, exactly one invitation."""
 
 import threading
 from datetime import timedelta
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Vehicle
 from followups.models import FollowUpTask
+from messaging.models import Message
 from surveys.models import SurveyInvitation
 from tests.factories import UserFactory, api_key, valid_vin
 from tests.faults.processes import App, PrivateRedis, wait_for
@@ -80,8 +82,17 @@ def post_service_calls() -> int:
     return FollowUpTask.objects.filter(kind=FollowUpTask.Kind.POST_SERVICE).count()
 
 
+def e_ros() -> int:
+    """The "delivered" service messages (issue 17): one per visit, for every customer."""
+    return Message.objects.filter(purpose=Message.Purpose.SERVICE_DELIVERED).count()
+
+
 def converged() -> bool:
-    return post_service_calls() == BATCH and SurveyInvitation.objects.count() == BATCH // 2
+    return (
+        post_service_calls() == BATCH
+        and SurveyInvitation.objects.count() == BATCH // 2
+        and e_ros() == BATCH
+    )
 
 
 def test_redis_killed_mid_batch_and_workers_killed_mid_sweep_lose_nothing(tmp_path, capsys):
@@ -127,6 +138,7 @@ def test_redis_killed_mid_batch_and_workers_killed_mid_sweep_lose_nothing(tmp_pa
         assert wait_for(converged, timeout=300, every=1), (
             post_service_calls(),
             SurveyInvitation.objects.count(),
+            e_ros(),
             app.log("worker-w3.log"),
         )
     finally:
@@ -135,6 +147,8 @@ def test_redis_killed_mid_batch_and_workers_killed_mid_sweep_lose_nothing(tmp_pa
 
     calls = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.POST_SERVICE)
     assert calls.values("visit_id").distinct().count() == BATCH
+    e_ro_visits = Message.objects.filter(purpose=Message.Purpose.SERVICE_DELIVERED)
+    assert e_ro_visits.values("visit_id").distinct().count() == BATCH  # none twice
     invited = SurveyInvitation.objects.values_list("customer__marketing_consent", flat=True)
     assert len(invited) == BATCH // 2 and all(invited)
     with capsys.disabled():
