@@ -30,6 +30,12 @@ class Appointment(models.Model):
         SHOP = "shop", _("门店原因（工位、配件）")
         OTHER = "other", _("其他（请注明）")
 
+    class Source(models.TextChoices):
+        ONLINE = "online", _("客户在线预约")
+        PHONE = "phone", _("电话预约")
+        DESK = "desk", _("前台预约")
+        DMS = "dms", _("DMS 同步")
+
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("客户"),
@@ -54,6 +60,13 @@ class Appointment(models.Model):
         related_name="appointments",
     )
     notes = models.CharField(_("备注"), max_length=200, blank=True)
+    source = models.CharField(
+        _("预约来源"),
+        max_length=8,
+        choices=Source,
+        default=Source.DESK,
+        help_text=_("客户在线预约、坐席电话预约、前台预约或 DMS 同步"),
+    )
     external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
     source_updated_at = models.DateTimeField(
         _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")

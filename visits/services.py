@@ -50,6 +50,7 @@ def appointment_create(
     service_type: str,
     advisor=None,
     notes: str = "",
+    source: str = Appointment.Source.DESK,
     by=None,
 ) -> Appointment:
     if scheduled_at is None:
@@ -65,6 +66,7 @@ def appointment_create(
         service_type=service_type,
         advisor=advisor,
         notes=notes,
+        source=source,
     )
     appointment._history_user = by
     appointment.full_clean(validate_unique=False, validate_constraints=False)
