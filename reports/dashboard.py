@@ -98,6 +98,20 @@ def advisors_delivery(period: metrics.Period) -> list[dict]:
     return sorted(rows, key=lambda row: (row["name"], row["advisor_id"]))
 
 
+def advisors_repair(period: metrics.Period) -> list[dict]:
+    """Per advisor (by name): the extra work's approval and turnaround, the estimate's
+    accuracy, the progress messages and the recommendations that came back
+    (reports.metrics.repair_figures_by_advisor)."""
+    figures = metrics.repair_figures_by_advisor(period)
+    users = get_user_model().objects.in_bulk(list(figures))
+    rows = [
+        {"advisor_id": pk, "name": person_name(users[pk]), **row}
+        for pk, row in figures.items()
+        if pk in users
+    ]
+    return sorted(rows, key=lambda row: (row["name"], row["advisor_id"]))
+
+
 def key_drivers(period: metrics.Period, totals: dict | None = None) -> list[dict]:
     """Per SERVQUAL dimension: its mean points (the summary's ``csi_dimensions``) and its
     Pearson correlation with the NPS answer, over the period's responses that have both

@@ -61,6 +61,11 @@ class DashboardView(PermissionRequired, View):
                     {**row, "rates": [row[key] for key, _label in DELIVERY_RATES]}
                     for row in dashboard.advisors_delivery(period)
                 ],
+                "advisors_repair": [
+                    {**row, "shown": [shown(row[key], unit) for key, _l, unit in REPAIR_COLUMNS]}
+                    for row in dashboard.advisors_repair(period)
+                ],
+                "advisor_repair_labels": [label for _key, label, _unit in REPAIR_COLUMNS],
                 "charts": _charts(period, totals, summary, churn, links),
                 "filter_query": links["query"],
             },
@@ -483,6 +488,17 @@ class TableExportView(PermissionRequired, View):
                     for r in dashboard.advisors_delivery(period)
                 ],
             ),
+            "advisor_repair": lambda: (
+                [_("服务顾问"), _("交车台次"), *(str(label) for _k, label, _u in REPAIR_COLUMNS)],
+                [
+                    [
+                        r["name"],
+                        r["visits"],
+                        *(shown(r[key], unit) for key, _l, unit in REPAIR_COLUMNS),
+                    ]
+                    for r in dashboard.advisors_repair(period)
+                ],
+            ),
             "categories": lambda: (
                 [_("投诉类别"), _("数量"), _("累计占比")],
                 [
@@ -551,6 +567,11 @@ SUMMARY_FIGURES = [
     ("progress_update_rate", gettext_lazy("维修进度告知率"), "rate"),
     ("recommended_work_conversion_rate", gettext_lazy("建议项目回厂完成率"), "rate"),
 ]
+
+
+# The repair figures per advisor (the dashboard's second advisor table and its export),
+# labelled as in the summary.
+REPAIR_COLUMNS = [row for row in SUMMARY_FIGURES if row[0] in metrics.REPAIR_FIGURES]
 
 
 def summary_rows(period: metrics.Period) -> list[list]:

@@ -9,10 +9,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from messaging.models import Message
+from reports import metrics
+from shopcrm.people import person_name
 from tests.factories import CustomerFactory, UserFactory, VehicleFactory
 from visits.models import Recommendation, Visit, WorkItem
 
@@ -32,6 +35,7 @@ def shop(monkeypatch):
     rng = random.Random(17)
     customers = [CustomerFactory(phone=f"+86139{n:08d}") for n in range(12)]
     vehicles = [VehicleFactory(owner=customers[n % 12]) for n in range(20)]
+    advisors = [UserFactory(role="advisor", username=f"advisor-rf-{n}") for n in range(3)]
     visits = []
     for n in range(160):
         day = TODAY - timedelta(days=rng.randint(1, 420))
@@ -44,6 +48,7 @@ def shop(monkeypatch):
                 ro_number=f"RO-R-{n}",
                 vehicle=(vehicle := rng.choice(vehicles)),
                 customer=vehicle.owner,
+                advisor=rng.choice([*advisors, None]),
                 service_type="repair",
                 status=Visit.Status.DELIVERED,
                 checked_in_at=checked_in,
@@ -108,9 +113,15 @@ def shop(monkeypatch):
     return visits
 
 
-def expected(visits, start: date, end: date) -> dict:
+def expected(visits, start: date, end: date, advisor_id: int | None = None) -> dict:
+    """The figures over the period; with ``advisor_id``, over that advisor's visits and the
+    recommendations found on them."""
+
+    def mine(visit):
+        return advisor_id is None or visit.advisor_id == advisor_id
+
     since, until = at(start, 0), at(end + timedelta(days=1), 0)
-    period = [v for v in visits if since <= v.delivered_at < until]
+    period = [v for v in visits if since <= v.delivered_at < until and mine(v)]
     items = [i for v in period for i in WorkItem.objects.filter(visit=v, kind="extra")]
     answered = [i for i in items if i.status in ("approved", "declined", "deferred")]
     minutes = [(i.answered_at - i.requested_at).total_seconds() / 60 for i in answered]
@@ -136,7 +147,7 @@ def expected(visits, start: date, end: date) -> dict:
             for m in Message.objects.filter(visit=v)
         )
     cutoff = until - timedelta(days=180)
-    old = [r for r in Recommendation.objects.all() if r.created_at <= cutoff]
+    old = [r for r in Recommendation.objects.all() if r.created_at <= cutoff and mine(r.item.visit)]
     converted = [
         r for r in old if r.status == "done" and r.done_at <= r.created_at + timedelta(days=180)
     ]
@@ -170,6 +181,54 @@ def test_the_repair_figures_match_an_independent_computation(shop, start, end):
             assert got[name] is None, name
         else:
             assert got[name] == pytest.approx(float(value), rel=1e-9), name
+
+
+def test_each_advisor_s_repair_figures_match_an_independent_computation(shop):
+    """The summary API filtered by advisor, and the dashboard's per-advisor table, each
+    against the computation over that advisor's own visits."""
+    start, end = date(2025, 11, 21), TODAY
+    client = APIClient()
+    client.force_login(UserFactory(role="manager", username="manager-rf"))
+    by_advisor = metrics.repair_figures_by_advisor(metrics.Period(start=start, end=end))
+    advisors = sorted({v.advisor for v in shop if v.advisor}, key=lambda user: user.pk)
+    assert set(by_advisor) == {user.pk for user in advisors}
+    for user in advisors:
+        want = expected(shop, start, end, user.pk)
+        answer = client.get(
+            "/api/v1/reports/summary/", {"start": start, "end": end, "advisor": user.username}
+        )
+        assert answer.status_code == 200, answer.content
+        for name, value in want.items():
+            for got in (answer.json()[name], by_advisor[user.pk][name]):
+                if value is None:
+                    assert got is None, (user, name)
+                else:
+                    assert got == pytest.approx(float(value), rel=1e-9), (user, name)
+    assert by_advisor[advisors[0].pk]["visits"] == sum(
+        1 for v in shop if v.advisor == advisors[0] and v.delivered_at >= at(start, 0)
+    )
+
+
+def test_the_dashboard_s_advisor_table_and_its_export_show_those_figures(shop, client):
+    start, end = date(2025, 11, 21), TODAY
+    client.force_login(UserFactory(role="manager", username="manager-rf"))
+    query = {"preset": "custom", "start": start, "end": end}
+    page = client.get(reverse("reports:dashboard"), query).content.decode()
+    table = page[
+        page.index('id="advisor-repair"') : page.index(
+            "</table>", page.index('id="advisor-repair"')
+        )
+    ]
+    exported = client.get(reverse("reports:export_csv", args=["advisor_repair"]), query)
+    lines = exported.content.decode("utf-8-sig").splitlines()
+    for user in {v.advisor for v in shop if v.advisor}:
+        want = expected(shop, start, end, user.pk)
+        rate = want["extra_work_approval_rate"]
+        shown = "—" if rate is None else f"{float(rate) * 100:.1f}%"
+        row = table[table.index(person_name(user)) :].split("</tr>")[0]
+        assert f'<td class="text-end">{shown}</td>' in row
+        line = next(line for line in lines if line.startswith(person_name(user) + ","))
+        assert line.split(",")[2] == ("" if rate is None else shown)
 
 
 def test_each_repair_tile_opens_exactly_the_visits_behind_it(shop):

@@ -117,6 +117,7 @@ def test_only_supervisors_win_back_create_due(client, history):
         "months",
         "advisors",
         "advisor_delivery",
+        "advisor_repair",
         "categories",
         "drivers",
         "bands",
