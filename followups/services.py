@@ -470,6 +470,10 @@ def _win_back(customer: Customer, reason: str) -> bool:
     return created
 
 
+# How long a recommended-work call stays in the queue after it falls due.
+RECOMMENDATION_CALL_WINDOW = timedelta(days=30)
+
+
 def recommended_work_call_create(*, recommendation, now: datetime | None = None) -> bool:
     """The call about one open recommendation (work the customer declined or deferred: the
     vehicle's visits.Recommendation), due the policy's days after it was made, once per
@@ -485,7 +489,7 @@ def recommended_work_call_create(*, recommendation, now: datetime | None = None)
         vehicle=recommendation.vehicle,
         visit_id=recommendation.item.visit_id,
         due_at=calendar.next_contact_moment(due),
-        expires_at=due + timedelta(days=30),
+        expires_at=due + RECOMMENDATION_CALL_WINDOW,
         reason=_("上次建议：%(item)s（%(date)s）")
         % {
             "item": recommendation.item.description,
@@ -496,15 +500,19 @@ def recommended_work_call_create(*, recommendation, now: datetime | None = None)
 
 
 def recommended_work_calls_sync(*, now: datetime | None = None) -> dict:
-    """Reminders sweep: the call of every open recommendation that has none, and the calls
-    not yet made about recommendations a later visit has since included are cancelled."""
+    """Reminders sweep: the call of every open recommendation that has none (and whose call
+    would not be born expired: made within the interval plus the call's window), and the
+    calls not yet made about recommendations a later visit has since included are
+    cancelled."""
     from visits.models import Recommendation
 
     now = now or timezone.now()
+    after = timedelta(days=FollowUpPolicy.current().recommendation_call_days)
     waiting = list(
-        Recommendation.objects.filter(status=Recommendation.Status.OPEN).select_related(
-            "vehicle__owner", "item"
-        )
+        Recommendation.objects.filter(
+            status=Recommendation.Status.OPEN,
+            created_at__gt=now - after - RECOMMENDATION_CALL_WINDOW,
+        ).select_related("vehicle__owner", "item")
     )
     made = set(
         FollowUpTask.objects.filter(

@@ -58,6 +58,23 @@ def test_a_recommended_work_call_is_due_after_the_interval_once(advisor):
     assert task.vehicle_id == item.visit.vehicle_id and "空调滤芯脏" in task.reason
 
 
+def test_the_sweep_does_not_call_about_recommendations_whose_call_window_has_passed(advisor):
+    """A recommendation older than the interval plus the call's 30 days would be born
+    expired: the sweep leaves it (and does not load the vehicle's whole history each beat)."""
+    contact_all_day()
+    days = FollowUpPolicy.current().recommendation_call_days
+    old, recent = answered(advisor, W.DEFERRED), answered(advisor, W.DECLINED)
+    Recommendation.objects.filter(item=old).update(
+        created_at=timezone.now() - timedelta(days=days + 31)
+    )
+    Recommendation.objects.filter(item=recent).update(
+        created_at=timezone.now() - timedelta(days=days + 29)
+    )
+    assert followup_services.recommended_work_calls_sync()["created"] == 1
+    task = FollowUpTask.objects.get(kind=FollowUpTask.Kind.RECOMMENDED_WORK)
+    assert task.vehicle_id == recent.visit.vehicle_id
+
+
 def test_the_answer_plans_the_call_at_once(advisor, django_capture_on_commit_callbacks):
     contact_all_day()
     with django_capture_on_commit_callbacks(execute=True):
