@@ -14,11 +14,12 @@ from complaints.models import Complaint
 from customers.models import Vehicle
 from followups.models import CallAttempt, FollowUpTask
 from followups.sources import of_complaint_round
+from messaging.models import Message
 from reports import metrics
 from shopcalendar import selectors as calendar
 from surveys.models import SurveyResponse
 from visits import rules as visits_rules
-from visits.models import PromiseRevision, Visit
+from visits.models import PromiseRevision, Visit, WorkItem
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +139,26 @@ def test_the_demo_shop_looks_real(demo):
     check_the_call_centre_has_a_history(demo)
     check_survey_answers_come_in_over_the_week()
     check_complaints_span_the_period(demo)
+    check_the_repair_figures_have_numbers(demo)
+
+
+def check_the_repair_figures_have_numbers(now):
+    """Issue 17 on the demo: extra work answered on the status page and by phone, bills
+    mostly within the estimate, progress messages sent, recommendations some of which came
+    back, and cars in today's workshop waiting for an answer — each tile a number, not "—"."""
+    today = timezone.localdate(now)
+    period = metrics.Period(start=today - timedelta(days=364), end=today)
+    figures = metrics.repair_figures(period)
+    assert 0.5 <= figures["extra_work_approval_rate"] <= 0.75, figures
+    assert 5 <= figures["approval_turnaround_minutes"] <= 60, figures
+    assert 0.75 <= figures["estimate_accuracy_rate"] <= 0.95, figures
+    assert 0.6 <= figures["progress_update_rate"] <= 0.95, figures
+    assert 0.1 <= figures["recommended_work_conversion_rate"] <= 0.6, figures
+    channels = set(WorkItem.objects.values_list("answer_channel", flat=True))
+    assert {"status_page", "phone"} <= channels
+    waiting = WorkItem.objects.filter(status=WorkItem.Status.AWAITING)
+    assert waiting.exists()
+    assert not waiting.exclude(visit__status__in=Visit.IN_WORKSHOP).exists()
+    # A sent message never keeps its link; every visit's message is once per (event, round).
+    sent = Message.objects.filter(purpose__in=Message.SERVICE_NOTIFICATIONS)
+    assert sent.exists() and not sent.filter(body__contains="/r/").exists()
