@@ -215,7 +215,13 @@ def reply_receive(inbound: InboundReply) -> tuple[SmsReply, bool]:
     except IntegrityError:
         return SmsReply.objects.get(dedupe_key=inbound.dedupe_key), False
     if customer is not None and interpretation != SmsReply.Interpretation.OTHER:
-        reply.action = _apply(customer, interpretation)
+        try:
+            with transaction.atomic():
+                reply.action = _apply(customer, interpretation)
+        except (DomainError, ValidationError):
+            # The customer's record refuses the change (details that no longer validate):
+            # the provider must not retry for ever, so a person gets the reply instead.
+            return reply, True
         reply.handled_at = timezone.now()
         reply.save(update_fields=["action", "handled_at"])
     return reply, True

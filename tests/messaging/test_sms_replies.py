@@ -205,6 +205,16 @@ def test_a_command_already_in_force_changes_nothing(client):
     assert customer.marketing_consent_source == ""  # not rewritten
 
 
+def test_a_customer_record_that_refuses_the_change_leaves_the_reply_to_a_person(client):
+    # Details that no longer validate (an old import): customer_update refuses; the push
+    # is still answered (no endless retries) and a person gets the reply.
+    customer = CustomerFactory(phone=PHONE, marketing_consent=True, email="not-an-address")
+    answer = post_json(client, aliyun_url(), [aliyun_item("TD")])
+    assert answer.json() == {"code": 0, "msg": "成功"}
+    reply = SmsReply.objects.get()
+    assert reply.handled_at is None and reply.action == "none" and reply.customer == customer
+
+
 # ---------------------------------------------------------------- duplicates
 
 
