@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from followups import selectors as followup_selectors
+from messaging import selectors as messaging_selectors
 from shopcrm.access import PermissionRequired
 from shopcrm.refusals import REFUSED, RefusalMixin
 from visits import access as visit_access
@@ -114,6 +115,7 @@ class CustomerDetailView(PermissionRequired, View):
                 "can_merge": access.can_merge(request.user),
                 "can_edit": request.user.has_perm(access.CHANGE),
                 "history": history_entries(customer, limit=10),
+                "sms_replies": messaging_selectors.replies_of_customer(customer=customer),
                 "can_add_vehicle": request.user.has_perm(access.ADD_VEHICLE),
                 "can_check_in": request.user.has_perm(visit_access.CHECK_IN),
             },

@@ -14,7 +14,7 @@ from complaints import selectors as complaint_selectors
 from customers import access as customer_access
 from customers.views import reveal_phone_answer
 from messaging import access as messaging_access
-from messaging.selectors import undelivered_count
+from messaging.selectors import replies_to_read_count, undelivered_count
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.refusals import REFUSED, RefusalMixin, errors_of
 from surveys import selectors as survey_selectors
@@ -269,6 +269,9 @@ class TeamQueueView(PermissionRequired, View):
                 "can_supervise": has_perm(request.user, SUPERVISE),
                 "undelivered": undelivered_count()
                 if has_perm(request.user, messaging_access.RETRY)
+                else 0,
+                "replies_to_read": replies_to_read_count()
+                if has_perm(request.user, messaging_access.HANDLE_REPLY)
                 else 0,
                 "reassign_form": ReassignForm(),
                 "cancel_form": CancelTaskForm(),

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -135,3 +136,79 @@ class Message(models.Model):
             return mask_phone(self.recipient)
         recipient = self.recipient
         return recipient[:3] + "…" + recipient[-4:] if len(recipient) > 8 else "…"
+
+
+class SmsReply(models.Model):
+    """A customer's SMS reply ("上行短信") pushed by the SMS provider, recorded once per
+    delivery (``dedupe_key``: providers retry), with what the shop read it as and did.
+    Commands (unsubscribe, do-not-contact) are handled when they arrive; a text that is
+    not a command, or from a number no customer has, waits for a person to read it."""
+
+    class Provider(models.TextChoices):
+        ALIYUN = "aliyun", _("阿里云短信")
+        TENCENT = "tencent", _("腾讯云短信")
+
+    class Interpretation(models.TextChoices):
+        UNSUBSCRIBE = "unsubscribe", _("退订营销信息")
+        DO_NOT_CONTACT = "do_not_contact", _("请勿联系")
+        OTHER = "other", _("非指令，需人工查看")
+
+    class Action(models.TextChoices):
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("已撤回营销同意")
+        DO_NOT_CONTACT_SET = "do_not_contact_set", _("已设为请勿联系")
+        ALREADY = "already", _("无需处理（已是该状态）")
+        NONE = "none", _("未处理")
+
+    provider = models.CharField(_("短信服务商"), max_length=10, choices=Provider)
+    # sha256 of provider + the provider's id of the reply (Aliyun: sequence_id) or, when it
+    # has none (Tencent), of phone + time + text: the same push delivered twice is one row.
+    dedupe_key = models.CharField(max_length=64, unique=True)
+    phone = models.CharField(_("手机号"), max_length=20)
+    text = models.TextField(_("回复内容"))
+    received_at = models.DateTimeField(_("回复时间"))
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sms_replies",
+    )
+    interpretation = models.CharField(_("解读"), max_length=20, choices=Interpretation)
+    action = models.CharField(_("处理结果"), max_length=20, choices=Action, default=Action.NONE)
+    # Set when the reply was acted on: by nobody (the command applied itself) or by the
+    # member of staff who read it and marked it handled.
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("接收时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("客户短信回复")
+        verbose_name_plural = _("客户短信回复")
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(handled_at__isnull=True),
+                name="smsreply_unhandled_idx",
+            ),
+        ]
+        permissions = [("handle_smsreply", _("可查看并处理客户短信回复"))]
+
+    def __str__(self):
+        return f"{self.provider} {self.masked_phone}"
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def needs_reading(self) -> bool:
+        return self.handled_at is None

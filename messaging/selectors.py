@@ -1,6 +1,6 @@
 """Reads of the outbox."""
 
-from .models import Message
+from .models import Message, SmsReply
 
 
 def undelivered_messages():
@@ -26,3 +26,31 @@ def message_list_for_api(*, filters: dict):
     if filters.get("customer_external_id"):
         queryset = queryset.filter(customer__external_id=filters["customer_external_id"])
     return queryset
+
+
+def replies_to_read():
+    """Customers' SMS replies nobody has acted on (a text that is not a command, or from a
+    number no customer has), oldest first: for a person to read."""
+    return (
+        SmsReply.objects.filter(handled_at__isnull=True)
+        .select_related("customer")
+        .order_by("received_at", "pk")
+    )
+
+
+def replies_recent():
+    """Every reply, newest first (the staff page's "all" view)."""
+    return SmsReply.objects.select_related("customer", "handled_by").order_by("-received_at", "-pk")
+
+
+def replies_to_read_count() -> int:
+    return SmsReply.objects.filter(handled_at__isnull=True).count()
+
+
+def replies_of_customer(*, customer, limit: int = 20) -> list:
+    """The customer's latest SMS replies, for the customer page."""
+    return list(
+        SmsReply.objects.filter(customer=customer)
+        .select_related("handled_by")
+        .order_by("-received_at", "-pk")[:limit]
+    )

@@ -1,13 +1,23 @@
+import hmac
+import logging
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 
 from shopcrm.access import PermissionRequired
 from shopcrm.refusals import RefusalMixin
 
-from . import access, selectors, services
+from . import access, replies, selectors, services
+from .models import SmsReply
+
+logger = logging.getLogger("shopcrm.messaging")
 
 
 class UndeliveredView(PermissionRequired, View):
@@ -30,3 +40,68 @@ class RetryView(PermissionRequired, RefusalMixin, View):
         if self.attempt(services.message_retry, message=message, by=request.user):
             messages.success(request, _("已重新发送（发送结果稍后在此更新）。"))
         return redirect("messaging:undelivered")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class SmsReplyCallbackView(View):
+    """The SMS provider pushes customers' replies here (public, POST only). Neither provider
+    signs these pushes, so the shared secret in the URL (settings.SMS_REPLY_TOKENS, compared
+    in constant time) is the proof: a wrong or missing one gets 403 and writes nothing. The
+    answer is the success body the provider documents; a malformed push gets 400."""
+
+    provider = ""
+    parse = None
+    success: dict = {}
+
+    def post(self, request, token):
+        expected = settings.SMS_REPLY_TOKENS.get(self.provider) or ""
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            logger.warning("SMS reply push with a wrong token (%s)", self.provider)
+            return JsonResponse({"error": _("回调令牌无效。")}, status=403)
+        try:
+            inbound = self.parse(request.body)
+        except replies.BadPush as exc:
+            return JsonResponse(
+                {"error": str(exc)}, status=400, json_dumps_params={"ensure_ascii": False}
+            )
+        replies.replies_receive(replies=inbound)
+        return JsonResponse(self.success, json_dumps_params={"ensure_ascii": False})
+
+
+class AliyunReplyView(SmsReplyCallbackView):
+    provider = SmsReply.Provider.ALIYUN
+    parse = staticmethod(replies.parse_aliyun)
+    success = {"code": 0, "msg": "成功"}
+
+
+class TencentReplyView(SmsReplyCallbackView):
+    provider = SmsReply.Provider.TENCENT
+    parse = staticmethod(replies.parse_tencent)
+    success = {"result": 0, "errmsg": "OK"}
+
+
+class RepliesView(PermissionRequired, View):
+    """Customers' SMS replies for a person to read: texts that are not a command and
+    replies from numbers no customer has (``?all=1``: every reply, newest first)."""
+
+    permission_required = access.HANDLE_REPLY
+
+    def get(self, request):
+        show_all = request.GET.get("all") == "1"
+        replies_ = selectors.replies_recent() if show_all else selectors.replies_to_read()
+        page = Paginator(replies_, 50).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "messaging/replies.html",
+            {"page": page, "show_all": show_all, "query": "all=1" if show_all else ""},
+        )
+
+
+class ReplyHandleView(PermissionRequired, RefusalMixin, View):
+    permission_required = access.HANDLE_REPLY
+
+    def post(self, request, pk):
+        reply = access.reply_for(request.user, pk)
+        if self.attempt(replies.reply_mark_handled, reply=reply, by=request.user):
+            messages.success(request, _("已标记为已处理。"))
+        return redirect("messaging:replies")

@@ -15,7 +15,7 @@ from django.db.models.functions import Cast, Concat, LPad
 from complaints.models import Complaint, ComplaintEvent
 from customers.models import Customer, PhoneReveal, Vehicle
 from followups.models import CallAttempt, FollowUpTask
-from messaging.models import Message
+from messaging.models import Message, SmsReply
 from surveys.models import Answer
 from visits.models import Appointment, PromiseRevision, Visit, WorkItem
 
@@ -157,6 +157,15 @@ SCRUBS = [
     ),
     # Who saw the phone and when stays (the access log, pruned by the retention policy).
     Scrub(PhoneReveal, "customer", {"context": ""}),
+    # The customer's SMS replies, and replies from their number that matched nobody: the
+    # number and the text go; when and what it meant stay. The delivery key (a hash of the
+    # phone and text for Tencent) becomes unique junk.
+    Scrub(
+        SmsReply,
+        "customer",
+        {"phone": "", "text": "", "dedupe_key": erased_recipient()},
+        by_address="phone",
+    ),
 ]
 
 # Deleted, not scrubbed, when their stored answer mentions the customer (a sync error quotes

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from complaints.models import Complaint, ComplaintEvent
 from customers.models import Customer, PhoneReveal, Vehicle
 from followups.models import CallAttempt, FollowUpTask
-from messaging.models import Message
+from messaging.models import Message, SmsReply
 from shopcrm.errors import DomainError
 from shopcrm.people import person_name
 from surveys.models import Answer, SurveyResponse
@@ -111,6 +111,14 @@ def customer_mentions(customer_ids: set[int]) -> set[str]:
         for row in rows.values_list("vin", "plate", "external_id"):
             terms.update(value for value in row if value)
     return terms
+
+
+def sms_replies_of(customer_ids: set[int]):
+    """The customers' SMS replies, and those from their numbers that matched nobody."""
+    addresses = customer_addresses(customer_ids)
+    return SmsReply.objects.filter(
+        Q(customer__in=customer_ids) | Q(customer__isnull=True, phone__in=addresses)
+    )
 
 
 def messages_of(customer_ids: set[int]):
@@ -222,6 +230,7 @@ def customer_data(customer: Customer) -> list[Section]:
             COMPLAINT_EVENT,
         ),
         _section("messages", messages_of(ids), MESSAGE),
+        _section("sms_replies", sms_replies_of(ids), SMS_REPLY),
         _section(
             "phone_reveals",
             PhoneReveal.objects.filter(customer__in=ids),
@@ -315,6 +324,7 @@ COMPLAINT = [
 ]
 COMPLAINT_EVENT = ["complaint", "at", "kind", "actor", "text"]
 MESSAGE = ["created_at", "channel", "purpose", "recipient", "status", "sent_at", "body"]
+SMS_REPLY = ["received_at", "provider", "phone", "text", "interpretation", "action", "handled_at"]
 PHONE_REVEAL = ["revealed_at", "user", "context"]
 HISTORY = [
     "history_date",

@@ -75,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "messaging.retry_message",
         # The outbox read back through the API (what was sent to whom, recipients masked).
         "messaging.view_message",
+        # Customers' SMS replies that are not a command, or from unknown numbers (issue 18).
+        "messaging.handle_smsreply",
     ],
     ADMIN: ["*"],
     # Token clients reach only the API: the sync endpoints and the read-back.

@@ -385,6 +385,13 @@ MESSAGING_BACKENDS = {
 
 SMS_TEMPLATE_MAINTENANCE_REMINDER = os.environ.get("SMS_TEMPLATE_MAINTENANCE_REMINDER", "")
 SMS_TEMPLATE_SURVEY_INVITATION = os.environ.get("SMS_TEMPLATE_SURVEY_INVITATION", "")
+# The shared secrets in the SMS reply callback URLs (/sms/replies/<provider>/<token>/, see
+# README): neither provider signs its reply pushes, so the URL's secret is the proof. Unset,
+# the endpoint refuses every push.
+SMS_REPLY_TOKENS = {
+    "aliyun": os.environ.get("SMS_REPLY_TOKEN_ALIYUN", ""),
+    "tencent": os.environ.get("SMS_REPLY_TOKEN_TENCENT", ""),
+}
 # The address customers reach the public survey page at (the link in the invitation). Unset,
 # the port run.sh serves on (PORT), so a demo on another port sends working links.
 SHOPCRM_PUBLIC_URL = os.environ.get("SHOPCRM_PUBLIC_URL") or (

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from complaints import services as complaint_services
 from followups.models import FollowUpTask
-from messaging.models import Message
+from messaging.models import Message, SmsReply
 from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from tests.factories import (
@@ -63,6 +63,7 @@ PAGES = {
     "privacy:erase": "customer",
     "privacy:export": "customer",
     "messaging:retry": "message",
+    "messaging:reply_handle": "reply",
 }
 # The API's detail routes → the object, and the roles that may read it.
 STAFF_AND_DMS = {"advisor", "agent", "manager", "admin", "dms_client"}
@@ -87,6 +88,9 @@ NOT_LOADED_BY_ID = {
     "visits:status",
     "visits:status_answer",
     "visits:status_photo",
+    # The SMS providers' reply pushes: the path's token is a shared secret (403 when wrong).
+    "messaging:aliyun_reply",
+    "messaging:tencent_reply",
 }
 EXTRA_ARGS = {
     "complaints:action": {"action": "acknowledge"},
@@ -151,7 +155,17 @@ def shop():
         status=Message.Status.GAVE_UP,
         next_attempt_at=timezone.now(),
     )
+    reply = SmsReply.objects.create(
+        provider="aliyun",
+        dedupe_key="matrix",
+        phone=customer.phone,
+        text="请问周六营业吗",
+        received_at=timezone.now(),
+        customer=customer,
+        interpretation="other",
+    )
     return {
+        "reply": reply,
         "customer": customer,
         "vehicle": vehicle,
         "visit": visit,

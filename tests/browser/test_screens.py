@@ -66,6 +66,7 @@ STAFF_PAGES = {
     "reports:service_due": (None, ""),
     "privacy:erase": ("customer", ""),
     "messaging:undelivered": (None, ""),
+    "messaging:replies": (None, ""),
     "admin:index": (None, ""),
 }
 # Public pages, on a phone: the login, the customer's survey and what a link may end on.

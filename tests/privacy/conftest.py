@@ -19,7 +19,7 @@ from customers.contact import Purpose
 from customers.models import Customer, Vehicle
 from followups import services as followup_services
 from messaging import services as messaging_services
-from messaging.models import Message
+from messaging.models import Message, SmsReply
 from tests.api.conftest import post
 from tests.factories import (
     AppointmentFactory,
@@ -189,6 +189,25 @@ def everywhere(db) -> Everywhere:
         body=f"{NAME}您好",
         status=Message.Status.SENT,
         next_attempt_at=timezone.now(),
+    )
+
+    # SMS replies: the customer's, and one from their second number that matched nobody.
+    SmsReply.objects.create(
+        provider="tencent",
+        dedupe_key="reply-1",
+        phone=PHONE,
+        text=f"我是{NAME}，周六来",
+        received_at=timezone.now(),
+        customer=customer,
+        interpretation="other",
+    )
+    SmsReply.objects.create(
+        provider="aliyun",
+        dedupe_key="reply-2",
+        phone=PHONE2,
+        text=f"{NAME}：TD",
+        received_at=timezone.now(),
+        interpretation="unsubscribe",
     )
 
     customer_services.customer_reveal_phone(customer=customer, user=advisor, context=f"打给 {NAME}")

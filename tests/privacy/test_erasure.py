@@ -53,6 +53,7 @@ def test_before_the_erasure_the_data_is_everywhere(everywhere):
         "complaints_complaint",
         "complaints_complaintevent",
         "messaging_message",
+        "messaging_smsreply",
         "customers_phonereveal",
         "api_idempotencyrecord",
         "django_admin_log",

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from customers.models import Customer
 from privacy.models import AccessExportRecord, ErasureRecord
 from tests.factories import CustomerFactory, UserFactory
-from tests.privacy.conftest import EMAIL, NAME, PHONE, PLATE, VIN
+from tests.privacy.conftest import EMAIL, NAME, PHONE, PHONE2, PLATE, VIN
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +122,7 @@ def test_the_json_export_holds_everything_about_the_customer(manager_client, man
     assert len(sections["complaint_events"]) >= 3
     assert any(NAME in row["notes"] for row in sections["calls"])
     assert {row["recipient"] for row in sections["messages"]} >= {PHONE}
+    assert {row["phone"] for row in sections["sms_replies"]} == {PHONE, PHONE2}
     assert sections["phone_reveals"][0]["user"] == "privacy-advisor"
     assert len(sections["history"]) >= 3
     record = AccessExportRecord.objects.get()
