@@ -21,6 +21,7 @@ from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_b
 from . import workitems
 from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
 from .models import Visit, WorkItem
+from .services import CHECKLIST_DETAILS
 
 
 def _delivery_times_in_order(record: Record, values: dict) -> None:
@@ -41,7 +42,7 @@ def _checklist_with_delivery(record: Record, values: dict) -> None:
     """The delivery checklist comes with a delivery, by the deliver form's rules: advice
     given names the next service (a date, km or both), a date not before the delivery."""
     ticked = [name for name in Visit.CHECKLIST if values[name]]
-    on, km = values["next_service_advised_on"], values["next_service_advised_km"]
+    on, km = (values[name] for name in CHECKLIST_DETAILS)
     if (ticked or on or km is not None) and values["status"] != Visit.Status.DELIVERED:
         record.error(
             (ticked or ["next_service_advised_on"])[0], _("只有已交车的工单才有交车检查。")
@@ -52,8 +53,6 @@ def _checklist_with_delivery(record: Record, values: dict) -> None:
     delivered = values["delivered_at"]
     if on and delivered and on < timezone.localdate(delivered):
         record.error("next_service_advised_on", _("建议下次保养日期不能早于交车日期。"))
-    # Recorded when the DMS sends any of it: the delivery's time (the desk's stays).
-    values["checklist_at"] = delivered if (ticked or on or km is not None) else None
 
 
 KEEP_STORED_IF_LEFT_OUT = "COALESCE(excluded.{name}, t.{name})"
@@ -109,9 +108,7 @@ VISIT_RECORD = sync.Declaration(
             compare=False,
         ),
         # When the checklist was recorded: the desk's time stays, else the DMS's delivery.
-        bulk.Column(
-            "checklist_at", on_update="COALESCE(t.{name}, excluded.{name})", compare=False
-        ),
+        bulk.Column("checklist_at", on_update="COALESCE(t.{name}, excluded.{name})", compare=False),
     ],
     # Written by the desk only; a synced visit starts with them empty.
     # (A synced visit has no promise revision recorded here: a promise the DMS moves
@@ -161,6 +158,11 @@ def _resolve_references(records: list[Record]) -> None:
         values["advisor_code"] = "" if values["advisor_id"] else values["advisor"]
         # The DMS's first promise is the visit's first (kept when it later moves it).
         values["first_promised_at"] = values["promised_at"]
+        # A checklist the DMS sends was recorded at the delivery (the desk's time stays).
+        sent_checklist = any(values[name] for name in Visit.CHECKLIST) or any(
+            values[name] is not None for name in CHECKLIST_DETAILS
+        )
+        values["checklist_at"] = values["delivered_at"] if sent_checklist else None
 
 
 def _ro_number_taken(records: list[Record]) -> None:

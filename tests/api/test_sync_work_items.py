@@ -141,7 +141,9 @@ def test_a_second_different_answer_is_refused_and_the_same_one_is_nothing(dms, c
 def test_what_the_customer_was_asked_cannot_be_changed(dms, car_in):
     VisitFactory(external_id="R2", status=Visit.Status.IN_PROGRESS)
     sync(dms, [item(1)])
-    body = sync(dms, [item(1, labour_estimate="99.00"), item(1, visit="R2") | {"external_id": "W1b"}])
+    body = sync(
+        dms, [item(1, labour_estimate="99.00"), item(1, visit="R2") | {"external_id": "W1b"}]
+    )
     assert body["created"] == 1 and body["failed"] == 1
     assert "labour_estimate" in body["errors"][0]["errors"]
     body = sync(dms, [item(1, visit="R2")])
