@@ -260,3 +260,11 @@ def test_only_the_dms_may_sync_work_items(role, car_in):
     assert post(session, "work-items", [item(1)]).status_code == 403
     assert post(APIClient(), "work-items", [item(1)]).status_code == 401
     assert not WorkItem.objects.exists()
+
+
+def test_errors_in_english_for_an_english_client(dms, car_in):
+    sync(dms, [item(1, answer="approved")])
+    response = post(
+        dms, "work-items", [item(1, answer="declined")], HTTP_COOKIE="django_language=en"
+    )
+    assert "already been answered" in response.json()["errors"][0]["errors"]["answer"][0]
