@@ -106,6 +106,15 @@ def test_an_unknown_visit_is_an_error_for_that_record_only(dms, car_in):
         ({"answer": "deferred"}, "answer", "不能这样答复"),  # a safety item: now or never
         ({"answer": "approved", "answered_at": "2099-01-01T09:00:00+08:00"}, "answered_at", ""),
         ({"requested_at": "2099-01-01T09:00:00+08:00"}, "requested_at", ""),
+        (
+            {
+                "requested_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+                "answer": "approved",
+                "answered_at": (timezone.now() - timedelta(hours=2)).isoformat(),
+            },
+            "answered_at",
+            "不能早于提出增项的时间",
+        ),
     ],
 )
 def test_bad_values_are_a_clear_error_and_nothing_is_written(dms, car_in, extra, field, message):
