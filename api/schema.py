@@ -6,6 +6,7 @@ SYNC_RECORDS = (
     "CustomerSyncRecordRequest",
     "VehicleSyncRecordRequest",
     "VisitSyncRecordRequest",
+    "WorkItemSyncRecordRequest",
     "SurveyResponseSyncRecordRequest",
 )
 

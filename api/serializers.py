@@ -14,7 +14,7 @@ from shopcalendar.rules import check_day
 from shopcrm.people import person_name
 from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
-from visits.models import ServiceType, Visit
+from visits.models import PromiseRevision, ServiceType, Visit, WorkItem
 
 # ---------------------------------------------------------------- sync: the answers
 
@@ -233,11 +233,38 @@ class VehicleOut(serializers.ModelSerializer):
         ]
 
 
+class PromiseRevisionOut(serializers.ModelSerializer):
+    class Meta:
+        model = PromiseRevision
+        fields = ["at", "from_promised_at", "to_promised_at", "reason", "note"]
+
+
+class WorkItemOut(serializers.ModelSerializer):
+    class Meta:
+        model = WorkItem
+        fields = [
+            "external_id",
+            "kind",
+            "description",
+            "labour_estimate",
+            "parts_estimate",
+            "urgency",
+            "status",
+            "requested_at",
+            "answered_at",
+            "answer_channel",
+        ]
+
+
 class VisitOut(serializers.ModelSerializer):
     vehicle_external_id = serializers.CharField(source="vehicle.external_id", allow_null=True)
     customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
     advisor = serializers.SerializerMethodField()
     advisor_name = serializers.SerializerMethodField(help_text=_("服务顾问的姓名（如 李娜）"))
+    promise_revisions = PromiseRevisionOut(
+        many=True, source="promise_changes", help_text=_("承诺交车时间的修改，按时间先后")
+    )
+    work_items = WorkItemOut(many=True, help_text=_("维修项目和增项，含客户的答复"))
 
     class Meta:
         model = Visit
@@ -265,6 +292,18 @@ class VisitOut(serializers.ModelSerializer):
             "source_updated_at",
             "created_at",
             "updated_at",
+            # Issue 17: the first promise and its revisions, the delivery checklist, the
+            # work items and extra work with the customer's answers.
+            "first_promised_at",
+            "promise_revisions",
+            "checklist_charges_explained",
+            "checklist_old_parts_offered",
+            "checklist_car_cleaned",
+            "checklist_next_service_advised",
+            "next_service_advised_on",
+            "next_service_advised_km",
+            "checklist_at",
+            "work_items",
         ]
 
     def get_advisor(self, visit) -> str:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("v1/sync/customers/", views.CustomerSyncView.as_view(), name="sync_customers"),
     path("v1/sync/vehicles/", views.VehicleSyncView.as_view(), name="sync_vehicles"),
     path("v1/sync/visits/", views.VisitSyncView.as_view(), name="sync_visits"),
+    path("v1/sync/work-items/", views.WorkItemSyncView.as_view(), name="sync_work_items"),
     path(
         "v1/sync/survey-responses/",
         views.SurveyResponseSyncView.as_view(),

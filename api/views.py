@@ -30,7 +30,7 @@ from surveys import selectors as survey_selectors
 from surveys.sync import SURVEY_RESPONSE_RECORD, survey_responses_sync
 from visits import access as visit_access
 from visits import selectors as visit_selectors
-from visits.sync import VISIT_RECORD, visits_sync
+from visits.sync import VISIT_RECORD, WORK_ITEM_RECORD, visits_sync, work_items_sync
 
 from . import serializers, services
 from .access import (
@@ -139,6 +139,17 @@ class VisitSyncView(SyncView):
     endpoint = "visits"
 
     @_sync_schema(VISIT_RECORD, _("批量同步工单"))
+    def post(self, request):
+        return super().post(request)
+
+
+class WorkItemSyncView(SyncView):
+    """Extra work (增项) the DMS recorded on its repair orders, and the customers' answers."""
+
+    sync = staticmethod(work_items_sync)
+    endpoint = "work-items"
+
+    @_sync_schema(WORK_ITEM_RECORD, _("批量同步增项"))
     def post(self, request):
         return super().post(request)
 

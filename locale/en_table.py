@@ -1239,6 +1239,23 @@ EN = {
     "没有待处理的回复": "No replies to handle",
     "回调令牌无效。": "Invalid callback token.",
     "已标记为已处理。": "Marked handled.",
+    # Issue 17, the DMS path: extra work synced from the DMS, the visit's checklist.
+    "有答复时间就必须有答复（answer）。": "An answered_at needs an answer.",
+    "DMS 记录增项的时间；默认为收到时": "When the DMS recorded the item; by default when it arrives",
+    "客户的答复；一经记录不能更改": "The customer's answer; once recorded it cannot be changed",
+    "默认为收到时": "By default when it arrives",
+    "提出增项的时间不能晚于现在。": "The item cannot have been put to the customer in the future.",
+    "这个增项属于另一张工单，不能改到这张工单。": "This item belongs to another repair order and cannot move to this one.",
+    "增项已发给客户，内容不能更改；如有变化请作为新的增项记录。": "The item was put to the customer and cannot be changed; record a change as a new item.",
+    "这个增项已经答复过了（%(status)s），答复不能更改。": "This item has already been answered (%(status)s); an answer cannot be changed.",
+    "答复时间不能晚于现在。": "The answer cannot be in the future.",
+    "答复时间不能早于提出增项的时间。": "The answer cannot be before the item was put to the customer.",
+    "只有已交车的工单才有交车检查。": "Only a delivered repair order has a delivery checklist.",
+    "建议下次保养日期不能早于交车日期。": "The advised next service cannot be before the delivery.",
+    "交车检查项": "Delivery checklist item",
+    "批量同步增项": "Sync extra work in bulk",
+    "承诺交车时间的修改，按时间先后": "Revisions of the promised time, oldest first",
+    "维修项目和增项，含客户的答复": "Work items and extra work, with the customer's answers",
 }
 PLURALS = {
     "%(count)s 条客户短信回复待处理。": (

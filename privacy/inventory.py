@@ -187,6 +187,7 @@ NOT_PERSONAL = {
     "visits.visit": {"ro_number", "advisor_code", "external_id"},
     "visits.historicalvisit": {"ro_number", "advisor_code", "external_id", "history_change_reason"},
     "visits.statuslink": {"token_hash"},  # a hash of the status link's token
+    "visits.workitem": {"external_id"},  # the DMS's number of an extra-work item
     "followups.followuptask": {"source_key"},  # visit:123
     "followups.historicalfollowuptask": {"source_key", "history_change_reason"},
     "messaging.message": {

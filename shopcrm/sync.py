@@ -355,6 +355,8 @@ class Money(Field):
     def parse(self, record: Record) -> Decimal | None:
         value = record.data.get(self.name)
         if value is None or value == "":
+            if self.required:
+                self.missing(record)
             return None
         try:
             amount = Decimal(str(value))

@@ -407,6 +407,12 @@ class WorkItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # An item the DMS recorded (POST /api/v1/sync/work-items/): its id there, and the
+    # DMS's change time of the row last applied (an older row is ignored).
+    external_id = models.CharField(_("DMS 编号"), max_length=64, null=True, blank=True)
+    source_updated_at = models.DateTimeField(
+        _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -429,6 +435,7 @@ class WorkItem(models.Model):
                 condition=Q(labour_estimate__gte=0, parts_estimate__gte=0),
                 name="work_item_estimates_not_negative",
             ),
+            models.UniqueConstraint(fields=["external_id"], name="work_item_unique_external_id"),
         ]
         indexes = [models.Index(fields=["status", "requested_at"], name="work_item_waiting")]
 

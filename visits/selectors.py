@@ -110,7 +110,9 @@ def visit_get(*, pk: int) -> Visit:
 
 def visit_list_for_api(*, filters: dict):
     """Visits for the read-back API; date ranges are whole days in the shop's time zone."""
-    queryset = Visit.objects.select_related("vehicle", "customer", "advisor")
+    queryset = Visit.objects.select_related("vehicle", "customer", "advisor").prefetch_related(
+        "promise_changes", "work_items"
+    )
     if filters.get("updated_since"):
         queryset = queryset.filter(updated_at__gt=filters["updated_since"])
     for name in ("external_id", "ro_number", "status", "service_type"):

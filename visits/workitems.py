@@ -48,10 +48,14 @@ def extra_work_request(
     urgency: str,
     photos_in=(),
     by=None,
+    requested_at=None,
+    external_id=None,
+    source_updated_at=None,
 ) -> WorkItem:
     """Put a found item to the customer. Every photo is checked and prepared before anything
     is written; the photos and the item are written together (a failure removes the files
-    already stored)."""
+    already stored). The DMS's items (visits.sync.work_items_sync) come with their DMS id,
+    change time and the time the DMS recorded them."""
     errors: dict = {}
     description = (description or "").strip()
     if not description:
@@ -87,9 +91,12 @@ def extra_work_request(
                 parts_estimate=parts,
                 urgency=urgency,
                 status=Item.Status.AWAITING,
-                requested_at=timezone.now(),
+                requested_at=requested_at or timezone.now(),
                 requested_by=by,
+                external_id=external_id,
+                source_updated_at=source_updated_at,
             )
+            _visit_changed(visit.pk)
             for content in prepared:
                 photo = WorkItemPhoto(item=item)
                 photo.image.save(content.name, content, save=False)
@@ -134,6 +141,7 @@ def extra_work_answer(
         item.save(
             update_fields=["status", "answered_at", "answer_channel", "answered_by", "updated_at"]
         )
+        _visit_changed(item.visit_id)
         if decision in (Item.Status.DECLINED, Item.Status.DEFERRED):
             Recommendation.objects.create(
                 vehicle_id=item.visit.vehicle_id, item=item, created_at=now
@@ -142,6 +150,12 @@ def extra_work_answer(
             lambda: events.extra_work_answered.send(sender=WorkItem, item=item), robust=True
         )
     return item
+
+
+def _visit_changed(visit_id: int) -> None:
+    """The visit's read-back (GET /api/v1/visits/, in updated_at order) includes its work
+    items: a DMS reading "what changed since" sees a new item or an answer."""
+    Visit.objects.filter(pk=visit_id).update(updated_at=timezone.now())
 
 
 def approved_extra_total(visit: Visit) -> Decimal:

@@ -300,7 +300,8 @@ def test_schema_describes_every_endpoint(client):
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
     paths = schema["paths"]
-    for path in ("/api/v1/sync/customers/", "/api/v1/sync/vehicles/", "/api/v1/sync/visits/"):
+    sync_paths = ["customers", "vehicles", "visits", "work-items", "survey-responses"]
+    for path in (f"/api/v1/sync/{kind}/" for kind in sync_paths):
         operation = paths[path]["post"]
         assert {"200", "400", "401", "403", "413", "429"} <= set(operation["responses"])
         assert operation["requestBody"]["content"]["application/json"]["schema"]["type"] == "array"
@@ -309,6 +310,13 @@ def test_schema_describes_every_endpoint(client):
         assert {"updated_since", "cursor", "external_id"} <= names
     names = {p["name"] for p in paths["/api/v1/follow-up-tasks/"]["get"]["parameters"]}
     assert {"updated_since", "cursor", "visit_external_id", "kind", "status"} <= names
+    # Issue 17: the DMS's extra work, and what the visit read-back shows of it.
+    work_item = schema["components"]["schemas"]["WorkItemSyncRecordRequest"]
+    assert {"external_id", "visit_external_id", "urgency", "answer"} <= set(
+        work_item["required"]
+    ) | set(work_item["properties"])
+    visit = schema["components"]["schemas"]["VisitOut"]["properties"]
+    assert {"first_promised_at", "promise_revisions", "work_items", "checklist_at"} <= set(visit)
 
 
 def test_docs_page_uses_local_static_files(client):

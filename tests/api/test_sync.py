@@ -480,3 +480,46 @@ def test_the_dms_gives_the_first_promise_once_and_a_later_one_is_the_last(dms, s
     assert without.first_promised_at == later and without.promised_at == later
     assert with_promise.first_promised_at == first and with_promise.promised_at == later
     assert with_promise.promise_revised and not without.promise_revised
+
+
+def test_a_dms_delivery_brings_its_checklist_and_a_later_row_keeps_the_desks(dms, synced_vehicle):
+    """Issue 17: the delivery checklist from the DMS (optional): ticks stay ticked and
+    advice left out keeps what is stored; a checklist without a delivery, or advice without
+    its date or km, is an error for that record."""
+    delivered_at = timezone.now() - timedelta(hours=1)
+    next_day = (timezone.localdate() + timedelta(days=180)).isoformat()
+    delivered = visit(1, status="delivered", delivered_at=delivered_at.isoformat())
+    checklist = {
+        "checklist_charges_explained": True,
+        "checklist_old_parts_offered": True,
+        "checklist_car_cleaned": True,
+        "checklist_next_service_advised": True,
+        "next_service_advised_on": next_day,
+        "next_service_advised_km": 15000,
+    }
+    body = post(
+        dms,
+        "visits",
+        [
+            {**delivered, **checklist},
+            visit(2, vehicle_n=2, checklist_car_cleaned=True),
+            {
+                **visit(3, vehicle_n=2, ro_number="RO-DMS-3"),
+                "status": "delivered",
+                "delivered_at": delivered_at.isoformat(),
+                "checklist_next_service_advised": True,
+            },
+        ],
+    ).json()
+    assert body["created"] == 1 and body["failed"] == 2
+    errors = {error["index"]: error["errors"] for error in body["errors"]}
+    assert "只有已交车的工单才有交车检查" in errors[1]["checklist_car_cleaned"][0]
+    assert "请填写建议日期或里程" in errors[2]["next_service_advised_on"][0]
+    stored = Visit.objects.get(external_id="R1")
+    assert stored.checklist_complete and stored.next_service_advised_km == 15000
+    assert stored.checklist_at == delivered_at
+    # The DMS's next row leaves the checklist out: what was recorded stays.
+    post(dms, "visits", [{**delivered, "concern": "补充描述"}])
+    stored.refresh_from_db()
+    assert stored.checklist_complete and str(stored.next_service_advised_on) == next_day
+    assert stored.checklist_at == delivered_at and stored.concern == "补充描述"

@@ -61,7 +61,9 @@ def test_a_found_item_with_photos_is_put_to_the_customer(
     visit, advisor, django_capture_on_commit_callbacks
 ):
     sent = []
-    events.extra_work_requested.connect(lambda sender, item, **kw: sent.append(item), weak=False)
+    events.extra_work_requested.connect(
+        lambda sender, item, **kw: sent.append(item), weak=False, dispatch_uid="test-extra"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         item = request(
             visit, advisor, photos_in=[jpeg(orientation=6), jpeg(800, 600, name="b.png")]
@@ -74,7 +76,9 @@ def test_a_found_item_with_photos_is_put_to_the_customer(
     assert upright.size[1] > upright.size[0]  # turned upright by its EXIF orientation
     assert not upright.getexif()  # no EXIF block leaves the shop
     assert sent == [item]
-    events.extra_work_requested.receivers.clear()
+    # Only this test's receiver: clearing them all took the service messages' one away
+    # for every later test of the session.
+    events.extra_work_requested.disconnect(dispatch_uid="test-extra")
 
 
 @pytest.mark.parametrize(
