@@ -87,3 +87,41 @@ def test_a_booked_appointment_gets_no_missed_call_even_when_asked():
     assert services.missed_appointment_call_create(appointment=appointment) is False
     assert services.missed_appointment_calls_create(appointment_ids=[appointment.pk]) == 0
     assert not missed_calls().exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_and_a_sweep_at_once_plan_each_missed_call_once():
+    import threading
+
+    from django.db import connection
+
+    contact_all_day()
+    appointments = [late() for _ in range(12)]
+    barrier, errors = threading.Barrier(3), []
+
+    def run(work):
+        try:
+            barrier.wait()
+            work()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    works = [
+        visit_services.appointment_mark_no_shows,
+        visit_services.appointment_mark_no_shows,
+        services.missed_appointment_calls_create,
+    ]
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    services.missed_appointment_calls_create()  # whatever the race left, the sweep plans
+    assert sorted(missed_calls().values_list("appointment", flat=True)) == sorted(
+        a.pk for a in appointments
+    )
+    assert Appointment.objects.filter(status=Appointment.Status.NO_SHOW).count() == 12
