@@ -51,7 +51,12 @@ class Customer(models.Model):
     # When and where the customer bound their WeChat (the OAuth binding on a public page).
     wechat_bound_at = models.DateTimeField(_("微信绑定时间"), null=True, blank=True)
     wechat_bound_source = models.CharField(
-        _("微信绑定来源"), max_length=20, choices=WeChatSource, blank=True
+        _("微信绑定来源"),
+        max_length=20,
+        choices=WeChatSource,
+        blank=True,
+        default="",
+        db_default="",
     )
     preferred_channel = models.CharField(
         _("首选联系方式"), max_length=10, choices=Channel, default=Channel.SMS

@@ -53,7 +53,6 @@ CUSTOMER_RECORD = sync.Declaration(
     insert_only={
         "phone2": "",
         "wechat_openid": "",
-        "wechat_bound_source": "",
         "preferred_channel": Customer.Channel.SMS,
         "contact_window": Customer.ContactWindow.ANY,
         "service_messages": True,

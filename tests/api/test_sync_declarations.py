@@ -87,7 +87,6 @@ def test_the_upsert_keeps_its_rules():
     assert CUSTOMER_RECORD.insert_only == {
         "phone2": "",
         "wechat_openid": "",
-        "wechat_bound_source": "",  # issue 18: bound on a public page, never by the DMS
         "preferred_channel": "sms",
         "contact_window": "any",
         # Issue 17: service messages on, in Chinese, for a customer the DMS creates.

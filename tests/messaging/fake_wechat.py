@@ -26,7 +26,8 @@ class FakeWeChat:
     url: str = ""
     requests: list = field(default_factory=list)
     script: dict = field(default_factory=dict)
-    openids: dict = field(default_factory=dict)
+    openids: dict = field(default_factory=dict)  # OAuth code → the visitor's OpenID
+    next_openid: str = "oBROWSER0001"  # whom the fake authorization page says is visiting
     tokens_issued: int = 0
     delays: dict = field(default_factory=dict)  # path → seconds to wait before answering
     expires_in: int = 7200
@@ -70,12 +71,30 @@ def start_fake_wechat() -> tuple[FakeWeChat, ThreadingHTTPServer]:
             body = json.loads(self.rfile.read(length)) if length else None
             fake.requests.append(Recorded(method, parsed.path, query, body))
             time.sleep(fake.delays.get(parsed.path, 0))
+            if parsed.path == "/connect/oauth2/authorize":  # the browser tests' "WeChat"
+                self._authorize(query)
+                return
             payload = json.dumps(fake.answer(parsed.path, query)).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _authorize(self, query: dict):
+            """As WeChat does for snsapi_base: straight back to redirect_uri with a code
+            (for ``fake.next_openid``) and the state."""
+            code = f"CODE{len(fake.openids) + 1}"
+            fake.openids[code] = fake.next_openid
+            back = (
+                query["redirect_uri"]
+                + "?"
+                + urllib.parse.urlencode({"code": code, "state": query.get("state", "")})
+            )
+            self.send_response(302)
+            self.send_header("Location", back)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def do_GET(self):
             self._handle("GET")
