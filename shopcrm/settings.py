@@ -364,6 +364,7 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "visits.models.Visit.Status",
         "SurveyChannelEnum": "surveys.models.Channel",
         "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
+        "MessageOutChannelEnum": "messaging.models.Message.Channel",
         "ComplaintStatusEnum": "complaints.models.Complaint.Status",
         "CustomerKindEnum": "customers.models.Customer.Kind",
         "FollowUpTaskKindEnum": "followups.models.FollowUpTask.Kind",
