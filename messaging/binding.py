@@ -79,9 +79,10 @@ def finish(*, state: str, code: str, cookie: str) -> dict:
     """Check the state (signed, this browser's, not expired, not used), exchange the code
     and store the OpenID. Returns the offer; raises BindingRefused or SendError."""
     nonce, signature = state[:32], state[32:]
-    if len(state) != 56 or not hmac.compare_digest(signature, _signature(nonce)):
+    well_formed = len(state) == 56 and state.isascii() and state.isalnum()
+    if not well_formed or not hmac.compare_digest(signature, _signature(nonce)):
         raise BindingRefused("forged state")
-    if not cookie or not hmac.compare_digest(cookie, nonce):
+    if not cookie.isascii() or not hmac.compare_digest(cookie, nonce):
         raise BindingRefused("state of another browser")
     key = _STATE_KEY.format(nonce)
     offer = cache.get(key)
