@@ -23,6 +23,8 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache as default_cache
 
+from shopcrm.cache import redis_down
+
 from .backends import SendError
 
 logger = logging.getLogger("shopcrm.messaging")
@@ -121,6 +123,8 @@ class WeChatClient:
                     return self._fetch_token()
                 finally:
                     self.cache.delete(self.lock_key)
+            if redis_down.now():  # no shared cache: retried later, not a token per send
+                raise SendError("WeChat access token: the shared cache (Redis) is down")
             time.sleep(0.05)  # another process is fetching: wait for its token
             token = self.cache.get(self.token_key)
             if token and token != stale:

@@ -5,6 +5,7 @@ for a customer WeChat cannot reach, the channel that delivered each message, and
 from the status page and the survey page, with forged and replayed states refused."""
 
 import threading
+import time
 import urllib.parse
 import uuid
 from types import SimpleNamespace
@@ -141,6 +142,28 @@ def test_two_processes_share_one_token_fetch(fake, settings):
         assert 7200 - wechat.TOKEN_MARGIN - 5 <= ttl <= 7200 - wechat.TOKEN_MARGIN
     finally:
         caches[0].delete("wechat:access-token:wx-test-app")
+
+
+def test_without_the_shared_cache_the_send_waits_for_a_retry(fake, monkeypatch):
+    """Redis down: no token fetched per message (each fetch would void the other
+    processes' token), no 15 s wait for a lock nobody holds: a retryable error at once."""
+    from shopcrm import cache as shop_cache
+
+    class DownCache:
+        def get(self, key, default=None):
+            return default
+
+        def add(self, *args, **kwargs):
+            return False
+
+    monkeypatch.setattr(shop_cache.redis_down, "until", time.monotonic() + 60)
+    started = time.monotonic()
+    with pytest.raises(SendError) as failed:
+        wechat.WeChatTemplateBackend(cache=DownCache()).send(
+            SimpleNamespace(purpose="maintenance_reminder", recipient=OPENID, body="", params={})
+        )
+    assert not failed.value.permanent and "Redis" in str(failed.value)
+    assert time.monotonic() - started < 2 and fake.requests == []
 
 
 @pytest.mark.parametrize("code", [40001, 40014, 42001])
