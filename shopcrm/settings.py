@@ -380,7 +380,13 @@ SPECTACULAR_SETTINGS = {
 # Cloud SMS in production (credentials from their environment variables, see README).
 MESSAGING_BACKENDS = {
     "sms": os.environ.get("SMS_BACKEND", "messaging.backends.ConsoleBackend"),
-    "wechat": os.environ.get("WECHAT_BACKEND", "messaging.backends.ConsoleBackend"),
+    # WeChat's own sender once an Official Account is configured (WECHAT_APP_ID, below).
+    "wechat": os.environ.get("WECHAT_BACKEND")
+    or (
+        "messaging.wechat.WeChatTemplateBackend"
+        if os.environ.get("WECHAT_APP_ID")
+        else "messaging.backends.ConsoleBackend"
+    ),
     "email": os.environ.get("EMAIL_MESSAGE_BACKEND", "messaging.backends.ConsoleBackend"),
 }
 
