@@ -162,6 +162,7 @@ class MessageOut(serializers.ModelSerializer):
             "id",
             "purpose",
             "channel",
+            "delivered_channel",
             "recipient",
             "status",
             "body",

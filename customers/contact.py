@@ -9,6 +9,7 @@ planned and again at the moment of contact.
   offers) need the customer's recorded consent (docs/decisions.md, issues 4 and 5).
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -82,9 +83,11 @@ def address_for(customer: Customer, channel: str) -> str:
 
 
 def message_channel_for(customer: Customer) -> str:
-    """The customer's preferred channel for a message when we have that address there,
-    otherwise SMS."""
+    """The customer's preferred channel for a message when we have that address there (and,
+    for WeChat, an Official Account is configured), otherwise SMS."""
     channel = customer.preferred_channel
+    if channel == Channel.WECHAT and not settings.WECHAT_APP_ID:  # no WeChat account set up
+        return Channel.SMS
     if channel in MESSAGE_CHANNELS and address_for(customer, channel):
         return channel
     return Channel.SMS

@@ -8,6 +8,14 @@ from simple_history.models import HistoricalRecords
 from .validators import display_phone, mask_phone
 
 
+class WeChatSource(models.TextChoices):
+    """The public page a customer bound their WeChat on."""
+
+    STATUS_PAGE = "status_page", _("维修进度页")
+    SURVEY = "survey", _("满意度调查页")
+    BOOKING = "booking", _("在线预约页")
+
+
 class Customer(models.Model):
     class Kind(models.TextChoices):
         INDIVIDUAL = "individual", _("个人")
@@ -40,6 +48,16 @@ class Customer(models.Model):
     phone2 = models.CharField(_("备用电话"), max_length=20, blank=True)
     email = models.EmailField(_("电子邮件"), blank=True)
     wechat_openid = models.CharField(_("微信 OpenID"), max_length=64, blank=True)
+    # When and where the customer bound their WeChat (the OAuth binding on a public page).
+    wechat_bound_at = models.DateTimeField(_("微信绑定时间"), null=True, blank=True)
+    wechat_bound_source = models.CharField(
+        _("微信绑定来源"),
+        max_length=20,
+        choices=WeChatSource,
+        blank=True,
+        default="",
+        db_default="",
+    )
     preferred_channel = models.CharField(
         _("首选联系方式"), max_length=10, choices=Channel, default=Channel.SMS
     )

@@ -267,6 +267,28 @@ def customer_mark_do_not_contact(*, customer: Customer, by=None, reason: str = "
     return customer
 
 
+def customer_bind_wechat(*, customer_id: int, openid: str, source: str) -> Customer | None:
+    """The customer opened one of their links inside WeChat and agreed to bind it: the
+    OpenID is stored with the time and the page (customers.models.WeChatSource). Nothing
+    for a customer since erased or merged away (None)."""
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update()
+            .filter(pk=customer_id, merged_into__isnull=True, erased_at__isnull=True)
+            .first()
+        )
+        if customer is None:
+            return None
+        customer.wechat_openid = openid[:64]
+        customer.wechat_bound_at = timezone.now()
+        customer.wechat_bound_source = source
+        customer._change_reason = f"wechat binding ({source})"
+        customer.save(
+            update_fields=["wechat_openid", "wechat_bound_at", "wechat_bound_source", "updated_at"]
+        )
+    return customer
+
+
 def vehicle_record_odometer(*, vehicle: Vehicle, odometer_km: int, by=None) -> None:
     """Keep the highest odometer reading as the vehicle's last known one."""
     if vehicle.odometer_km is None or odometer_km > vehicle.odometer_km:

@@ -10,15 +10,22 @@ class MessageAdmin(admin.ModelAdmin):
         "created_at",
         "purpose",
         "channel",
+        "delivered_channel",
         "masked_recipient",
         "status",
         "attempts",
         "sent_at",
     )
-    list_filter = ("status", "channel", "purpose")
+    list_filter = ("status", "channel", "delivered_channel", "purpose")
     search_fields = ("recipient", "object_key", "customer__name")
     raw_id_fields = ("customer",)
-    readonly_fields = ("provider_message_id", "last_error", "sent_at", "created_at")
+    readonly_fields = (
+        "provider_message_id",
+        "delivered_channel",
+        "last_error",
+        "sent_at",
+        "created_at",
+    )
 
     @admin.display(description=_("接收方"))
     def masked_recipient(self, message: Message) -> str:

@@ -93,6 +93,11 @@ class Message(models.Model):
     secret_params = models.JSONField(default=list, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
     provider_message_id = models.CharField(_("服务商消息编号"), max_length=100, blank=True)
+    # The channel that actually delivered it: ``channel`` is the one asked for; a WeChat
+    # message WeChat refused (not a follower…) goes by SMS (messaging.services).
+    delivered_channel = models.CharField(
+        _("实际发送渠道"), max_length=10, choices=Channel, blank=True
+    )
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     # Every change sets it, the outbox's UPDATEs too (the read-back API's cursor).

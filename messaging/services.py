@@ -3,6 +3,7 @@ never in quiet hours (the shop calendar), and only when the contact rules allow 
 (customers.contact: never to do-not-contact, consent for surveys and marketing) — asked when
 the message is queued and again when it is sent."""
 
+import copy
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -162,7 +163,10 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         _finish(message, now, status=Message.Status.CANCELLED, last_error=refused)
         return "cancelled"
     try:
-        provider_id = backend_for(message.channel).send(message)
+        provider_id, delivered_channel, note = _deliver(message, now)
+    except _RefusedNow as exc:
+        _finish(message, now, status=Message.Status.CANCELLED, last_error=str(exc))
+        return "cancelled"
     except SendError as exc:
         attempts = message.attempts + 1
         if exc.permanent or attempts >= MAX_ATTEMPTS:
@@ -188,9 +192,44 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         attempts=message.attempts + 1,
         sent_at=now,
         provider_message_id=provider_id[:100],
+        delivered_channel=delivered_channel,
+        **({"last_error": note[:500]} if note else {}),
         **_redacted(message),
     )
     return "sent"
+
+
+class _RefusedNow(Exception):
+    """The contact rules refuse the SMS fallback (asked again at the moment of sending)."""
+
+
+def _deliver(message: Message, now: datetime) -> tuple[str, str, str]:
+    """(provider's id, the channel that delivered it, why not the one asked for). A WeChat
+    message WeChat will not deliver (not a follower, refused, no template, not configured:
+    a permanent error, or the last try) goes by SMS at once, under the same rules."""
+    try:
+        return backend_for(message.channel).send(message), message.channel, ""
+    except SendError as exc:
+        last_try = exc.permanent or message.attempts + 1 >= MAX_ATTEMPTS
+        if message.channel != Message.Channel.WECHAT or not last_try or not message.customer:
+            raise
+        note = f"{exc} → sms"
+    customer = Customer.objects.get(pk=message.customer_id)  # as it is now
+    refused = refusal_reason(customer, message.contact_purpose)
+    if refused:
+        raise _RefusedNow(f"{note}: {refused}")
+    if not may_send_at(message.purpose, now):  # never in quiet hours, whatever the channel
+        raise SendError(f"{note}: quiet hours")
+    phone = address_for(customer, Message.Channel.SMS)
+    if not phone:
+        raise SendError(f"{note}: no mobile number", permanent=True)
+    by_sms = copy.copy(message)
+    by_sms.channel, by_sms.recipient = Message.Channel.SMS, phone
+    try:
+        provider_id = backend_for(Message.Channel.SMS).send(by_sms)
+    except SendError as exc:
+        raise SendError(f"{note}: {exc}", permanent=exc.permanent) from exc
+    return provider_id, Message.Channel.SMS, note
 
 
 def _finish(message: Message, claimed_at: datetime, **changes) -> bool:

@@ -15,4 +15,7 @@ urlpatterns = [
     path(
         "sms/replies/tencent/<str:token>/", views.TencentReplyView.as_view(), name="tencent_reply"
     ),
+    # Public (the customer's WeChat browser, no login): the binding's start and callback.
+    path("wechat/bind/", views.wechat_bind, name="wechat_bind"),
+    path("wechat/callback/", views.wechat_callback, name="wechat_callback"),
 ]

@@ -9,12 +9,15 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from shopcrm.access import PermissionRequired
+from shopcrm.cache import public_page_too_busy
 from shopcrm.refusals import RefusalMixin
 
-from . import access, replies, selectors, services
+from . import access, binding, replies, selectors, services, wechat
+from .backends import SendError
 from .models import SmsReply
 
 logger = logging.getLogger("shopcrm.messaging")
@@ -105,3 +108,61 @@ class ReplyHandleView(PermissionRequired, RefusalMixin, View):
         if self.attempt(replies.reply_mark_handled, reply=reply, by=request.user):
             messages.success(request, _("已标记为已处理。"))
         return redirect("messaging:replies")
+
+
+def _bind_page(request, state: str, *, back: str = "", status: int = 200):
+    return render(
+        request,
+        "messaging/wechat_bind_result.html",
+        {"state": state, "back": back, "shop": settings.SHOP_NAME},
+        status=status,
+    )
+
+
+@never_cache
+def wechat_bind(request):
+    """The offer's link: on to WeChat's silent authorization (public, no login)."""
+    if public_page_too_busy(request, "wechat"):
+        return _bind_page(request, "busy", status=429)
+    if not wechat.configured():
+        return _bind_page(request, "unavailable", status=404)
+    try:
+        offer = binding.read_offer(request.GET.get("offer", ""))
+    except binding.BindingRefused:
+        return _bind_page(request, "invalid", status=400)
+    url, nonce = binding.start(offer)
+    response = redirect(url)
+    response.set_cookie(
+        binding.STATE_COOKIE,
+        nonce,
+        max_age=binding.STATE_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure(),
+    )
+    return response
+
+
+@never_cache
+def wechat_callback(request):
+    """WeChat sends the visitor back here with ``code`` and our ``state``."""
+    if public_page_too_busy(request, "wechat"):
+        return _bind_page(request, "busy", status=429)
+    if not wechat.configured():
+        return _bind_page(request, "unavailable", status=404)
+    try:
+        offer = binding.finish(
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            cookie=request.COOKIES.get(binding.STATE_COOKIE, ""),
+        )
+    except binding.BindingRefused as exc:
+        logger.warning("WeChat binding refused: %s", exc)
+        response = _bind_page(request, "invalid", status=400)
+    except SendError as exc:
+        logger.warning("WeChat binding failed: %s", exc)
+        response = _bind_page(request, "failed", status=502)
+    else:
+        response = _bind_page(request, "bound", back=offer["b"])
+    response.delete_cookie(binding.STATE_COOKIE)
+    return response

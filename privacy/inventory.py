@@ -93,6 +93,8 @@ def _customer_values() -> dict:
         "phone2": "",
         "email": "",
         "wechat_openid": "",
+        "wechat_bound_at": None,
+        "wechat_bound_source": "",
         "external_id": None,
         "marketing_consent": False,
         "marketing_consent_at": None,

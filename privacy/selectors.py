@@ -248,6 +248,8 @@ CUSTOMER = [
     "phone2",
     "email",
     "wechat_openid",
+    "wechat_bound_at",
+    "wechat_bound_source",
     "preferred_channel",
     "contact_window",
     "marketing_consent",

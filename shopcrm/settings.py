@@ -365,6 +365,7 @@ SPECTACULAR_SETTINGS = {
         "VisitStatusEnum": "visits.models.Visit.Status",
         "SurveyChannelEnum": "surveys.models.Channel",
         "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
+        "MessageOutChannelEnum": "messaging.models.Message.Channel",
         "ComplaintStatusEnum": "complaints.models.Complaint.Status",
         "CustomerKindEnum": "customers.models.Customer.Kind",
         "FollowUpTaskKindEnum": "followups.models.FollowUpTask.Kind",
@@ -380,10 +381,32 @@ SPECTACULAR_SETTINGS = {
 # Cloud SMS in production (credentials from their environment variables, see README).
 MESSAGING_BACKENDS = {
     "sms": os.environ.get("SMS_BACKEND", "messaging.backends.ConsoleBackend"),
-    "wechat": os.environ.get("WECHAT_BACKEND", "messaging.backends.ConsoleBackend"),
+    # WeChat's own sender once an Official Account is configured (WECHAT_APP_ID, below).
+    "wechat": os.environ.get("WECHAT_BACKEND")
+    or (
+        "messaging.wechat.WeChatTemplateBackend"
+        if os.environ.get("WECHAT_APP_ID")
+        else "messaging.backends.ConsoleBackend"
+    ),
     "email": os.environ.get("EMAIL_MESSAGE_BACKEND", "messaging.backends.ConsoleBackend"),
 }
 
+# WeChat Official Account (issue 18, docs/decisions.md "WeChat, for real"): unset app id, no
+# WeChat at all (no binding offered, WeChat-preferred customers get SMS). The base URLs are
+# settable so the tests point them at a fake server.
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+WECHAT_AUTHORIZE_URL = os.environ.get(
+    "WECHAT_AUTHORIZE_URL", "https://open.weixin.qq.com/connect/oauth2/authorize"
+)
+# The template id of each message purpose (Message.Purpose), from WECHAT_TEMPLATE_<PURPOSE>,
+# e.g. WECHAT_TEMPLATE_SERVICE_READY. A purpose without one is sent by SMS.
+WECHAT_TEMPLATES = {
+    key[len("WECHAT_TEMPLATE_") :].lower(): value
+    for key, value in os.environ.items()
+    if key.startswith("WECHAT_TEMPLATE_") and value
+}
 SMS_TEMPLATE_MAINTENANCE_REMINDER = os.environ.get("SMS_TEMPLATE_MAINTENANCE_REMINDER", "")
 SMS_TEMPLATE_SURVEY_INVITATION = os.environ.get("SMS_TEMPLATE_SURVEY_INVITATION", "")
 # The shared secrets in the SMS reply callback URLs (/sms/replies/<provider>/<token>/, see

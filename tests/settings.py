@@ -19,3 +19,9 @@ LANGUAGE_CODE = "zh-hans"
 MESSAGING_BACKENDS = dict.fromkeys(("sms", "wechat", "email"), "messaging.backends.LocmemBackend")
 # Tests make far more requests a minute from 127.0.0.1 than a customer (one test lowers it).
 SURVEY_PAGE_RATE = 100_000
+# A configured Official Account (the locmem sender stands in for it); the WeChat tests point
+# the real sender at their fake server (tests/messaging/fake_wechat.py).
+WECHAT_APP_ID = "wx-test-app"
+WECHAT_APP_SECRET = "test-secret"
+WECHAT_API_BASE = "http://127.0.0.1:9"  # nothing listens: a test that forgets the fake fails
+WECHAT_AUTHORIZE_URL = "http://127.0.0.1:9/connect/oauth2/authorize"

@@ -295,3 +295,21 @@ def test_the_admin_reveal_route_is_for_administrators_only(client, shop):
     signed_in(client, "manager")  # may reveal on the customer page, not through the admin
     url = reverse("customers:reveal_phone_admin", args=[shop["customer"].pk])
     assert client.post(url).status_code == 403
+
+
+# Public, no login (the customer's WeChat browser): the customer id travels only inside a
+# signed offer and a one-time state (messaging.binding), never as a bare id, so no role —
+# signed in or not — can name a customer there (tests/messaging/test_wechat.py: the flow).
+SIGNED_CUSTOMER = {"messaging:wechat_bind": "offer", "messaging:wechat_callback": "state"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_wechat_binding_takes_no_bare_customer_id(client, shop, role):
+    if role is not None:
+        signed_in(client, role)
+    customer = shop["customer"]
+    for name, parameter in SIGNED_CUSTOMER.items():
+        answer = client.get(reverse(name), {parameter: str(customer.pk), "code": "X"})
+        assert answer.status_code == 400, (role, name, answer.status_code)
+    customer.refresh_from_db()
+    assert customer.wechat_openid == "" and customer.wechat_bound_at is None

@@ -70,7 +70,13 @@ STAFF_PAGES = {
     "admin:index": (None, ""),
 }
 # Public pages, on a phone: the login, the customer's survey and what a link may end on.
-PUBLIC_PAGES = {"login", "surveys:survey", "surveys:thanks", "visits:status"}
+PUBLIC_PAGES = {
+    "login",
+    "surveys:survey",
+    "surveys:thanks",
+    "visits:status",
+    "messaging:wechat_callback",
+}
 EXCLUDED = {
     "logout": "POST only: signs out",
     "set_language": "POST only: the language switch (checked on every page's top bar)",
@@ -90,6 +96,7 @@ EXCLUDED = {
     "visits:photo": "a work item's photo (an image), shown on the visit page",
     "visits:status_photo": "a work item's photo (an image), shown on the status page",
     "visits:status_answer": "POST only: the customer's answer, then back to the status page",
+    "messaging:wechat_bind": "a redirect to WeChat's authorization (a bad offer: the callback's page)",
 }
 # Whole namespaces that are not our pages.
 EXCLUDED_NAMESPACES = {
@@ -327,6 +334,7 @@ def test_every_public_page_fits_a_phone(browser, live_server, screens):
         "survey-thanks": (answered_link.rstrip("/") + "/thanks/", 200),
         "survey-answered": (answered_link, 200),
         "survey-invalid-link": (f"{live_server.url}/s/not-a-real-token/", 404),
+        "wechat-bind-invalid": (f"{live_server.url}/wechat/callback/?state=forged", 400),
         "not-found": (f"{live_server.url}/no-such-page/", 404),
     }
     directory = screens
