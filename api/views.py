@@ -30,7 +30,7 @@ from surveys import selectors as survey_selectors
 from surveys.sync import SURVEY_RESPONSE_RECORD, survey_responses_sync
 from visits import access as visit_access
 from visits import selectors as visit_selectors
-from visits.sync import VISIT_RECORD, visits_sync
+from visits.sync import APPOINTMENT_RECORD, VISIT_RECORD, appointments_sync, visits_sync
 
 from . import serializers, services
 from .access import (
@@ -148,6 +148,18 @@ class SurveyResponseSyncView(SyncView):
     endpoint = "survey-responses"
 
     @_sync_schema(SURVEY_RESPONSE_RECORD, _("导入调查答卷"))
+    def post(self, request):
+        return super().post(request)
+
+
+class AppointmentSyncView(SyncView):
+    """The DMS's own appointments (issue 18): the DMS is the source of truth, so a slot's
+    capacity is not enforced here."""
+
+    sync = staticmethod(appointments_sync)
+    endpoint = "appointments"
+
+    @_sync_schema(APPOINTMENT_RECORD, _("批量同步预约"))
     def post(self, request):
         return super().post(request)
 
@@ -280,6 +292,29 @@ class VisitDetail(ReadBackMixin, generics.RetrieveAPIView):
     model_permission = visit_access.VIEW
 
     @_detail_schema(serializers.VisitOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AppointmentList(ReadBackMixin, generics.ListAPIView):
+    """Appointments of every source (online, phone, desk, DMS)."""
+
+    serializer_class = serializers.AppointmentOut
+    filter_serializer = serializers.AppointmentFilters
+    selector = staticmethod(visit_selectors.appointment_list_for_api)
+    model_permission = visit_access.VIEW_APPOINTMENT
+
+    @_list_schema(serializers.AppointmentFilters, serializers.AppointmentOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AppointmentDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.AppointmentOut
+    selector = staticmethod(visit_selectors.appointment_list_for_api)
+    model_permission = visit_access.VIEW_APPOINTMENT
+
+    @_detail_schema(serializers.AppointmentOut)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

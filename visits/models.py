@@ -88,6 +88,8 @@ class Appointment(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "scheduled_at"], name="appointment_status_time_idx"),
+            # The read-back API's cursor (updated_at, id) and its updated_since filter.
+            models.Index(fields=["updated_at", "id"], name="appointment_updated_idx"),
         ]
 
     def __str__(self):

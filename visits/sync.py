@@ -14,7 +14,7 @@ from shopcrm import bulk, sync
 from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_batch
 
 from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
-from .models import Visit
+from .models import Appointment, Visit
 
 
 def _delivery_times_in_order(record: Record, values: dict) -> None:
@@ -180,3 +180,84 @@ def _fire_visit_events(visit_id: int, values: dict, was: dict, look_back, now) -
         emit_visit_ready(visit_id=visit_id, source="dms")
     elif status in Visit.IN_WORKSHOP:
         emit_visit_checked_in(visit_id=visit_id, source="dms")
+
+
+# ---------------------------------------------------------------- appointments (issue 18)
+
+APPOINTMENT_RECORD = sync.Declaration(
+    Appointment,
+    sync.Text("external_id", required=True),
+    sync.Reference("vehicle_external_id", Vehicle, required=True),
+    sync.Reference(
+        "customer_external_id", Customer, help_text=gettext_lazy("可省略：默认车辆的车主")
+    ),
+    sync.Moment("scheduled_at", required=True, check=check_day),
+    sync.Choice("service_type", required=True),
+    sync.Choice("status", default=Appointment.Status.BOOKED),
+    sync.Text(
+        "note", max_length=Appointment.notes.field.max_length, written=False
+    ),  # stored in notes
+    sync.Moment("source_updated_at", check=check_day),
+    derived=[
+        bulk.Column("vehicle_id"),
+        bulk.Column("customer_id"),
+        bulk.Column("notes"),
+        # Moves only when the status itself changes.
+        bulk.Column(
+            "status_changed_at",
+            on_update=(
+                'CASE WHEN t."status" = excluded."status" '
+                'THEN t."status_changed_at" ELSE excluded."status_changed_at" END'
+            ),
+            compare=False,
+        ),
+    ],
+    # The DMS's appointments are the DMS's (the source never changes once stored); the
+    # desk's cancel reason is the desk's.
+    insert_only={
+        "source": Appointment.Source.DMS,
+        "cancel_reason": "",
+        "cancel_note": "",
+    },
+)
+
+
+def appointments_sync(*, payload, by, now=None) -> SyncResult:
+    """Upsert a batch of the DMS's appointments keyed by external_id (API.md,
+    "appointments"). The DMS is the source of truth: no capacity check here (the booking
+    core's lock is for the shop's own channels); the API reports a slot pushed past its
+    capacity."""
+    records = APPOINTMENT_RECORD.parse(payload)
+    now = now or timezone.now()
+    live = [r for r in records if r.ok]
+    vehicles = {
+        external_id: (pk, owner_id)
+        for external_id, pk, owner_id in bulk.lookup(
+            Vehicle,
+            "external_id",
+            [r.values["vehicle_external_id"] for r in live],
+            ["id", "owner_id"],
+        )
+    }
+    customers = dict(
+        bulk.lookup(
+            Customer,
+            "external_id",
+            [r.values["customer_external_id"] for r in live if r.values["customer_external_id"]],
+            ["id"],
+        )
+    )
+    for record in live:
+        values = record.values
+        vehicle = vehicles.get(values["vehicle_external_id"])
+        if vehicle is None:
+            record.error("vehicle_external_id", _("没有这个 external_id 的车辆。"))
+            continue
+        values["vehicle_id"], values["customer_id"] = vehicle
+        if values["customer_external_id"]:
+            values["customer_id"] = customers.get(values["customer_external_id"])
+            if values["customer_id"] is None:
+                record.error("customer_external_id", _("没有这个 external_id 的客户。"))
+        values["notes"] = values["note"]
+        values["status_changed_at"] = values["source_updated_at"] or now
+    return write_batch(APPOINTMENT_RECORD, records, now=now, by=by, checks=[])
