@@ -7,6 +7,7 @@ SYNC_RECORDS = (
     "VehicleSyncRecordRequest",
     "VisitSyncRecordRequest",
     "SurveyResponseSyncRecordRequest",
+    "AppointmentSyncRecordRequest",
 )
 
 

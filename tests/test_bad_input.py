@@ -24,7 +24,7 @@ from tests.api import conftest as api_fixtures
 from tests.api.conftest import post
 from tests.api.test_sync import customer, vehicle, visit
 from tests.factories import CustomerFactory, UserFactory
-from visits.sync import VISIT_RECORD
+from visits.sync import APPOINTMENT_RECORD, VISIT_RECORD
 
 OUT_OF_RANGE = "日期须在 2000-01-01 到 2100-12-31 之间。"
 UNSTORABLE = "请求中含有无法处理的字符"
@@ -231,7 +231,13 @@ def test_a_synced_moment_outside_the_calendar_is_a_record_error(dms, manager_cli
 
 
 def test_every_synced_moment_is_checked_against_the_calendar():
-    for declaration in (CUSTOMER_RECORD, VEHICLE_RECORD, VISIT_RECORD, SURVEY_RESPONSE_RECORD):
+    for declaration in (
+        CUSTOMER_RECORD,
+        VEHICLE_RECORD,
+        VISIT_RECORD,
+        SURVEY_RESPONSE_RECORD,
+        APPOINTMENT_RECORD,
+    ):
         for field in declaration.fields:
             if isinstance(field, sync.Moment):
                 assert field.check is check_day, (declaration.model.__name__, field.name)

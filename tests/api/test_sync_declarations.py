@@ -16,9 +16,15 @@ from shopcrm import bulk, sync
 from shopcrm.sync import BatchRejected
 from surveys.sync import SURVEY_RESPONSE_RECORD
 from tests.factories import CustomerFactory, valid_vin
-from visits.sync import VISIT_RECORD
+from visits.sync import APPOINTMENT_RECORD, VISIT_RECORD
 
-DECLARATIONS = [CUSTOMER_RECORD, VEHICLE_RECORD, VISIT_RECORD, SURVEY_RESPONSE_RECORD]
+DECLARATIONS = [
+    CUSTOMER_RECORD,
+    VEHICLE_RECORD,
+    VISIT_RECORD,
+    SURVEY_RESPONSE_RECORD,
+    APPOINTMENT_RECORD,
+]
 
 
 @pytest.fixture(scope="module")
