@@ -167,6 +167,7 @@ DELETED_WHEN_MENTIONED = {"api.idempotencyrecord": {"response"}}
 NOT_PERSONAL = {
     "shopcalendar.shopcalendar": {"work_days"},
     "shopcalendar.holiday": {"name"},  # 春节 …
+    "bookings.bookingcapacity": {"days"},  # 123456
     # Written by the server ("merged into customer 12", "refused on a follow-up call").
     "customers.historicalcustomer": {"history_change_reason"},
     "customers.historicalvehicle": {"brand", "model", "colour", "history_change_reason"},

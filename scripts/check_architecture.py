@@ -23,6 +23,7 @@ LAYERS = [
     "customers",
     "messaging",
     "visits",
+    "bookings",
     "followups",
     "surveys",
     "complaints",

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "shopcalendar",
     "customers",
     "visits",
+    "bookings",
     "followups",
     "messaging",
     "surveys",
