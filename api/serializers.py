@@ -33,6 +33,23 @@ class SyncResult(serializers.Serializer):
     errors = RecordError(many=True)
 
 
+class CapacityWarning(serializers.Serializer):
+    index = serializers.IntegerField()
+    external_id = serializers.CharField()
+    over_capacity = serializers.BooleanField()
+    slot_starts_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField()
+    booked = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class AppointmentSyncResult(SyncResult):
+    """The DMS is the source of truth: an appointment that takes a slot past its capacity is
+    stored, and named here."""
+
+    warnings = CapacityWarning(many=True)
+
+
 class BatchError(serializers.Serializer):
     detail = serializers.CharField()
     errors = RecordError(many=True, required=False)

@@ -1,6 +1,8 @@
 """The REST API of API.md: DMS sync (bulk upserts) and read-back. Views are thin: they check
 access, hand the body or the query to a service or a selector, and answer."""
 
+from functools import partial
+
 from django.conf import settings
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
@@ -13,6 +15,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings.capacity_report import over_capacity
 from complaints import access as complaint_access
 from complaints import hotline as complaint_hotline
 from complaints import selectors as complaint_selectors
@@ -105,12 +108,12 @@ class SyncView(APIView):
         return None
 
 
-def _sync_schema(declaration, summary):
+def _sync_schema(declaration, summary, result=serializers.SyncResult):
     """The request body's schema comes from the record's declaration (shopcrm.sync)."""
     return extend_schema(
         summary=summary,
         request=declaration.serializer(many=True),
-        responses={200: serializers.SyncResult, **ERROR_RESPONSES},
+        responses={200: result, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
         tags=["sync"],
     )
@@ -156,10 +159,10 @@ class AppointmentSyncView(SyncView):
     """The DMS's own appointments (issue 18): the DMS is the source of truth, so a slot's
     capacity is not enforced here."""
 
-    sync = staticmethod(appointments_sync)
+    sync = staticmethod(partial(appointments_sync, capacity_report=over_capacity))
     endpoint = "appointments"
 
-    @_sync_schema(APPOINTMENT_RECORD, _("批量同步预约"))
+    @_sync_schema(APPOINTMENT_RECORD, _("批量同步预约"), serializers.AppointmentSyncResult)
     def post(self, request):
         return super().post(request)
 

@@ -222,11 +222,13 @@ APPOINTMENT_RECORD = sync.Declaration(
 )
 
 
-def appointments_sync(*, payload, by, now=None) -> SyncResult:
+def appointments_sync(*, payload, by, now=None, capacity_report=None) -> SyncResult:
     """Upsert a batch of the DMS's appointments keyed by external_id (API.md,
     "appointments"). The DMS is the source of truth: no capacity check here (the booking
-    core's lock is for the shop's own channels); the API reports a slot pushed past its
-    capacity."""
+    core's lock is for the shop's own channels). ``capacity_report`` (the booking core's,
+    passed in by the API: it sits above this app) takes [(scheduled_at, service_type,
+    status)] of the valid records, after the write, and answers a finding or None for
+    each; the findings become the answer's ``warnings``."""
     records = APPOINTMENT_RECORD.parse(payload)
     now = now or timezone.now()
     live = [r for r in records if r.ok]
@@ -260,4 +262,22 @@ def appointments_sync(*, payload, by, now=None) -> SyncResult:
                 record.error("customer_external_id", _("没有这个 external_id 的客户。"))
         values["notes"] = values["note"]
         values["status_changed_at"] = values["source_updated_at"] or now
-    return write_batch(APPOINTMENT_RECORD, records, now=now, by=by, checks=[])
+    result = write_batch(APPOINTMENT_RECORD, records, now=now, by=by, checks=[])
+    result.warnings = []
+    if capacity_report is not None:
+        valid = [r for r in records if r.ok]
+        findings = capacity_report(
+            [
+                (r.values["scheduled_at"], r.values["service_type"], r.values["status"])
+                for r in valid
+            ]
+        )
+        for record, finding in zip(valid, findings, strict=True):
+            if finding:
+                result.warn(
+                    record.index,
+                    record.external_id,
+                    {"over_capacity": True, **finding},
+                    _("该时段已超过可接待数量（DMS 为准，已保存）。"),
+                )
+    return result

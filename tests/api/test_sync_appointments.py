@@ -1,13 +1,16 @@
 """Issue 18: the DMS's own appointments — POST /api/v1/sync/appointments/ under the batch
 rules of API.md, and GET /api/v1/appointments/ (+ {id}/) read-back with its filters."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
+from bookings.models import BookingCapacity, ServiceTypeLimit
+from shopcalendar import selectors as calendar
+from shopcalendar.rules import at
 from tests.api.conftest import post
 from tests.api.test_sync import history_count, xmins
 from tests.factories import AppointmentFactory, UserFactory, VehicleFactory
@@ -49,6 +52,7 @@ def test_created_as_dms_rows_the_owner_by_default_then_updated_then_unchanged(dm
         "unchanged": 0,
         "failed": 0,
         "errors": [],
+        "warnings": [],
     }
     one, two = Appointment.objects.order_by("external_id")
     assert (one.source, one.status, one.notes) == ("dms", "booked", "换机油")
@@ -150,13 +154,63 @@ def test_the_idempotency_key_returns_the_first_answer(dms, vehicles):
     assert other.status_code == 422
 
 
-def test_capacity_is_not_enforced_for_the_dms(dms, vehicles):
-    """The DMS is the source of truth: ten cars in one slot are all stored."""
+@pytest.fixture
+def capacity(db):
+    """Monday to Sunday 09:00–12:00 in one-hour slots, 3 cars a slot, repair 2."""
+    capacity = BookingCapacity.current()
+    capacity.days, capacity.opens_at, capacity.closes_at = "1234567", time(9), time(12)
+    capacity.slot_minutes, capacity.cars_per_slot = 60, 3
+    capacity.save()
+    ServiceTypeLimit.objects.update_or_create(service_type="repair", defaults={"cars_per_slot": 2})
+    ServiceTypeLimit.objects.filter(service_type="maintenance").delete()
+    calendar.clear_cache()
+    day = timezone.localdate() + timedelta(days=14)
+    while calendar.holidays_between(day, day):
+        day += timedelta(days=1)
+    return day
+
+
+def test_capacity_is_reported_not_enforced(dms, vehicles, capacity):
+    """The DMS is the source of truth: four cars in a slot of three are all stored, and the
+    answer names each one in the slot past its capacity; a cancelled one does not count."""
     for n in range(3, 13):
         VehicleFactory(external_id=f"V{n}")
-    body = post(dms, "appointments", [appointment(n, vehicle_n=n) for n in range(3, 13)]).json()
-    assert body["created"] == 10
-    assert Appointment.objects.filter(scheduled_at=SLOT).count() == 10
+
+    def when(hour, minute=0):
+        return at(capacity, time(hour, minute)).isoformat()
+
+    batch = [
+        appointment(1, vehicle_n=3, scheduled_at=when(10)),
+        appointment(2, vehicle_n=4, scheduled_at=when(10, 20)),
+        appointment(3, vehicle_n=5, scheduled_at=when(10, 40)),
+        appointment(4, vehicle_n=6, scheduled_at=when(10), status="cancelled"),
+        appointment(5, vehicle_n=7, scheduled_at=when(10, 59)),
+        appointment(6, vehicle_n=8, scheduled_at=when(11), service_type="repair"),
+        appointment(7, vehicle_n=9, scheduled_at=when(11), service_type="repair"),
+        appointment(8, vehicle_n=10, scheduled_at=when(9), service_type="repair"),
+        appointment(9, vehicle_n=11, scheduled_at=when(20)),  # outside the slots
+    ]
+    body = post(dms, "appointments", batch).json()
+    assert body["created"] == 9 and body["failed"] == 0
+    assert Appointment.objects.count() == 9
+    warned = {w["external_id"]: w for w in body["warnings"]}
+    assert sorted(warned) == ["A1", "A2", "A3", "A5"]
+    first = warned["A1"]
+    assert first["over_capacity"] is True and first["index"] == 0
+    assert (first["capacity"], first["booked"]) == (3, 4)
+    assert parse_datetime(first["slot_starts_at"]) == at(capacity, time(10))
+    assert first["message"]
+
+    # A third repair at 11:00 takes the repair limit of 2 past: the repairs are named.
+    body = post(
+        dms,
+        "appointments",
+        [appointment(10, vehicle_n=12, scheduled_at=when(11, 30), service_type="repair")],
+    ).json()
+    assert body["created"] == 1
+    assert [(w["external_id"], w["capacity"], w["booked"]) for w in body["warnings"]] == [
+        ("A10", 2, 3)
+    ]
 
 
 def test_a_shop_appointment_keeps_its_source_and_cancel_reason_when_the_dms_updates_it(
