@@ -36,6 +36,9 @@ class Appointment(models.Model):
         DESK = "desk", _("前台预约")
         DMS = "dms", _("DMS 同步")
 
+    # No longer pending: the customer came or did not (booking_show_rate's denominator).
+    SHOWN_OR_NOT = (Status.ARRIVED, Status.NO_SHOW)
+
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("客户"),
