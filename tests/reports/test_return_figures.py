@@ -33,6 +33,7 @@ PERIODS = [
     (date(2026, 6, 1), date(2026, 6, 30)),
     (date(2026, 9, 1), date(2026, 10, 15)),
     (TODAY, TODAY),
+    (date(2020, 1, 1), date(2020, 12, 31)),  # empty: null rates, a funnel of zeros
 ]
 
 
