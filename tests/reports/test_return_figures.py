@@ -432,3 +432,50 @@ def test_the_dashboard_takes_the_same_number_of_queries_whatever_the_data(monkey
     small = queries()
     build(random.Random(2), scale=3, offset=1000)
     assert queries() == small
+
+
+def test_the_periods_reminders_are_found_by_their_index_not_a_scan(monkeypatch):
+    """A big shop's task and message tables are mostly other kinds (post-service calls,
+    service messages): the period's reminders, win-backs and reminder messages are read
+    through their partial indexes, not a scan of those tables."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    from reports import metrics
+
+    customer = CustomerFactory()
+    vehicle = VehicleFactory(owner=customer)
+    FollowUpTask.objects.bulk_create(
+        FollowUpTask(
+            kind="post_service" if n % 100 else "maintenance_reminder",
+            source_key=f"visit:{n}" if n % 100 else f"vehicle:{vehicle.pk}:{n}",
+            customer=customer,
+            vehicle=vehicle,
+            due_at=NOW,
+            next_attempt_at=NOW,
+            status="done",
+        )
+        for n in range(30000)
+    )
+    Message.objects.bulk_create(
+        Message(
+            purpose="service_ready" if n % 100 else "maintenance_reminder",
+            channel="sms",
+            recipient=customer.phone,
+            object_key=f"visit:{n}" if n % 100 else f"vehicle:{vehicle.pk}:{n}",
+            customer=customer,
+            body="…",
+            status="sent",
+            next_attempt_at=NOW,
+        )
+        for n in range(30000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE followups_followuptask")
+        cursor.execute("ANALYZE messaging_message")
+    period = metrics.Period(start=date(2026, 11, 1), end=TODAY)
+    plans = {
+        "followup_return_idx": metrics.reminders(period).explain(),
+        "followup_win_back_idx": metrics.win_backs(period).explain(),  # the older index serves
+        "message_reminder_idx": metrics.reminder_messages(period).explain(),
+    }
+    for index, plan in plans.items():
+        assert index in plan and "Seq Scan" not in plan, plan
