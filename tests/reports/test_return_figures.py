@@ -479,3 +479,47 @@ def test_the_periods_reminders_are_found_by_their_index_not_a_scan(monkeypatch):
     }
     for index, plan in plans.items():
         assert index in plan and "Seq Scan" not in plan, plan
+
+
+def test_the_appointment_figures_follow_the_advisor_and_service_type(monkeypatch):
+    """docs/decisions.md: show rate and online share are the appointments' of the chosen
+    advisor and service type; the reminders' figures stay the shop's."""
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    from reports import metrics
+
+    advisor = UserFactory(role="advisor", username="adv-back")
+    vehicle = VehicleFactory()
+    day = date(2026, 10, 5)
+    for status, source, service_type, by in [
+        ("arrived", "online", "maintenance", advisor),
+        ("no_show", "phone", "maintenance", advisor),
+        ("no_show", "online", "repair", advisor),
+        ("arrived", "desk", "maintenance", None),
+    ]:
+        row = Appointment.objects.create(
+            vehicle=vehicle,
+            customer=vehicle.owner,
+            scheduled_at=at(day, 10),
+            service_type=service_type,
+            status=status,
+            source=source,
+            advisor=by,
+        )
+        Appointment.objects.filter(pk=row.pk).update(created_at=at(day, 9))
+
+    def figures(**narrowed):
+        return metrics.appointment_figures(metrics.Period(start=day, end=day, **narrowed))
+
+    assert figures() == {"booking_show_rate": 0.5, "online_booking_share": 0.5}
+    assert figures(advisor=advisor.pk) == {
+        "booking_show_rate": pytest.approx(1 / 3),
+        "online_booking_share": pytest.approx(2 / 3),
+    }
+    assert figures(advisor=advisor.pk, service_type="maintenance") == {
+        "booking_show_rate": 0.5,
+        "online_booking_share": 0.5,
+    }
+    assert figures(service_type="warranty") == {
+        "booking_show_rate": None,
+        "online_booking_share": None,
+    }
