@@ -194,9 +194,8 @@ APPOINTMENT_RECORD = sync.Declaration(
     sync.Moment("scheduled_at", required=True, check=check_day),
     sync.Choice("service_type", required=True),
     sync.Choice("status", default=Appointment.Status.BOOKED),
-    sync.Text(
-        "note", max_length=Appointment.notes.field.max_length, written=False
-    ),  # stored in notes
+    # Stored in notes (the API's name is the DMS's).
+    sync.Text("note", max_length=Appointment.notes.field.max_length, written=False),
     sync.Moment("source_updated_at", check=check_day),
     derived=[
         bulk.Column("vehicle_id"),
