@@ -8,6 +8,7 @@ SYNC_RECORDS = (
     "VisitSyncRecordRequest",
     "WorkItemSyncRecordRequest",
     "SurveyResponseSyncRecordRequest",
+    "AppointmentSyncRecordRequest",
 )
 
 

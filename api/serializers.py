@@ -14,7 +14,7 @@ from shopcalendar.rules import check_day
 from shopcrm.people import person_name
 from surveys.models import Channel as SurveyChannel
 from surveys.models import SurveyResponse
-from visits.models import PromiseRevision, ServiceType, Visit, WorkItem
+from visits.models import Appointment, PromiseRevision, ServiceType, Visit, WorkItem
 
 # ---------------------------------------------------------------- sync: the answers
 
@@ -31,6 +31,23 @@ class SyncResult(serializers.Serializer):
     unchanged = serializers.IntegerField()
     failed = serializers.IntegerField()
     errors = RecordError(many=True)
+
+
+class CapacityWarning(serializers.Serializer):
+    index = serializers.IntegerField()
+    external_id = serializers.CharField()
+    over_capacity = serializers.BooleanField()
+    slot_starts_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField()
+    booked = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class AppointmentSyncResult(SyncResult):
+    """The DMS is the source of truth: an appointment that takes a slot past its capacity is
+    stored, and named here."""
+
+    warnings = CapacityWarning(many=True)
 
 
 class BatchError(serializers.Serializer):
@@ -105,6 +122,47 @@ class VisitFilters(ReadBackFilters):
     checked_in_to = Day(required=False)
     delivered_from = Day(required=False)
     delivered_to = Day(required=False)
+
+
+class AppointmentFilters(ReadBackFilters):
+    status = serializers.ChoiceField(Appointment.Status.choices, required=False)
+    source = serializers.ChoiceField(Appointment.Source.choices, required=False)
+    service_type = serializers.ChoiceField(ServiceType.choices, required=False)
+    vehicle_external_id = Text()
+    customer_external_id = Text()
+    scheduled_from = Day(required=False, help_text=_("预约时间从这一天起（含）"))
+    scheduled_to = Day(required=False, help_text=_("预约时间到这一天止（含）"))
+
+
+class AppointmentOut(serializers.ModelSerializer):
+    vehicle_external_id = serializers.CharField(source="vehicle.external_id", allow_null=True)
+    customer_external_id = serializers.CharField(source="customer.external_id", allow_null=True)
+    note = serializers.CharField(source="notes")
+    advisor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = [
+            "id",
+            "external_id",
+            "source",
+            "vehicle_id",
+            "vehicle_external_id",
+            "customer_id",
+            "customer_external_id",
+            "advisor",
+            "scheduled_at",
+            "service_type",
+            "status",
+            "note",
+            "cancel_reason",
+            "source_updated_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_advisor(self, appointment) -> str:
+        return appointment.advisor.username if appointment.advisor_id else ""
 
 
 class FollowUpTaskFilters(serializers.Serializer):

@@ -1,6 +1,8 @@
 """The REST API of API.md: DMS sync (bulk upserts) and read-back. Views are thin: they check
 access, hand the body or the query to a service or a selector, and answer."""
 
+from functools import partial
+
 from django.conf import settings
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
@@ -13,6 +15,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bookings.capacity_report import over_capacity
 from complaints import access as complaint_access
 from complaints import hotline as complaint_hotline
 from complaints import selectors as complaint_selectors
@@ -30,7 +33,14 @@ from surveys import selectors as survey_selectors
 from surveys.sync import SURVEY_RESPONSE_RECORD, survey_responses_sync
 from visits import access as visit_access
 from visits import selectors as visit_selectors
-from visits.sync import VISIT_RECORD, WORK_ITEM_RECORD, visits_sync, work_items_sync
+from visits.sync import (
+    APPOINTMENT_RECORD,
+    VISIT_RECORD,
+    WORK_ITEM_RECORD,
+    appointments_sync,
+    visits_sync,
+    work_items_sync,
+)
 
 from . import serializers, services
 from .access import (
@@ -105,12 +115,12 @@ class SyncView(APIView):
         return None
 
 
-def _sync_schema(declaration, summary):
+def _sync_schema(declaration, summary, result=serializers.SyncResult):
     """The request body's schema comes from the record's declaration (shopcrm.sync)."""
     return extend_schema(
         summary=summary,
         request=declaration.serializer(many=True),
-        responses={200: serializers.SyncResult, **ERROR_RESPONSES},
+        responses={200: result, **ERROR_RESPONSES},
         parameters=[IDEMPOTENCY_HEADER],
         tags=["sync"],
     )
@@ -159,6 +169,18 @@ class SurveyResponseSyncView(SyncView):
     endpoint = "survey-responses"
 
     @_sync_schema(SURVEY_RESPONSE_RECORD, _("导入调查答卷"))
+    def post(self, request):
+        return super().post(request)
+
+
+class AppointmentSyncView(SyncView):
+    """The DMS's own appointments (issue 18): the DMS is the source of truth, so a slot's
+    capacity is not enforced here."""
+
+    sync = staticmethod(partial(appointments_sync, capacity_report=over_capacity))
+    endpoint = "appointments"
+
+    @_sync_schema(APPOINTMENT_RECORD, _("批量同步预约"), serializers.AppointmentSyncResult)
     def post(self, request):
         return super().post(request)
 
@@ -291,6 +313,29 @@ class VisitDetail(ReadBackMixin, generics.RetrieveAPIView):
     model_permission = visit_access.VIEW
 
     @_detail_schema(serializers.VisitOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AppointmentList(ReadBackMixin, generics.ListAPIView):
+    """Appointments of every source (online, phone, desk, DMS)."""
+
+    serializer_class = serializers.AppointmentOut
+    filter_serializer = serializers.AppointmentFilters
+    selector = staticmethod(visit_selectors.appointment_list_for_api)
+    model_permission = visit_access.VIEW_APPOINTMENT
+
+    @_list_schema(serializers.AppointmentFilters, serializers.AppointmentOut)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AppointmentDetail(ReadBackMixin, generics.RetrieveAPIView):
+    serializer_class = serializers.AppointmentOut
+    selector = staticmethod(visit_selectors.appointment_list_for_api)
+    model_permission = visit_access.VIEW_APPOINTMENT
+
+    @_detail_schema(serializers.AppointmentOut)
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -214,6 +214,13 @@ class FollowUpTask(models.Model):
                 condition=Q(appointment__isnull=False),
                 name="followup_appointment_idx",
             ),
+            # The reminders and win-backs of a period (reports: bringing the car back); only
+            # those kinds' rows are in it, and a claim or an outcome does not touch it.
+            models.Index(
+                fields=["kind", "created_at"],
+                condition=Q(kind__in=["maintenance_reminder", "win_back"]),
+                name="followup_return_idx",
+            ),
         ]
         permissions = [
             ("work_queue", _("可领取并拨打回访任务")),

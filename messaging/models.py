@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from customers.contact import Purpose as ContactPurpose
@@ -116,6 +117,12 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="message_due_idx"),
             models.Index(fields=["updated_at", "id"], name="message_updated_idx"),
+            # The period's maintenance reminders by channel (reports: bringing the car back).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(purpose="maintenance_reminder"),
+                name="message_reminder_idx",
+            ),
         ]
         permissions = [("retry_message", _("可重发发送失败的消息"))]
 

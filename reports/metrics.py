@@ -39,7 +39,7 @@ from messaging.models import Message
 from shopcalendar.rules import end_of, start_of
 from surveys.models import Dimension, SurveyResponse
 from surveys.scoring import nps_of
-from visits.models import Recommendation, Visit, WorkItem
+from visits.models import Appointment, Recommendation, Visit, WorkItem
 
 from . import daily, figures
 
@@ -125,6 +125,7 @@ def summary(period: Period, *, now: datetime | None = None, totals: dict | None 
     result.update(_follow_up_figures(period))
     result.update(_complaint_figures(period, now, result["visits"]))
     result.update(repair_figures(period))
+    result.update(return_figures(period))
     return result
 
 
@@ -382,6 +383,168 @@ def _recommendation_done() -> Q:
         done_visit__isnull=False,
         done_at__lte=F("created_at") + timedelta(days=RECOMMENDATION_DAYS),
     )
+
+
+# ---------------------------------------------------------------- bringing the car back
+# METRICS.md, "Bringing the car back". A maintenance reminder is its call task and the
+# messages queued with it: they share one key (followups.sources.of_vehicle_service: one
+# vehicle, one predicted service day), so a reminder sent by call and SMS is one reminder
+# overall and one in each channel (docs/decisions.md).
+
+REMINDER_DAYS = 30
+WIN_BACK_DAYS = 60
+REMINDER_CHANNELS = ("call", Message.Channel.SMS, Message.Channel.WECHAT)
+# A message the contact rules stopped, or that gave up, reminded nobody; a call cancelled
+# (the customer withdrew, the supervisor cancelled it) was never made.
+MESSAGE_NOT_SENT = [Message.Status.CANCELLED, Message.Status.GAVE_UP]
+REMINDER_STEPS = ("reminded", "booked", "arrived", "delivered")
+
+
+def _within(field: str, days: int) -> dict:
+    """``field`` from the outer row's created_at to ``days`` days after it."""
+    start = OuterRef("created_at")
+    return {f"{field}__gte": start, f"{field}__lte": start + timedelta(days=days)}
+
+
+def came_in(days: int, *, key: str = "vehicle_id", outer: str | None = None):
+    """For a reminder (the outer row, with created_at and ``outer``): an appointment of the
+    same vehicle (or customer: ``key``) created, or a visit of it checked in (not
+    cancelled), within ``days`` days after it."""
+    ref = OuterRef(outer or key)
+    appointments = Appointment.objects.filter(**{key: ref}, **_within("created_at", days))
+    visits = Visit.objects.filter(**{key: ref}, **_within("checked_in_at", days)).exclude(
+        status=Visit.Status.CANCELLED
+    )
+    return Exists(appointments) | Exists(visits)
+
+
+def _booked_after_reminder():
+    """The reminded vehicle's appointments created within the 30 days (the outer row is the
+    reminder's call task)."""
+    return Appointment.objects.filter(
+        vehicle_id=OuterRef("vehicle_id"), **_within("created_at", REMINDER_DAYS)
+    )
+
+
+def reminder_step(step: str):
+    """The condition of each funnel step on a reminder (its task), each inside the one
+    before: booked, then that appointment arrived, then its visit delivered. The funnel's
+    count and its drill-down share it."""
+    booked = _booked_after_reminder()
+    arrived = booked.filter(status=Appointment.Status.ARRIVED)
+    return {
+        "reminded": Q(),
+        "booked": Q(Exists(booked)),
+        "arrived": Q(Exists(arrived)),
+        "delivered": Q(Exists(arrived.filter(visit__status=Visit.Status.DELIVERED))),
+    }[step]
+
+
+def _in_period(rows, period: Period, field: str = "created_at"):
+    return rows.filter(**{f"{field}__gte": period.since, f"{field}__lt": period.until})
+
+
+def reminders(period: Period):
+    """The maintenance reminders made in the period, one per vehicle and predicted service
+    day: each its call task, counted when the call was not cancelled or a message of it
+    went out."""
+    sent = Message.objects.filter(
+        purpose=Message.Purpose.MAINTENANCE_REMINDER, object_key=OuterRef("source_key")
+    ).exclude(status__in=MESSAGE_NOT_SENT)
+    tasks = _in_period(
+        FollowUpTask.objects.filter(kind=FollowUpTask.Kind.MAINTENANCE_REMINDER), period
+    )
+    return tasks.filter(~Q(status=FollowUpTask.Status.CANCELLED) | Q(Exists(sent)))
+
+
+def win_backs(period: Period):
+    return _in_period(FollowUpTask.objects.filter(kind=FollowUpTask.Kind.WIN_BACK), period).exclude(
+        status=FollowUpTask.Status.CANCELLED
+    )
+
+
+def reminder_messages(period: Period):
+    """The maintenance reminder messages of the period that went out (or are going), each
+    with the vehicle of its reminder (the call task of the same key)."""
+    vehicle = FollowUpTask.objects.filter(
+        kind=FollowUpTask.Kind.MAINTENANCE_REMINDER, source_key=OuterRef("object_key")
+    ).values("vehicle_id")[:1]
+    return (
+        _in_period(Message.objects.filter(purpose=Message.Purpose.MAINTENANCE_REMINDER), period)
+        .exclude(status__in=MESSAGE_NOT_SENT)
+        .annotate(reminded_vehicle=Subquery(vehicle))
+    )
+
+
+def return_figures(period: Period) -> dict:
+    """METRICS.md, "Bringing the car back": show rate, online share, the reminders' and
+    win-backs' conversion, and the reminder funnel's counts. Appointment figures follow the
+    period's advisor and service type; reminders and win-backs are the shop's (they have
+    neither)."""
+    converted = Q(came_in(REMINDER_DAYS))
+    overall = reminders(period).aggregate(
+        reminded=Count("pk"),
+        converted=Count("pk", filter=converted),
+        **{step: Count("pk", filter=reminder_step(step)) for step in REMINDER_STEPS[1:]},
+    )
+    calls = (
+        _in_period(FollowUpTask.objects.filter(kind=FollowUpTask.Kind.MAINTENANCE_REMINDER), period)
+        .exclude(status=FollowUpTask.Status.CANCELLED)
+        .aggregate(reminded=Count("pk"), converted=Count("pk", filter=converted))
+    )
+    by_channel = {"call": rate(calls["converted"], calls["reminded"])}
+    messages = {
+        row["channel"]: row
+        for row in reminder_messages(period)
+        .values("channel")
+        .annotate(
+            reminded=Count("pk"),
+            converted=Count("pk", filter=Q(came_in(REMINDER_DAYS, outer="reminded_vehicle"))),
+        )
+        .order_by()
+    }
+    for channel in REMINDER_CHANNELS[1:]:
+        row = messages.get(channel, {"converted": 0, "reminded": 0})
+        by_channel[channel] = rate(row["converted"], row["reminded"])
+    back = win_backs(period).aggregate(
+        tasks=Count("pk"),
+        converted=Count("pk", filter=Q(came_in(WIN_BACK_DAYS, key="customer_id"))),
+    )
+    return {
+        **appointment_figures(period),
+        "reminder_conversion_rate": rate(overall["converted"], overall["reminded"]),
+        "reminder_conversion_rate_by_channel": by_channel,
+        "win_back_conversion_rate": rate(back["converted"], back["tasks"]),
+        "reminder_funnel": {step: overall[step] for step in REMINDER_STEPS},
+    }
+
+
+def appointments_of(period: Period):
+    appointments = Appointment.objects.all()
+    if period.advisor:
+        appointments = appointments.filter(advisor_id=period.advisor)
+    if period.service_type:
+        appointments = appointments.filter(service_type=period.service_type)
+    return appointments
+
+
+def appointment_figures(period: Period) -> dict:
+    scheduled = Q(scheduled_at__gte=period.since, scheduled_at__lt=period.until)
+    created = Q(created_at__gte=period.since, created_at__lt=period.until)
+    figures = (
+        appointments_of(period)
+        .filter(scheduled | created)
+        .aggregate(
+            judged=Count("pk", filter=scheduled & Q(status__in=Appointment.SHOWN_OR_NOT)),
+            arrived=Count("pk", filter=scheduled & Q(status=Appointment.Status.ARRIVED)),
+            booked=Count("pk", filter=created),
+            online=Count("pk", filter=created & Q(source=Appointment.Source.ONLINE)),
+        )
+    )
+    return {
+        "booking_show_rate": rate(figures["arrived"], figures["judged"]),
+        "online_booking_share": rate(figures["online"], figures["booked"]),
+    }
 
 
 def complaints_of(period: Period):

@@ -3,7 +3,7 @@
 from datetime import date
 
 import pandas as pd
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -14,7 +14,7 @@ from followups import sources
 from followups.models import FollowUpTask
 from shopcrm.people import person_name
 from visits import rules as visit_rules
-from visits.models import Visit
+from visits.models import Appointment, Visit
 from visits.rules import REPAIR_TYPES
 
 from . import dashboard, metrics
@@ -194,3 +194,41 @@ def service_due_rows(*, as_of: date, within: int, show: str) -> list[dict]:
             }
         )
     return rows
+
+
+def reminders_behind(period: metrics.Period, step: str) -> QuerySet:
+    """The maintenance reminders of the period at one step of the funnel (reminded, booked,
+    arrived, delivered: metrics.reminder_step, the condition the count uses), each with the
+    first appointment booked after it, the newest reminder first."""
+    first = (
+        metrics._booked_after_reminder().order_by("created_at", "pk")
+        if step in ("reminded", "booked")
+        else metrics._booked_after_reminder()
+        .filter(status=Appointment.Status.ARRIVED)
+        .order_by("created_at", "pk")
+    )
+    return (
+        metrics.reminders(period)
+        .filter(metrics.reminder_step(step))
+        .select_related("customer", "vehicle")
+        .annotate(
+            booked_for=Subquery(first.values("scheduled_at")[:1]),
+            booked_status=Subquery(first.values("status")[:1]),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def reminder_row(task) -> list:
+    def when(moment):
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    vehicle = task.vehicle
+    return [
+        when(task.created_at),
+        (vehicle.plate or vehicle.vin) if vehicle else "",
+        task.customer.name,
+        task.get_status_display(),
+        when(task.booked_for),
+        str(Appointment.Status(task.booked_status).label) if task.booked_status else "",
+    ]

@@ -8,6 +8,10 @@ urlpatterns = [
     path("reports/visits/", views.VisitsView.as_view(), name="visits"),
     path("reports/visits.csv", views.VisitsView.as_view(), {"fmt": "csv"}, name="visits_csv"),
     path("reports/visits.xlsx", views.VisitsView.as_view(), {"fmt": "xlsx"}, name="visits_xlsx"),
+    path("reports/reminders/", views.RemindersView.as_view(), name="reminders"),
+    path(
+        "reports/reminders.csv", views.RemindersView.as_view(), {"fmt": "csv"}, name="reminders_csv"
+    ),
     path("reports/customers/", views.CustomersView.as_view(), name="customers"),
     path(
         "reports/customers.csv", views.CustomersView.as_view(), {"fmt": "csv"}, name="customers_csv"

@@ -14,6 +14,7 @@ from followups import services as followup_services
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.exports import table_response
 from surveys.models import Dimension
+from visits.models import Appointment
 
 from . import access, daily, dashboard, metrics, selectors
 from .forms import AsOfForm, PeriodForm, ServiceDueForm
@@ -27,7 +28,9 @@ def _period_form(request):
 
 
 def _period_query(period: metrics.Period) -> dict:
-    query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
+    # "custom": without it the period form falls back to its preset (the last 12 months)
+    # and every drill-down and export of a chosen period showed another one.
+    query = {"preset": "custom", "start": period.start.isoformat(), "end": period.end.isoformat()}
     if period.advisor:
         query["advisor"] = period.advisor
     if period.service_type:
@@ -56,6 +59,8 @@ class DashboardView(PermissionRequired, View):
                 "churn": churn,
                 "tiles": _tiles(period, summary, churn, links),
                 "repair_tiles": _repair_tiles(summary, links),
+                "return_tiles": _return_tiles(summary),
+                "reminder_funnel": reminder_funnel(period, summary),
                 "key_drivers": dashboard.key_drivers(period, totals),
                 "advisors_delivery": [
                     {**row, "rates": [row[key] for key, _label in DELIVERY_RATES]}
@@ -196,6 +201,57 @@ def _repair_tiles(summary: dict, links: dict) -> list[tuple]:
     ]
 
 
+def _return_tiles(summary: dict) -> list[tuple]:
+    """The third row: bringing the car back (METRICS.md); the funnel beside it has the rows."""
+    by_channel = summary["reminder_conversion_rate_by_channel"]
+    return [
+        ("booking_show", _("预约到店率"), summary["booking_show_rate"], "rate"),
+        ("online_booking", _("在线预约占比"), summary["online_booking_share"], "rate"),
+        ("reminder_conversion", _("保养提醒转化率"), summary["reminder_conversion_rate"], "rate"),
+        *(
+            (f"reminder_conversion_{channel}", label, by_channel[channel], "rate")
+            for channel, label in REMINDER_CHANNEL_LABELS
+        ),
+        ("win_back_conversion", _("流失召回转化率"), summary["win_back_conversion_rate"], "rate"),
+    ]
+
+
+REMINDER_CHANNEL_LABELS = [
+    ("call", gettext_lazy("保养提醒转化率（电话）")),
+    ("sms", gettext_lazy("保养提醒转化率（短信）")),
+    ("wechat", gettext_lazy("保养提醒转化率（微信）")),
+]
+REMINDER_STEP_LABELS = {
+    "reminded": gettext_lazy("已提醒"),
+    "booked": gettext_lazy("已预约"),
+    "arrived": gettext_lazy("已到店"),
+    "delivered": gettext_lazy("已交车"),
+}
+
+
+def reminder_funnel(period: metrics.Period, summary: dict) -> list[dict]:
+    """reminded → booked → arrived → delivered: each step's count (the summary's), its
+    share of the step before, and the page of its reminders."""
+    counts = summary["reminder_funnel"]
+    query = urlencode(_period_query(period))
+    steps, before = [], None
+    for step in metrics.REMINDER_STEPS:
+        steps.append(
+            {
+                "step": step,
+                "label": str(REMINDER_STEP_LABELS[step]),
+                "count": counts[step],
+                "share": None if before is None else metrics.rate(counts[step], before),
+                "share_shown": ""
+                if before is None
+                else shown(metrics.rate(counts[step], before), "rate"),
+                "link": f"{reverse('reports:reminders')}?{query}&step={step}",
+            }
+        )
+        before = counts[step]
+    return steps
+
+
 def _charts(period, totals: dict, summary: dict, churn: dict, links: dict) -> dict:
     """The data of each chart (ECharts reads it as JSON)."""
     return {
@@ -283,6 +339,51 @@ class VisitsView(PermissionRequired, View):
                 "filter_query": request.GET.urlencode(),
             },
         )
+
+
+class RemindersView(PermissionRequired, View):
+    """The maintenance reminders behind a step of the dashboard's funnel."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, fmt=None):
+        form, period = _period_form(request)
+        step = request.GET.get("step") or "reminded"
+        if step not in metrics.REMINDER_STEPS:
+            form.add_error(None, _("未知的漏斗步骤。"))
+            period = None
+        if period is None:
+            return render(request, "reports/reminders.html", {"form": form, "rows": []}, status=400)
+        reminders = selectors.reminders_behind(period, step)
+        if fmt:
+            return table_response(
+                name="reminders",
+                header=REMINDER_HEADER,
+                rows=[selectors.reminder_row(task) for task in reminders],
+                fmt=fmt,
+            )
+        return render(
+            request,
+            "reports/reminders.html",
+            {
+                "form": form,
+                "step_label": REMINDER_STEP_LABELS[step],
+                "appointment_statuses": Appointment.Status.choices,
+                "rows": reminders[:500],
+                "count": reminders.count(),
+                "filter_query": request.GET.urlencode(),
+            },
+        )
+
+
+REMINDER_HEADER = [
+    gettext_lazy("提醒时间"),
+    gettext_lazy("车牌/VIN"),
+    gettext_lazy("客户"),
+    gettext_lazy("提醒电话"),
+    gettext_lazy("预约时间"),
+    gettext_lazy("预约状态"),
+]
 
 
 VISIT_HEADER = [
@@ -521,6 +622,13 @@ class TableExportView(PermissionRequired, View):
                     for b in dashboard.segments_of(period.end)["bands"]
                 ],
             ),
+            "reminder_funnel": lambda: (
+                [_("漏斗步骤"), _("数量"), _("占上一步")],
+                [
+                    [step["label"], step["count"], step["share_shown"]]
+                    for step in reminder_funnel(period, metrics.return_figures(period))
+                ],
+            ),
             "tiers": lambda: (
                 [_("价值层级"), _("客户")],
                 [
@@ -566,6 +674,19 @@ SUMMARY_FIGURES = [
     ("estimate_accuracy_rate", gettext_lazy("估价准确率（±10%）"), "rate"),
     ("progress_update_rate", gettext_lazy("维修进度告知率"), "rate"),
     ("recommended_work_conversion_rate", gettext_lazy("建议项目回厂完成率"), "rate"),
+    # Bringing the car back (issue 18).
+    ("booking_show_rate", gettext_lazy("预约到店率"), "rate"),
+    ("online_booking_share", gettext_lazy("在线预约占比"), "rate"),
+    ("reminder_conversion_rate", gettext_lazy("保养提醒转化率"), "rate"),
+    *(
+        (f"reminder_conversion_{channel}", label, "rate")
+        for channel, label in REMINDER_CHANNEL_LABELS
+    ),
+    ("win_back_conversion_rate", gettext_lazy("流失召回转化率（60 天）"), "rate"),
+    ("reminded", gettext_lazy("已提醒（辆次）"), "count"),
+    ("reminded_booked", gettext_lazy("提醒后预约"), "count"),
+    ("reminded_arrived", gettext_lazy("提醒后到店"), "count"),
+    ("reminded_delivered", gettext_lazy("提醒后交车"), "count"),
 ]
 
 
@@ -584,6 +705,14 @@ def summary_rows(period: metrics.Period) -> list[list]:
         "churn_rate": churn["churn_rate"],
         "at_risk_rate": churn["at_risk_rate"],
         "service_due_30": metrics.service_due_count(period.end, within=30, show="upcoming"),
+        **{
+            f"reminder_conversion_{channel}": rate
+            for channel, rate in summary["reminder_conversion_rate_by_channel"].items()
+        },
+        **{
+            ("reminded" if step == "reminded" else f"reminded_{step}"): count
+            for step, count in summary["reminder_funnel"].items()
+        },
     }
     rows = [[str(label), shown(values[key], kind)] for key, label, kind in SUMMARY_FIGURES]
     rows += [

@@ -370,6 +370,8 @@ SPECTACULAR_SETTINGS = {
         "CustomerKindEnum": "customers.models.Customer.Kind",
         "FollowUpTaskKindEnum": "followups.models.FollowUpTask.Kind",
         "FollowUpTaskStatusEnum": "followups.models.FollowUpTask.Status",
+        "AppointmentStatusEnum": "visits.models.Appointment.Status",
+        "AppointmentSourceEnum": "visits.models.Appointment.Source",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -589,6 +589,9 @@ class SyncResult:
     updated: int = 0
     unchanged: int = 0
     errors: list = dataclass_field(default_factory=list)
+    # Stored rows the answer remarks on (the appointment sync's slots past capacity); None:
+    # an endpoint without warnings, whose answer has no such key.
+    warnings: list | None = None
 
     @property
     def failed(self) -> int:
@@ -606,14 +609,27 @@ class SyncResult:
             }
         )
 
+    def warn(self, index: int, external_id, details: dict, message) -> None:
+        self.warnings.append(
+            {
+                "index": index,
+                "external_id": printable(external_id),
+                **details,
+                "message": str(message),
+            }
+        )
+
     def as_dict(self) -> dict:
-        return {
+        answer = {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "failed": self.failed,
             "errors": sorted(self.errors, key=lambda error: error["index"]),
         }
+        if self.warnings is not None:
+            answer["warnings"] = sorted(self.warnings, key=lambda warning: warning["index"])
+        return answer
 
 
 def refuse_duplicates_in_batch(records: list[Record], name: str, message) -> None:

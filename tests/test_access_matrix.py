@@ -71,6 +71,7 @@ API = {
     "api:customer": ("customer", STAFF_AND_DMS),
     "api:vehicle": ("vehicle", STAFF_AND_DMS),
     "api:visit": ("visit", STAFF_AND_DMS),
+    "api:appointment": ("appointment", STAFF_AND_DMS),
     "api:follow_up_task": ("task", {"manager", "admin", "dms_client"}),
     "api:survey_response": ("response", {"manager", "admin", "dms_client"}),
     "api:message": ("message", {"manager", "admin", "dms_client"}),

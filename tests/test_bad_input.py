@@ -24,7 +24,7 @@ from tests.api import conftest as api_fixtures
 from tests.api.conftest import post
 from tests.api.test_sync import customer, vehicle, visit
 from tests.factories import CustomerFactory, UserFactory
-from visits.sync import VISIT_RECORD, WORK_ITEM_RECORD
+from visits.sync import APPOINTMENT_RECORD, VISIT_RECORD, WORK_ITEM_RECORD
 
 OUT_OF_RANGE = "日期须在 2000-01-01 到 2100-12-31 之间。"
 UNSTORABLE = "请求中含有无法处理的字符"
@@ -237,6 +237,7 @@ def test_every_synced_moment_is_checked_against_the_calendar():
         VISIT_RECORD,
         WORK_ITEM_RECORD,
         SURVEY_RESPONSE_RECORD,
+        APPOINTMENT_RECORD,
     )
     for declaration in declarations:
         for field in declaration.fields:

@@ -36,6 +36,9 @@ class Appointment(models.Model):
         DESK = "desk", _("前台预约")
         DMS = "dms", _("DMS 同步")
 
+    # No longer pending: the customer came or did not (booking_show_rate's denominator).
+    SHOWN_OR_NOT = (Status.ARRIVED, Status.NO_SHOW)
+
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("客户"),
@@ -88,6 +91,8 @@ class Appointment(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "scheduled_at"], name="appointment_status_time_idx"),
+            # The read-back API's cursor (updated_at, id) and its updated_since filter.
+            models.Index(fields=["updated_at", "id"], name="appointment_updated_idx"),
         ]
 
     def __str__(self):

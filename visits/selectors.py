@@ -157,3 +157,23 @@ def promise_revisions(*, visit: Visit) -> list[PromiseRevision]:
     """A visit's revised promises, oldest first, with who revised each (the visit page and
     the printed RO)."""
     return list(visit.promise_changes.select_related("by").order_by("at", "pk"))
+
+
+def appointment_list_for_api(*, filters: dict):
+    """Appointments for the read-back API (issue 18); the date range is whole days of the
+    booked time, in the shop's time zone."""
+    queryset = Appointment.objects.select_related("vehicle", "customer", "advisor")
+    if filters.get("updated_since"):
+        queryset = queryset.filter(updated_at__gt=filters["updated_since"])
+    for name in ("external_id", "status", "source", "service_type"):
+        if filters.get(name):
+            queryset = queryset.filter(**{name: filters[name]})
+    if filters.get("vehicle_external_id"):
+        queryset = queryset.filter(vehicle__external_id=filters["vehicle_external_id"])
+    if filters.get("customer_external_id"):
+        queryset = queryset.filter(customer__external_id=filters["customer_external_id"])
+    if filters.get("scheduled_from"):
+        queryset = queryset.filter(scheduled_at__gte=start_of(filters["scheduled_from"]))
+    if filters.get("scheduled_to"):
+        queryset = queryset.filter(scheduled_at__lt=end_of(filters["scheduled_to"]))
+    return queryset

@@ -20,7 +20,7 @@ from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_b
 
 from . import workitems
 from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
-from .models import Visit, WorkItem
+from .models import Appointment, Visit, WorkItem
 from .services import CHECKLIST_DETAILS
 
 
@@ -413,3 +413,101 @@ def _refusal_to_record(record: Record, refused) -> None:
     for name, messages in refused.message_dict.items():
         for message in messages:
             record.error(renamed.get(name, name), message)
+# ---------------------------------------------------------------- appointments (issue 18)
+
+APPOINTMENT_RECORD = sync.Declaration(
+    Appointment,
+    sync.Text("external_id", required=True),
+    sync.Reference("vehicle_external_id", Vehicle, required=True),
+    sync.Reference(
+        "customer_external_id", Customer, help_text=gettext_lazy("可省略：默认车辆的车主")
+    ),
+    sync.Moment("scheduled_at", required=True, check=check_day),
+    sync.Choice("service_type", required=True),
+    sync.Choice("status", default=Appointment.Status.BOOKED),
+    # Stored in notes (the API's name is the DMS's).
+    sync.Text("note", max_length=Appointment.notes.field.max_length, written=False),
+    sync.Moment("source_updated_at", check=check_day),
+    derived=[
+        bulk.Column("vehicle_id"),
+        bulk.Column("customer_id"),
+        bulk.Column("notes"),
+        # Moves only when the status itself changes.
+        bulk.Column(
+            "status_changed_at",
+            on_update=(
+                'CASE WHEN t."status" = excluded."status" '
+                'THEN t."status_changed_at" ELSE excluded."status_changed_at" END'
+            ),
+            compare=False,
+        ),
+    ],
+    # The DMS's appointments are the DMS's (the source never changes once stored); the
+    # desk's cancel reason is the desk's.
+    insert_only={
+        "source": Appointment.Source.DMS,
+        "cancel_reason": "",
+        "cancel_note": "",
+    },
+)
+
+
+def appointments_sync(*, payload, by, now=None, capacity_report=None) -> SyncResult:
+    """Upsert a batch of the DMS's appointments keyed by external_id (API.md,
+    "appointments"). The DMS is the source of truth: no capacity check here (the booking
+    core's lock is for the shop's own channels). ``capacity_report`` (the booking core's,
+    passed in by the API: it sits above this app) takes [(scheduled_at, service_type,
+    status)] of the valid records, after the write, and answers a finding or None for
+    each; the findings become the answer's ``warnings``."""
+    records = APPOINTMENT_RECORD.parse(payload)
+    now = now or timezone.now()
+    live = [r for r in records if r.ok]
+    vehicles = {
+        external_id: (pk, owner_id)
+        for external_id, pk, owner_id in bulk.lookup(
+            Vehicle,
+            "external_id",
+            [r.values["vehicle_external_id"] for r in live],
+            ["id", "owner_id"],
+        )
+    }
+    customers = dict(
+        bulk.lookup(
+            Customer,
+            "external_id",
+            [r.values["customer_external_id"] for r in live if r.values["customer_external_id"]],
+            ["id"],
+        )
+    )
+    for record in live:
+        values = record.values
+        vehicle = vehicles.get(values["vehicle_external_id"])
+        if vehicle is None:
+            record.error("vehicle_external_id", _("没有这个 external_id 的车辆。"))
+            continue
+        values["vehicle_id"], values["customer_id"] = vehicle
+        if values["customer_external_id"]:
+            values["customer_id"] = customers.get(values["customer_external_id"])
+            if values["customer_id"] is None:
+                record.error("customer_external_id", _("没有这个 external_id 的客户。"))
+        values["notes"] = values["note"]
+        values["status_changed_at"] = values["source_updated_at"] or now
+    result = write_batch(APPOINTMENT_RECORD, records, now=now, by=by, checks=[])
+    result.warnings = []
+    if capacity_report is not None:
+        valid = [r for r in records if r.ok]
+        findings = capacity_report(
+            [
+                (r.values["scheduled_at"], r.values["service_type"], r.values["status"])
+                for r in valid
+            ]
+        )
+        for record, finding in zip(valid, findings, strict=True):
+            if finding:
+                result.warn(
+                    record.index,
+                    record.external_id,
+                    {"over_capacity": True, **finding},
+                    _("该时段已超过可接待数量（DMS 为准，已保存）。"),
+                )
+    return result

@@ -16,7 +16,7 @@ from shopcrm import bulk, sync
 from shopcrm.sync import BatchRejected
 from surveys.sync import SURVEY_RESPONSE_RECORD
 from tests.factories import CustomerFactory, valid_vin
-from visits.sync import VISIT_RECORD, WORK_ITEM_RECORD
+from visits.sync import APPOINTMENT_RECORD, VISIT_RECORD, WORK_ITEM_RECORD
 
 DECLARATIONS = [
     CUSTOMER_RECORD,
@@ -24,6 +24,7 @@ DECLARATIONS = [
     VISIT_RECORD,
     WORK_ITEM_RECORD,
     SURVEY_RESPONSE_RECORD,
+    APPOINTMENT_RECORD,
 ]
 
 
