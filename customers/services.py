@@ -1,5 +1,6 @@
 """Writes on customers and vehicles. Each service is atomic and records who did it."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -60,8 +61,12 @@ def customer_create(
     service_messages: bool = True,
     preferred_language: str = Customer.Language.ZH_HANS,
     external_id: str | None = None,
+    verified: bool = True,
+    verification_note: str = "",
 ) -> Customer:
-    """Create a customer; an existing live customer with the same phone is offered instead."""
+    """Create a customer; an existing live customer with the same phone is offered instead.
+    ``verified`` False: created by the customer on the booking page, for the advisor to
+    complete (``verification_note`` says from where)."""
     errors: dict = {}
     name = (name or "").strip()
     if not name:
@@ -86,6 +91,8 @@ def customer_create(
         service_messages=service_messages,
         preferred_language=preferred_language,
         external_id=external_id or None,
+        verified=verified,
+        verification_note=verification_note[:100],
     )
     customer._history_user = by
     customer.full_clean(validate_unique=False, validate_constraints=False)
@@ -252,6 +259,39 @@ def vehicle_create(
             vehicle.save()
     except IntegrityError as exc:
         # A concurrent registration of the same VIN or plate won the race.
+        raise DomainError(_("该车辆刚刚被其他人登记，请重新搜索。"), code="vehicle_race") from exc
+    return vehicle
+
+
+# No real VIN has a Q in it (ISO 3779): a placeholder that can never equal one.
+UNVERIFIED_VIN_PREFIX = "Q"
+
+
+@transaction.atomic
+def vehicle_create_unverified(*, owner: Customer, plate: str, note: str) -> Vehicle:
+    """A car the customer named by its plate alone (the booking page): a placeholder VIN,
+    marked unverified for the advisor to complete at check-in. A current car with this
+    plate is offered instead (DuplicateFound)."""
+    try:
+        plate = normalize_plate(plate)
+    except ValidationError as exc:
+        raise ValidationError({"plate": exc.messages}) from exc
+    existing = Vehicle.objects.filter(plate=plate, is_active=True).select_related("owner").first()
+    if existing:
+        raise DuplicateFound(
+            _("车牌 %(plate)s 已登记。") % {"plate": plate}, existing=existing, field="plate"
+        )
+    vehicle = Vehicle(
+        owner=owner,
+        vin=UNVERIFIED_VIN_PREFIX + secrets.token_hex(8).upper(),
+        plate=plate,
+        verified=False,
+        verification_note=note[:100],
+    )
+    try:
+        with transaction.atomic():
+            vehicle.save()
+    except IntegrityError as exc:
         raise DomainError(_("该车辆刚刚被其他人登记，请重新搜索。"), code="vehicle_race") from exc
     return vehicle
 

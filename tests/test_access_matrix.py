@@ -87,6 +87,11 @@ NOT_LOADED_BY_ID = {
     "visits:status",
     "visits:status_answer",
     "visits:status_photo",
+    # The booking pages' links (issue 18): a signed reminder link, a manage link's token.
+    "onlinebooking:from_link",
+    "onlinebooking:manage",
+    "onlinebooking:reschedule",
+    "onlinebooking:cancel",
 }
 EXTRA_ARGS = {
     "complaints:action": {"action": "acknowledge"},
