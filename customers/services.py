@@ -296,6 +296,37 @@ def vehicle_create_unverified(*, owner: Customer, plate: str, note: str) -> Vehi
     return vehicle
 
 
+@transaction.atomic
+def vehicle_complete(
+    *, vehicle: Vehicle, vin: str, by, vin_check_override: bool = False
+) -> Vehicle:
+    """The advisor completes a car the booking page registered by its plate (unverified,
+    a placeholder VIN): its real VIN from the registration certificate. A car already
+    registered with that VIN is offered instead (DuplicateFound), as at registration."""
+    errors: dict = {}
+    vin = _collect(errors, "vin", normalize_vin, vin, allow_bad_check_digit=vin_check_override)
+    if errors:
+        raise ValidationError(errors)
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    existing = Vehicle.objects.filter(vin=vin).exclude(pk=vehicle.pk).select_related("owner")
+    if existing := existing.first():
+        raise DuplicateFound(
+            _("车架号 %(vin)s 已登记（车牌 %(plate)s，车主 %(owner)s）。")
+            % {"vin": vin, "plate": existing.plate or "-", "owner": existing.owner.name},
+            existing=existing,
+            field="vin",
+        )
+    override = vin_check_override and vin[8] != vin_check_digit(vin)
+    vehicle.vin, vehicle.vin_check_override = vin, override
+    vehicle.vin_override_by = by if override else None
+    vehicle.vin_override_at = timezone.now() if override else None
+    vehicle.verified, vehicle.verification_note = True, ""
+    vehicle._history_user = by
+    vehicle._change_reason = "completed after online booking"
+    vehicle.save()
+    return vehicle
+
+
 def customer_mark_do_not_contact(*, customer: Customer, by=None, reason: str = "") -> Customer:
     """The customer refused further contact (on a call, say): recorded with who and why.
     Only the shop lifts it again, in the browser (customer_update)."""
@@ -353,6 +384,9 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
     )
     for field, value in changes.items():
         setattr(customer, field, value)
+    if by is not None and not customer.verified:
+        # A member of staff saved the record the booking page created: completed.
+        customer.verified, customer.verification_note = True, ""
     customer._history_user = by
     customer.full_clean(validate_unique=False, validate_constraints=False)
     customer.save()

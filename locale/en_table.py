@@ -1277,6 +1277,11 @@ EN = {
     "DMS 同步": "DMS sync",
     "预约来源": "Booking source",
     "客户在线预约、坐席电话预约、前台预约或 DMS 同步": "Booked online by the customer, by an agent on the phone, at the desk, or synced from the DMS",
+    "车辆资料已补全：%(vin)s。": "Vehicle details completed: %(vin)s.",
+    "未核实，请补全": "Unverified, please complete",
+    "补全客户资料": "Complete the customer's details",
+    "客户在线预约时只填了车牌：请核对行驶证，补全车架号。": "Booked online with the plate only: check the registration certificate and enter the VIN.",
+    "补全车架号": "Save the VIN",
 }
 PLURALS = {
     "还有 %(n)s 辆": ("%(n)s more", "%(n)s more"),

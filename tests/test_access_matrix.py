@@ -40,6 +40,7 @@ PAGES = {
     "customers:reveal_phone_admin": "customer",
     "customers:vehicle_create": "customer",
     "customers:merge": "customer",
+    "customers:vehicle_complete": "vehicle",
     "visits:detail": "visit",
     "visits:transition": "visit",
     "visits:deliver": "visit",

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from bookings.services import SlotFull
 from customers.models import Customer, Vehicle
+from messaging.backends import LocmemBackend
 from messaging.models import Message
 from onlinebooking import services
 from onlinebooking.models import BookingCode, ManageLink
@@ -225,3 +226,20 @@ def test_the_reminder_goes_once_per_appointment_and_slot_to_whom_may_be_contacte
     assert message.customer == reminded.customer and "/book/m/" in message.body
     assert message.object_key.startswith(f"appointment:{reminded.pk}:")
     assert refused.customer.messages.count() == 0
+
+
+def test_the_code_goes_out_in_quiet_hours_and_the_confirmation_waits():
+    from datetime import time
+
+    from messaging.services import message_send_due
+    from shopcalendar.rules import at
+
+    LocmemBackend.outbox.clear()
+    request_code()
+    confirmation = AppointmentFactory()
+    services.booking_message_create(event="booking_confirmed", appointment=confirmation)
+    night = at(timezone.localdate() + timedelta(days=1), time(3))
+    assert message_send_due(now=night) == 1
+    assert [m.purpose for m in LocmemBackend.outbox] == ["booking_code"]
+    waiting = Message.objects.get(purpose="booking_confirmed")
+    assert waiting.status == Message.Status.QUEUED and waiting.next_attempt_at > night
