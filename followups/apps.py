@@ -11,7 +11,7 @@ class FollowupsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from customers.events import contact_withdrawn
-        from visits.events import extra_work_answered, visit_delivered
+        from visits.events import appointments_missed, extra_work_answered, visit_delivered
 
         from . import receivers, selectors, states
         from .models import FollowUpPolicy
@@ -20,6 +20,9 @@ class FollowupsConfig(AppConfig):
         contact_withdrawn.connect(receivers.cancel_refused_calls, dispatch_uid="calls_withdrawn")
         extra_work_answered.connect(
             receivers.call_about_recommended_work, dispatch_uid="recommended_work"
+        )
+        appointments_missed.connect(
+            receivers.call_about_missed_appointments, dispatch_uid="missed_appointments"
         )
         post_save.connect(
             selectors.clear_policy_cache, sender=FollowUpPolicy, dispatch_uid="clear_policy"

@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from shopcalendar.rules import check_day
 from shopcrm import roles
 from shopcrm.forms import StaffChoiceField
-from visits.forms import DateTimeLocalInput
+from visits.forms import SLOT_FORMAT, DateTimeLocalInput, slot_choices
+from visits.models import ServiceType
 
 from .models import FollowUpTask
 
@@ -26,6 +27,27 @@ class OutcomeForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         validators=[check_day],
     )
+    # Outcome "booked" (reminder, win-back and missed-appointment calls): the slot and car.
+    booking_slot = forms.DateTimeField(
+        label=_("预约时段"),
+        required=False,
+        widget=forms.Select,
+        input_formats=[SLOT_FORMAT],
+        validators=[check_day],
+    )
+    booking_service_type = forms.ChoiceField(
+        label=_("服务类型"), required=False, choices=ServiceType.choices
+    )
+    booking_vehicle = forms.TypedChoiceField(
+        label=_("预约车辆"), required=False, coerce=int, empty_value=None
+    )
+
+    def offer(self, *, vehicles, slots) -> None:
+        """The customer's vehicles and the free slots to choose from."""
+        self.fields["booking_vehicle"].choices = [
+            (vehicle.pk, vehicle.plate or vehicle.vin) for vehicle in vehicles
+        ]
+        self.fields["booking_slot"].widget.choices = [("", "—"), *slot_choices(slots)]
 
 
 class TeamFilterForm(forms.Form):

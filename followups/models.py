@@ -71,6 +71,7 @@ class FollowUpTask(models.Model):
         WIN_BACK = "win_back", _("流失召回")
         COMPLAINT_CALLBACK = "complaint_callback", _("投诉回访")
         RECOMMENDED_WORK = "recommended_work", _("建议项目回访")
+        MISSED_APPOINTMENT = "missed_appointment", _("未到店回访")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待拨打")
@@ -88,9 +89,12 @@ class FollowUpTask(models.Model):
         WRONG_NUMBER = "wrong_number", _("号码错误")
         REFUSED = "refused", _("拒绝回访/勿扰")
         CALLBACK = "callback", _("约定回拨")
+        BOOKED = "booked", _("预约成功")
 
     OPEN = (Status.PENDING, Status.CLAIMED)
-    REACHED = (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE)
+    REACHED = (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE, Outcome.BOOKED)
+    # The calls on which the agent may book a slot (bookings), recorded as "booked".
+    BOOKABLE = (Kind.MAINTENANCE_REMINDER, Kind.WIN_BACK, Kind.MISSED_APPOINTMENT)
 
     kind = models.CharField(_("类型"), max_length=24, choices=Kind)
     source_key = models.CharField(
@@ -121,6 +125,18 @@ class FollowUpTask(models.Model):
         on_delete=models.PROTECT,
         related_name="follow_up_tasks",
     )
+    # The appointment the call booked (outcome "booked"), or for a missed-appointment call
+    # the appointment missed until the call books another. Indexed only where set: the queue
+    # rewrites every row at each claim and outcome.
+    appointment = models.ForeignKey(
+        "visits.Appointment",
+        verbose_name=_("预约"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_up_tasks",
+        db_index=False,
+    )
     reason = models.CharField(_("回访原因"), max_length=200, blank=True)
     priority = models.PositiveSmallIntegerField(
         _("优先级"), default=50, help_text=_("数字越小越优先")
@@ -149,7 +165,8 @@ class FollowUpTask(models.Model):
     # The queue rewrites a task at every claim and outcome: its history table keeps only the
     # indexes its lookups need (by task, by date, by user), not one per foreign key.
     history = HistoricalRecords(
-        excluded_fields=["updated_at"], no_db_index=["customer", "vehicle", "visit", "assigned_to"]
+        excluded_fields=["updated_at"],
+        no_db_index=["customer", "vehicle", "visit", "assigned_to", "appointment"],
     )
 
     class Meta:
@@ -191,6 +208,11 @@ class FollowUpTask(models.Model):
                 fields=["customer", "created_at"],
                 condition=Q(kind="win_back"),
                 name="followup_win_back_idx",
+            ),
+            models.Index(
+                fields=["appointment"],
+                condition=Q(appointment__isnull=False),
+                name="followup_appointment_idx",
             ),
         ]
         permissions = [

@@ -25,3 +25,11 @@ def call_about_recommended_work(sender, *, item, **kwargs) -> None:
     recommendation = getattr(item, "recommendation", None)
     if recommendation is not None:
         services.recommended_work_call_create(recommendation=recommendation)
+
+
+def call_about_missed_appointments(sender, *, appointment_ids: list, **kwargs) -> None:
+    """On "appointments missed" (after commit): the no-shows' calls are planned now (the
+    reminders sweep plans any this misses)."""
+    from . import services
+
+    services.missed_appointment_calls_create(appointment_ids=appointment_ids)

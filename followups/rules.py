@@ -21,6 +21,7 @@ PRIORITY = {
     Kind.COMPLAINT_CALLBACK: 5,
     Kind.SERVICE_RECOVERY: 10,
     Kind.POST_SERVICE: 20,
+    Kind.MISSED_APPOINTMENT: 30,
     Kind.MAINTENANCE_REMINDER: 40,
     Kind.RECOMMENDED_WORK: 45,
     Kind.WIN_BACK: 60,
@@ -52,11 +53,22 @@ def kinds_in_queue_order() -> list[str]:
 
 
 def outcome_errors(
-    *, outcome: str, note: str, callback_at: datetime | None, now: datetime
+    *,
+    outcome: str,
+    note: str,
+    callback_at: datetime | None,
+    now: datetime,
+    kind: str = "",
+    booked: bool = False,
 ) -> dict[str, list]:
-    """What is wrong with an outcome as the agent entered it ({} when nothing)."""
+    """What is wrong with an outcome as the agent entered it ({} when nothing). "Booked"
+    only on the calls that may book, and only with the appointment it booked."""
     if outcome not in Outcome.values:
         return {"outcome": [_("请选择通话结果。")]}
+    if outcome == Outcome.BOOKED and kind not in FollowUpTask.BOOKABLE:
+        return {"outcome": [_("这类回访不能登记“预约成功”。")]}
+    if outcome == Outcome.BOOKED and not booked:
+        return {"scheduled_at": [_("选择“预约成功”时请选择预约时段。")]}
     if outcome == Outcome.REACHED_ISSUE and not note.strip():
         return {"note": [_("请记下客户反映的问题。")]}
     if outcome == Outcome.CALLBACK and (callback_at is None or callback_at <= now):

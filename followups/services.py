@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +24,7 @@ from messaging.services import message_enqueue, sent_in_one_batch
 from shopcalendar import rules as calendar_rules
 from shopcalendar import selectors as calendar
 from shopcrm.errors import DomainError
-from visits.models import Visit
+from visits.models import Appointment, Visit
 
 from . import queue, rules, sources, states
 from .booking_links import booking_link
@@ -47,6 +48,7 @@ def task_create(
     visit=None,
     visit_id: int | None = None,
     reason: str = "",
+    appointment=None,
 ) -> tuple[FollowUpTask | None, bool]:
     """Create the task for (kind, source) unless it exists: (task, created). Nothing for a
     customer the contact rules say not to call. Safe to call twice or from two processes at
@@ -62,6 +64,7 @@ def task_create(
                     "customer": customer,
                     "vehicle": vehicle,
                     "visit_id": visit.pk if visit is not None else visit_id,
+                    "appointment": appointment,
                     "reason": reason[:200],
                     "priority": rules.priority_of(kind),
                     "due_at": due_at,
@@ -156,15 +159,24 @@ def task_record_outcome(
     note: str = "",
     callback_at: datetime | None = None,
     now: datetime | None = None,
+    appointment=None,
 ) -> FollowUpTask:
     """Close or reschedule the call the agent holds, and record the dial (followups.rules
     decides what the outcome does). ``task`` as the caller read it: the write is conditional
     on the claim still being this agent's with the same lease, so if the lease ran out or
     the task was reassigned meanwhile nothing is written and the agent is told. A refusal
     marks the customer do-not-contact and cancels their other open calls, in the same
-    transaction."""
+    transaction. "Booked" needs the ``appointment`` the call booked (bookings), which is
+    linked to the task in the same transaction."""
     now = now or timezone.now()
-    errors = rules.outcome_errors(outcome=outcome, note=note, callback_at=callback_at, now=now)
+    errors = rules.outcome_errors(
+        outcome=outcome,
+        note=note,
+        callback_at=callback_at,
+        now=now,
+        kind=task.kind,
+        booked=appointment is not None,
+    )
     if errors:
         raise ValidationError(errors)
     if (
@@ -186,12 +198,16 @@ def task_record_outcome(
         contact=rules.ContactHours(hours, frozenset(holidays)),
     )
     # The plain outcome is one statement (its own transaction): the queue's hot path.
-    with transaction.atomic() if outcome == Outcome.REFUSED else nullcontext():
+    plain = outcome not in (Outcome.REFUSED, Outcome.BOOKED)
+    with nullcontext() if plain else transaction.atomic():
         started_at = rules.dial_started(lease, policy)
         if not queue.write_outcome(task, agent=agent, lease=lease, started_at=started_at, now=now):
             raise _not_held()
         if outcome == Outcome.REFUSED:
             _refused(task.customer, agent)
+        if outcome == Outcome.BOOKED:
+            FollowUpTask.objects.filter(pk=task.pk).update(appointment=appointment)
+            task.appointment = appointment
     return task
 
 
@@ -572,3 +588,60 @@ def recommended_work_calls_sync(*, now: datetime | None = None) -> dict:
         updated_at=now,
     )
     return {"created": created, "cancelled": cancelled}
+
+
+# ---------------------------------------------------------------- missed appointments
+
+MISSED_APPOINTMENT_DAYS = 7  # a week after the missed time the call is of no more use
+
+
+def missed_appointment_call_create(
+    *, appointment: Appointment, now: datetime | None = None
+) -> bool:
+    """The call after a no-show (未到店回访), once per appointment (its source key), for a
+    customer the contact rules let us call: due at the next contact moment, expiring a week
+    after the missed time."""
+    now = now or timezone.now()
+    if appointment.status != Appointment.Status.NO_SHOW:
+        return False
+    _task, created = task_create(
+        kind=Kind.MISSED_APPOINTMENT,
+        source=sources.of_missed_appointment(appointment.pk),
+        customer=appointment.customer,
+        vehicle=appointment.vehicle,
+        appointment=appointment,
+        due_at=calendar.next_contact_moment(now),
+        expires_at=appointment.scheduled_at + timedelta(days=MISSED_APPOINTMENT_DAYS),
+        reason=_("预约 %(time)s（%(type)s）未到店")
+        % {
+            "time": timezone.localtime(appointment.scheduled_at).strftime("%Y-%m-%d %H:%M"),
+            "type": appointment.get_service_type_display(),
+        },
+    )
+    return created
+
+
+def missed_appointment_calls_create(
+    *, appointment_ids: Iterable[int] | None = None, now: datetime | None = None
+) -> int:
+    """The missed-appointment calls of ``appointment_ids`` (the "appointments missed" event,
+    the fast path), or — with None, the sweep, the guarantee — of every no-show of the last
+    week that has none. Returns how many calls it created."""
+    now = now or timezone.now()
+    missed = Appointment.objects.filter(
+        status=Appointment.Status.NO_SHOW,
+        scheduled_at__gte=now - timedelta(days=MISSED_APPOINTMENT_DAYS),
+    ).filter(contactable(Purpose.CALL, prefix="customer__"))
+    if appointment_ids is not None:
+        missed = missed.filter(pk__in=list(appointment_ids))
+    else:
+        keys = FollowUpTask.objects.filter(
+            kind=Kind.MISSED_APPOINTMENT, source_key=OuterRef("source_key")
+        )
+        missed = missed.annotate(
+            source_key=Concat(Value(f"{sources.APPOINTMENT}:"), Cast("pk", CharField()))
+        ).exclude(Exists(keys))
+    return sum(
+        missed_appointment_call_create(appointment=appointment, now=now)
+        for appointment in missed.select_related("customer", "vehicle").order_by("scheduled_at")
+    )

@@ -8,6 +8,7 @@ makes a sweep or a retry create nothing twice:
     survey_response:<id>            the service-recovery call for that alert
     complaint:<id>:<round>          the callback after that resolution round
     recommendation:<id>             the call about that declined or deferred work
+    appointment:<id>                the call after that missed appointment (no-show)
 """
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ CUSTOMER = "customer"
 SURVEY_RESPONSE = "survey_response"
 COMPLAINT = "complaint"
 RECOMMENDATION = "recommendation"
+APPOINTMENT = "appointment"
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,7 @@ def of_complaint_round(complaint_id: int, round_: int) -> Source:
 
 def of_recommendation(recommendation_id: int) -> Source:
     return Source(RECOMMENDATION, recommendation_id)
+
+
+def of_missed_appointment(appointment_id: int) -> Source:
+    return Source(APPOINTMENT, appointment_id)

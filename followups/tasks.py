@@ -40,6 +40,8 @@ def sweep_reminders_and_win_backs() -> dict:
         "reminders": services.reminder_create_due(),
         "win_backs": services.win_back_create_due(),
         "recommended_work": services.recommended_work_calls_sync(),
+        # The calls after no-shows the "appointments missed" event did not plan.
+        "missed_appointments": services.missed_appointment_calls_create(),
     }
 
 

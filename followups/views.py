@@ -1,6 +1,8 @@
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,17 +12,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
 
+from bookings import selectors as booking_selectors
+from bookings.services import SlotFull
 from complaints import selectors as complaint_selectors
 from customers import access as customer_access
 from customers.views import reveal_phone_answer
 from messaging import access as messaging_access
 from messaging.selectors import undelivered_count
+from shopcalendar import rules as shop_rules
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.refusals import REFUSED, RefusalMixin, errors_of
 from surveys import selectors as survey_selectors
 from surveys.forms import answers_from_post
 from visits import workitems as visit_workitems
-from workflows.call_outcome import call_outcome_record
+from visits.models import ServiceType
+from workflows.call_outcome import Booking, call_outcome_record
 
 from . import access, rules, selectors, services
 from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
@@ -90,6 +96,8 @@ class CallView(PermissionRequired, View):
     def get(self, request, pk, form=None, status=200, survey_errors=None):
         task = access.call_for(request.user, pk, queryset=selectors.tasks_for_call_page())
         holds = access.holds(request.user, task)
+        form = form or OutcomeForm(initial={"booking_vehicle": task.vehicle_id})
+        booking = _booking_context(request, task, form)
         return render(
             request,
             "followups/call.html",
@@ -101,8 +109,9 @@ class CallView(PermissionRequired, View):
                 "reveal_url": reverse("followups:reveal_phone", args=[task.pk]),
                 "opening": OPENING % {"shop": settings.SHOP_NAME},
                 "script": script_for(task.kind),
-                "form": form or OutcomeForm(),
+                "form": form,
                 "outcomes": _outcomes(task),
+                **booking,
                 "complaint": complaint_selectors.complaint_for_callback(task=task),
                 "previous": task.attempts_made.select_related("agent")[:10],
                 # The three-day call asks the default CSI template's short form; the answers
@@ -124,15 +133,89 @@ class CallView(PermissionRequired, View):
         )
 
 
+def _booking_context(request, task: FollowUpTask, form: OutcomeForm) -> dict:
+    """The customer's next appointment (seen before calling) and, on the calls that may
+    book, the free slots from the day asked for (a reminder: its predicted service day)
+    for the service type asked for (maintenance by default)."""
+    context = {"upcoming": booking_selectors.upcoming_appointment(task.customer)}
+    if task.kind not in FollowUpTask.BOOKABLE:
+        return context
+    asked = request.GET if request.method == "GET" else request.POST
+    service_type = asked.get("booking_service_type")
+    if service_type not in ServiceType.values:
+        service_type = ServiceType.MAINTENANCE
+    day = _day_asked(asked.get("booking_day")) or _suggested_day(task)
+    after = max(timezone.now(), shop_rules.start_of(day) - timedelta(seconds=1))
+    slots = booking_selectors.next_free_slots(service_type=service_type, after=after, limit=12)
+    form.offer(vehicles=task.customer.vehicles.order_by("pk"), slots=slots)
+    return {
+        **context,
+        "can_book": True,
+        "booking_day": day,
+        "booking_service_type": service_type,
+        "service_types": ServiceType.choices,
+    }
+
+
+def _day_asked(value) -> date | None:
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return day if shop_rules.FIRST_DAY <= day <= shop_rules.LAST_DAY else None
+
+
+def _suggested_day(task: FollowUpTask) -> date:
+    """A maintenance reminder's predicted service day (in its source key), else today."""
+    today = timezone.localdate()
+    source = task.source
+    if task.kind == FollowUpTask.Kind.MAINTENANCE_REMINDER and source and source.detail:
+        predicted = _day_asked(source.detail)
+        if predicted and predicted > today:
+            return predicted
+    return today
+
+
 def _outcomes(task: FollowUpTask) -> list:
-    """A complaint callback asks one thing: does the customer accept the resolution."""
+    """A complaint callback asks one thing: does the customer accept the resolution.
+    "Booked" is offered only on the calls that may book."""
+    if task.kind not in FollowUpTask.BOOKABLE:
+        choices = [c for c in FollowUpTask.Outcome.choices if c[0] != FollowUpTask.Outcome.BOOKED]
+    else:
+        choices = FollowUpTask.Outcome.choices
     if task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK:
-        return FollowUpTask.Outcome.choices
+        return choices
     labels = {
         FollowUpTask.Outcome.REACHED_SATISFIED: _("已接通，客户接受处理结果"),
         FollowUpTask.Outcome.REACHED_ISSUE: _("已接通，客户不接受"),
     }
-    return [(value, labels.get(value, label)) for value, label in FollowUpTask.Outcome.choices]
+    return [(value, labels.get(value, label)) for value, label in choices]
+
+
+def _outcome_form(data, task: FollowUpTask) -> OutcomeForm:
+    form = OutcomeForm(data)
+    form.offer(vehicles=task.customer.vehicles.order_by("pk"), slots=())
+    return form
+
+
+def _booking_of(task: FollowUpTask, data: dict) -> Booking | None:
+    if data["outcome"] != FollowUpTask.Outcome.BOOKED:
+        return None
+    vehicle_id = data.get("booking_vehicle") or task.vehicle_id
+    return Booking(
+        vehicle=task.customer.vehicles.filter(pk=vehicle_id).first() if vehicle_id else None,
+        scheduled_at=data.get("booking_slot"),
+        service_type=data.get("booking_service_type") or ServiceType.MAINTENANCE,
+    )
+
+
+def _record_outcome(**kwargs):
+    """A full slot is said on the slot's field, where the agent picks another (its message
+    names the next free ones), not as a refusal that ends the call page."""
+    try:
+        return call_outcome_record(**kwargs)
+    except SlotFull as full:
+        raise ValidationError({"scheduled_at": [full.message]}) from full
 
 
 def _phone_questions(task: FollowUpTask) -> list:
@@ -146,14 +229,19 @@ class OutcomeView(PermissionRequired, RefusalMixin, View):
     all that follows from it (workflows.call_outcome)."""
 
     permission_required = WORK
+    field_map = {
+        "scheduled_at": "booking_slot",
+        "service_type": "booking_service_type",
+        "vehicle": "booking_vehicle",
+    }
 
     def post(self, request, pk):
         task = access.task_for(request.user, pk, permission=WORK)
-        form = OutcomeForm(request.POST)
+        form = _outcome_form(request.POST, task)
         survey_errors = None
         if form.is_valid():
             result = self.attempt(
-                call_outcome_record,
+                _record_outcome,
                 form=form,
                 rules_as_messages=True,
                 task=task,
@@ -162,14 +250,15 @@ class OutcomeView(PermissionRequired, RefusalMixin, View):
                 note=form.cleaned_data["note"],
                 callback_at=form.cleaned_data["callback_at"],
                 answers=answers_from_post(request.POST, _phone_questions(task)),
+                booking=_booking_of(task, form.cleaned_data),
             )
             if result is not REFUSED:
                 return self._done(request, result)
             if not form.errors:  # a broken rule: the call is not held any more
                 return redirect("followups:queue")
-            survey_errors = _answer_errors(self.refusal, form)
+            survey_errors = _answer_errors(self.refusal, form, self.field_map)
             if survey_errors:  # shown at their questions; the form says where to look
-                form = OutcomeForm(request.POST)
+                form = _outcome_form(request.POST, task)
                 form.is_valid()
                 form.add_error(None, _("电话问卷的回答有误，请检查标红的题目。"))
         return CallView().get(request, pk, form=form, status=400, survey_errors=survey_errors)
@@ -241,9 +330,9 @@ class PauseView(PermissionRequired, View):
         return redirect(back)
 
 
-def _answer_errors(refusal, form) -> dict | None:
+def _answer_errors(refusal, form, field_map: dict) -> dict | None:
     """The phone answers' errors (keyed by question code) when those are what was refused."""
-    errors = errors_of(refusal)
+    errors = errors_of(refusal, field_map)
     if None in errors or set(errors) & set(form.fields):
         return None
     return errors

@@ -101,6 +101,29 @@ def contact_all_day():
     calendar.save()
 
 
+def open_for_bookings(weeks_ahead: int = 2) -> dict:
+    """Bookings Monday to Saturday 09:00–12:00 in one-hour slots, 3 cars a slot, repair 2,
+    two hours' lead: {"monday": the Monday ``weeks_ahead`` weeks on, "now": the Friday noon
+    before it}."""
+    from datetime import time
+
+    from bookings.models import BookingCapacity, ServiceTypeLimit
+    from shopcalendar import selectors as calendar
+    from shopcalendar.rules import at
+
+    capacity = BookingCapacity.current()
+    capacity.days, capacity.opens_at, capacity.closes_at = "123456", time(9), time(12)
+    capacity.slot_minutes, capacity.cars_per_slot, capacity.lead_minutes = 60, 3, 120
+    capacity.days_ahead = 60
+    capacity.save()
+    ServiceTypeLimit.objects.update_or_create(service_type="repair", defaults={"cars_per_slot": 2})
+    ServiceTypeLimit.objects.filter(service_type="maintenance").delete()
+    calendar.clear_cache()
+    today = timezone.localdate()
+    monday = today + timedelta(days=7 * weeks_ahead - today.weekday())
+    return {"monday": monday, "now": at(monday - timedelta(days=3), time(12))}
+
+
 def api_key(user, **options) -> str:
     """A new API token of ``user``: the key its client sends (only its hash is stored)."""
     from api.services import api_token_create

@@ -29,6 +29,9 @@ visit_ready = Signal()
 # visit and its PromiseRevision (``visit=…, revision=…``); the customer's "promise revised"
 # message hooks here. Receivers must be safe to run twice.
 promise_revised = Signal()
+# "Appointments missed": booked appointments that became no-shows, sent after the marking
+# transaction commits with ``appointment_ids`` (a list). Receivers must be safe to run twice.
+appointments_missed = Signal()
 
 
 def emit_visit_delivered(*, visit_id: int, source: str) -> None:
@@ -60,4 +63,11 @@ def emit_promise_revised(*, visit, revision) -> None:
     transaction.on_commit(
         lambda: promise_revised.send(sender=Visit, visit=visit, revision=revision),
         robust=True,  # the revision has committed: a receiver's failure is logged
+    )
+
+
+def emit_appointments_missed(*, appointment_ids: list[int]) -> None:
+    transaction.on_commit(
+        lambda: appointments_missed.send(sender="visits", appointment_ids=list(appointment_ids)),
+        robust=True,  # the no-shows have committed: a receiver's failure is logged
     )

@@ -167,12 +167,32 @@ class AppointmentCancelForm(forms.Form):
     note = forms.CharField(label=_("说明"), max_length=200, required=False)
 
 
+SLOT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class SlotDayForm(forms.Form):
+    """The desk's "which day, which service": the slots of that day are offered below it."""
+
+    day = forms.DateField(
+        label=_("预约日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        validators=[check_day],
+    )
+    service_type = forms.ChoiceField(
+        label=_("服务类型"), choices=ServiceType.choices, initial=ServiceType.MAINTENANCE
+    )
+
+
 class AppointmentForm(forms.Form):
+    """Booking at the desk: one of the day's free slots (bookings.selectors), checked and
+    counted again when saved (bookings.services.appointment_book)."""
+
     scheduled_at = forms.DateTimeField(
-        label=_("预约时间"),
-        widget=DateTimeLocalInput(),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        error_messages={"required": _("请填写预约时间。")},
+        label=_("预约时段"),
+        widget=forms.Select,
+        input_formats=[SLOT_FORMAT, "%Y-%m-%d %H:%M"],
+        error_messages={"required": _("请选择预约时段。")},
         validators=[check_day],
     )
     service_type = forms.ChoiceField(
@@ -181,13 +201,31 @@ class AppointmentForm(forms.Form):
     advisor = StaffChoiceField(label=_("服务顾问"), queryset=None, required=False)
     notes = forms.CharField(label=_("备注"), max_length=200, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, slots=(), **kwargs):
         super().__init__(*args, **kwargs)
         from django.contrib.auth import get_user_model
 
         self.fields["advisor"].queryset = get_user_model().objects.filter(
             groups__name="advisor", is_active=True
         )
+        self.fields["scheduled_at"].widget.choices = [("", "—"), *slot_choices(slots)]
+
+
+def slot_choices(slots) -> list[tuple[str, str]]:
+    """A select's options for free slots: "12-14 09:00–10:00（剩 2 个）"."""
+    from django.utils import timezone
+
+    choices = []
+    for slot in slots:
+        starts, ends = timezone.localtime(slot.starts_at), timezone.localtime(slot.ends_at)
+        label = _("%(day)s %(start)s–%(end)s（剩 %(free)s 个）") % {
+            "day": starts.strftime("%m-%d"),
+            "start": starts.strftime("%H:%M"),
+            "end": ends.strftime("%H:%M"),
+            "free": slot.free,
+        }
+        choices.append((starts.strftime(SLOT_FORMAT), label))
+    return choices
 
 
 class ExtraWorkForm(forms.Form):

@@ -15,6 +15,7 @@ from customers.services import customer_create, vehicle_create, vehicle_record_o
 from shopcrm.errors import DomainError
 
 from .events import (
+    emit_appointments_missed,
     emit_promise_revised,
     emit_visit_checked_in,
     emit_visit_delivered,
@@ -101,15 +102,27 @@ def appointment_cancel(
 
 
 def appointment_mark_no_shows(*, now: datetime | None = None) -> int:
-    """Booked appointments more than the grace period past their time become no-shows.
+    """Booked appointments more than the grace period past their time become no-shows, and
+    "appointments missed" is sent with their ids once this commits (the missed-appointment
+    call hangs on it; its sweep catches any the event missed).
 
-    One conditional UPDATE: a second run, or two beats at once, finds nothing to change.
+    The rows are taken under SKIP LOCKED and changed only while still booked: a second run,
+    or two beats at once, finds nothing to change and sends nothing twice.
     """
     now = now or timezone.now()
     cutoff = now - settings.SHOPCRM_NO_SHOW_GRACE
-    return Appointment.objects.filter(
-        status=Appointment.Status.BOOKED, scheduled_at__lt=cutoff
-    ).update(status=Appointment.Status.NO_SHOW, status_changed_at=now, updated_at=now)
+    with transaction.atomic():
+        due = list(
+            Appointment.objects.select_for_update(skip_locked=True)
+            .filter(status=Appointment.Status.BOOKED, scheduled_at__lt=cutoff)
+            .values_list("pk", flat=True)
+        )
+        changed = Appointment.objects.filter(pk__in=due, status=Appointment.Status.BOOKED).update(
+            status=Appointment.Status.NO_SHOW, status_changed_at=now, updated_at=now
+        )
+        if due:
+            emit_appointments_missed(appointment_ids=due)
+    return changed
 
 
 # ---------------------------------------------------------------- visits

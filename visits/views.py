@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,11 +12,14 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from bookings import selectors as booking_selectors
+from bookings import services as booking_services
 from customers import access as customer_access
 from customers.history import history_entries
 from customers.models import Customer
 from customers.validators import clean_plate_text
 from followups import selectors as followup_selectors
+from shopcalendar import rules as shop_rules
 from shopcrm.access import PermissionRequired, id_or_none
 from shopcrm.cache import public_page_too_busy
 from shopcrm.errors import DomainError
@@ -22,6 +27,7 @@ from shopcrm.refusals import REFUSED, RefusalMixin, message_of
 
 from . import access, rules, selectors, services, status, workitems
 from .forms import (
+    SLOT_FORMAT,
     AppointmentCancelForm,
     AppointmentForm,
     CancelForm,
@@ -29,8 +35,9 @@ from .forms import (
     DeliveryChecklistForm,
     ExtraWorkForm,
     PromiseReviseForm,
+    SlotDayForm,
 )
-from .models import Visit, WorkItem, WorkItemPhoto
+from .models import Appointment, ServiceType, Visit, WorkItem, WorkItemPhoto
 
 # Service field names -> check-in form field names.
 CHECK_IN_FIELD_MAP = {
@@ -418,23 +425,36 @@ class VisitPrintView(PermissionRequired, View):
 
 
 class AppointmentCreateView(PermissionRequired, RefusalMixin, View):
+    """Booking at the desk against the shop's capacity (bookings): the advisor picks a day
+    and a service type, then one of that day's free slots; a slot taken meanwhile is refused
+    with the next free ones."""
+
     permission_required = access.ADD_APPOINTMENT
     template_name = "visits/appointment_form.html"
 
     def get(self, request, vehicle_pk):
         vehicle = customer_access.vehicle_for(request.user, vehicle_pk)
-        form = AppointmentForm(initial={"advisor": request.user.pk})
-        return render(request, self.template_name, {"form": form, "vehicle": vehicle})
+        day_form = SlotDayForm(request.GET or None)
+        day, service_type = _slot_day(day_form)
+        form = AppointmentForm(
+            initial={"advisor": request.user.pk, "service_type": service_type},
+            slots=_day_slots(day, service_type),
+        )
+        return self._render(request, vehicle, form, day_form, day, service_type)
 
     def post(self, request, vehicle_pk):
         vehicle = customer_access.vehicle_for(request.user, vehicle_pk)
-        form = AppointmentForm(request.POST)
+        service_type = request.POST.get("service_type") or ServiceType.MAINTENANCE
+        day = _posted_day(request.POST.get("scheduled_at"))
+        slots = _day_slots(day, service_type)
+        form = AppointmentForm(request.POST, slots=slots)
         if form.is_valid():
             appointment = self.attempt(
-                services.appointment_create,
+                booking_services.appointment_book,
                 form=form,
                 customer=vehicle.owner,
                 vehicle=vehicle,
+                source=Appointment.Source.DESK,
                 by=request.user,
                 **form.cleaned_data,
             )
@@ -450,7 +470,59 @@ class AppointmentCreateView(PermissionRequired, RefusalMixin, View):
                     },
                 )
                 return redirect("customers:detail", pk=vehicle.owner_id)
-        return render(request, self.template_name, {"form": form, "vehicle": vehicle}, status=400)
+        day_form = SlotDayForm(initial={"day": day, "service_type": service_type})
+        return self._render(request, vehicle, form, day_form, day, service_type, status=400)
+
+    def _render(self, request, vehicle, form, day_form, day, service_type, status=200):
+        slots = form.fields["scheduled_at"].widget.choices[1:]
+        later = [] if slots else _next_free(day, service_type)
+        context = {
+            "form": form,
+            "day_form": day_form,
+            "vehicle": vehicle,
+            "day": day,
+            "service_type": service_type,
+            "no_slots": not slots,
+            "next_free": [
+                (slot, timezone.localtime(slot.starts_at).date().isoformat()) for slot in later
+            ],
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+def _slot_day(day_form: SlotDayForm):
+    """The day and service type asked for; by default maintenance on the first day with a
+    free slot."""
+    if day_form.is_bound and day_form.is_valid():
+        day = day_form.cleaned_data["day"] or timezone.localdate()
+        return day, day_form.cleaned_data["service_type"]
+    service_type = ServiceType.MAINTENANCE
+    first = booking_selectors.next_free_slots(
+        service_type=service_type, after=timezone.now(), limit=1
+    )
+    day = timezone.localtime(first[0].starts_at).date() if first else timezone.localdate()
+    return day, service_type
+
+
+def _posted_day(value):
+    try:
+        return datetime.strptime(value or "", SLOT_FORMAT).date()
+    except ValueError:
+        return timezone.localdate()
+
+
+def _day_slots(day, service_type):
+    if service_type not in ServiceType.values:
+        return []
+    slots = booking_selectors.free_slots(service_type=service_type, start=day, days=1)
+    return [slot for slot in slots if slot.free > 0]
+
+
+def _next_free(day, service_type):
+    if service_type not in ServiceType.values:
+        return []
+    after = max(timezone.now(), shop_rules.start_of(day))
+    return booking_selectors.next_free_slots(service_type=service_type, after=after, limit=5)
 
 
 class AppointmentCancelView(PermissionRequired, RefusalMixin, View):

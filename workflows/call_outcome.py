@@ -7,6 +7,8 @@
 - On a complaint callback, "reached, satisfied" means the customer accepts the resolution
   and closes the complaint; "reached with an issue" means they do not, and reopens it
   (complaints).
+- "Booked" on a reminder, win-back or missed-appointment call books the slot the agent
+  picked (bookings: the shop's capacity, source phone) and links it to the task.
 - "Reached with an issue" on any other call is a complaint at once (in this transaction:
   owned by the agent, holding the call's note and the phone answers); the agent goes on to
   complete it (category and severity are the agent's to judge). An agent who leaves that
@@ -17,14 +19,18 @@ A bad answer, a lost lease or any other refusal leaves nothing written."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from bookings import services as booking_services
 from complaints import services as complaint_services
 from complaints.models import Complaint
 from followups import services as followup_services
 from followups.models import FollowUpTask
 from surveys import services as survey_services
 from surveys.models import SurveyResponse
+from visits.models import Appointment
 
 Kind, Outcome = FollowUpTask.Kind, FollowUpTask.Outcome
 
@@ -39,6 +45,15 @@ class CallOutcome:
     complaint_to_complete: bool = False
 
 
+@dataclass(frozen=True)
+class Booking:
+    """The slot the agent picked for outcome "booked"."""
+
+    vehicle: object  # a customers.Vehicle of the task's customer, or None
+    scheduled_at: datetime | None
+    service_type: str
+
+
 def call_outcome_record(
     *,
     task: FollowUpTask,
@@ -48,6 +63,7 @@ def call_outcome_record(
     callback_at: datetime | None = None,
     answers: dict | None = None,
     now: datetime | None = None,
+    booking: Booking | None = None,
 ) -> CallOutcome:
     """Record the outcome of the call ``agent`` holds with all that follows from it.
     ``answers``: question code → value of the phone short form (kept only when the
@@ -60,8 +76,17 @@ def call_outcome_record(
         if reached and value not in ("", None)
     }
     with transaction.atomic():
+        appointment = None
+        if outcome == Outcome.BOOKED and task.kind in FollowUpTask.BOOKABLE and booking:
+            appointment = _book(task, agent, booking)
         task = followup_services.task_record_outcome(
-            task=task, agent=agent, outcome=outcome, note=note, callback_at=callback_at, now=now
+            task=task,
+            agent=agent,
+            outcome=outcome,
+            note=note,
+            callback_at=callback_at,
+            now=now,
+            appointment=appointment,
         )
         result = CallOutcome(task=task)
         if answers:
@@ -78,3 +103,21 @@ def call_outcome_record(
             )
             result.complaint_to_complete = True
     return result
+
+
+def _book(task: FollowUpTask, agent, booking: Booking):
+    """The appointment the call books (None without a slot: the outcome is then refused)."""
+    if booking.scheduled_at is None:
+        return None
+    vehicle = booking.vehicle
+    if vehicle is None or vehicle.owner_id != task.customer_id:
+        raise ValidationError({"vehicle": [_("请选择客户的车辆。")]})
+    return booking_services.appointment_book(
+        customer=task.customer,
+        vehicle=vehicle,
+        scheduled_at=booking.scheduled_at,
+        service_type=booking.service_type,
+        source=Appointment.Source.PHONE,
+        notes=_("电话预约（%(kind)s）") % {"kind": task.get_kind_display()},
+        by=agent,
+    )

@@ -56,7 +56,13 @@ def test_urgent_kinds_come_first():
     order = sorted(K.values, key=rules.priority_of)
     # Issue 16, bug 10: a complaint callback before a service-recovery call (they tied).
     assert order[:2] == [K.COMPLAINT_CALLBACK, K.SERVICE_RECOVERY]
-    assert order[2:] == [K.POST_SERVICE, K.MAINTENANCE_REMINDER, K.RECOMMENDED_WORK, K.WIN_BACK]
+    assert order[2:] == [
+        K.POST_SERVICE,
+        K.MISSED_APPOINTMENT,  # the customer wanted to come: call before the reminders
+        K.MAINTENANCE_REMINDER,
+        K.RECOMMENDED_WORK,
+        K.WIN_BACK,
+    ]
     assert rules.priority_of("something_new") == rules.DEFAULT_PRIORITY
 
 

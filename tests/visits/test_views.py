@@ -1,17 +1,19 @@
 """The desk's visit pages through the test client."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, Vehicle
+from shopcalendar.rules import at
 from tests.factories import (
     AppointmentFactory,
     CustomerFactory,
     VehicleFactory,
     VisitFactory,
+    open_for_bookings,
     valid_vin,
 )
 from visits.models import Appointment, Visit
@@ -268,12 +270,14 @@ def test_missing_visit_is_404(advisor_client):
 def test_book_an_appointment_and_it_shows_on_the_board(advisor_client, advisor):
     vehicle = VehicleFactory()
     url = reverse("visits:appointment_create", args=[vehicle.pk])
-    assert advisor_client.get(url).status_code == 200
-    later = (timezone.localtime() + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M")
+    page = advisor_client.get(url)
+    assert page.status_code == 200
+    # The first free slot is offered by default (the shop's default capacity).
+    first = page.context["form"].fields["scheduled_at"].widget.choices[1][0]
     response = advisor_client.post(
         url,
         {
-            "scheduled_at": later,
+            "scheduled_at": first,
             "service_type": "maintenance",
             "advisor": advisor.pk,
             "notes": "洗车",
@@ -282,24 +286,65 @@ def test_book_an_appointment_and_it_shows_on_the_board(advisor_client, advisor):
     assert response.status_code == 302
     appointment = Appointment.objects.get()
     assert appointment.customer == vehicle.owner and appointment.advisor == advisor
+    assert appointment.source == Appointment.Source.DESK
     board = advisor_client.get(reverse("visits:board")).context["board"]
     if timezone.localdate(appointment.scheduled_at) == timezone.localdate():
         assert board.appointments == [appointment]
 
 
+def test_the_desk_form_offers_the_days_free_slots_and_books_through_capacity(advisor_client):
+    shop = open_for_bookings()
+    monday = shop["monday"]
+    AppointmentFactory.create_batch(3, scheduled_at=at(monday, time(10)))
+    vehicle = VehicleFactory()
+    url = reverse("visits:appointment_create", args=[vehicle.pk])
+    page = advisor_client.get(url, {"day": monday.isoformat(), "service_type": "maintenance"})
+    body = page.content.decode()
+    nine, eleven = f"{monday:%Y-%m-%d}T09:00", f"{monday:%Y-%m-%d}T11:00"
+    assert f'value="{nine}"' in body and f'value="{eleven}"' in body
+    assert f'value="{monday:%Y-%m-%d}T10:00"' not in body  # full
+    assert "剩 3 个" in body
+    # The full slot posted anyway (taken meanwhile): refused with the next free slots.
+    full = advisor_client.post(
+        url, {"scheduled_at": f"{monday:%Y-%m-%d}T10:00", "service_type": "maintenance"}
+    )
+    assert full.status_code == 400
+    assert "该时段已约满" in full.content.decode() and "11:00" in full.content.decode()
+    assert Appointment.objects.filter(vehicle=vehicle).count() == 0
+    ok = advisor_client.post(url, {"scheduled_at": nine, "service_type": "maintenance"})
+    assert ok.status_code == 302
+    assert Appointment.objects.get(vehicle=vehicle).scheduled_at == at(monday, time(9))
+
+
+def test_the_desk_form_on_a_closed_day_points_to_the_next_free_slots(advisor_client):
+    shop = open_for_bookings()
+    sunday = shop["monday"] - timedelta(days=1)
+    url = reverse("visits:appointment_create", args=[VehicleFactory().pk])
+    body = advisor_client.get(url, {"day": sunday.isoformat(), "service_type": "repair"})
+    body = body.content.decode()
+    assert 'id="no-slots"' in body
+    assert f"?day={shop['monday']:%Y-%m-%d}&amp;service_type=repair" in body
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"scheduled_at": "", "service_type": "maintenance"}, "请填写预约时间"),
-        (
-            {"scheduled_at": "2020-01-01T09:00", "service_type": "maintenance"},
-            "预约时间不能早于现在",
-        ),
+        ({"scheduled_at": "", "service_type": "maintenance"}, "请选择预约时段"),
+        ({"scheduled_at": "2020-01-01T09:00", "service_type": "maintenance"}, "该时段已过"),
+        ({"scheduled_at": "MONDAYT09:30", "service_type": "maintenance"}, "开始时间"),
+        ({"scheduled_at": "SUNDAYT09:00", "service_type": "maintenance"}, "门店休息"),
         ({"scheduled_at": "not a time", "service_type": "maintenance"}, "输入一个有效的日期/时间"),
         ({"scheduled_at": "2099-01-01T09:00", "service_type": "car wash"}, "选择一个有效的选项"),
     ],
 )
 def test_booking_bad_input_saves_nothing(advisor_client, data, message):
+    monday = open_for_bookings()["monday"]
+    data = {
+        **data,
+        "scheduled_at": data["scheduled_at"]
+        .replace("MONDAY", monday.isoformat())
+        .replace("SUNDAY", (monday - timedelta(days=1)).isoformat()),
+    }
     vehicle = VehicleFactory()
     response = advisor_client.post(reverse("visits:appointment_create", args=[vehicle.pk]), data)
     assert response.status_code == 400 and message in response.content.decode()
