@@ -243,3 +243,19 @@ def test_the_code_goes_out_in_quiet_hours_and_the_confirmation_waits():
     assert [m.purpose for m in LocmemBackend.outbox] == ["booking_code"]
     waiting = Message.objects.get(purpose="booking_confirmed")
     assert waiting.status == Message.Status.QUEUED and waiting.next_attempt_at > night
+
+
+def test_erasure_scrubs_the_numbers_codes_even_those_asked_before_it_was_a_customer(manager):
+    from privacy.services import customer_erase
+
+    before = request_code()  # the number was nobody's yet
+    customer = CustomerFactory(phone="+8613800138000")
+    after = request_code(now=timezone.now() + timedelta(minutes=2))
+    other = request_code(phone="13900001111")
+    assert after.customer == customer and before.customer is None
+    customer_erase(customer=customer, by=manager)
+    for row in (before, after):
+        row.refresh_from_db()
+        assert "13800138000" not in row.phone and row.plate == ""
+    other.refresh_from_db()
+    assert other.phone == "+8613900001111"
