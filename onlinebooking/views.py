@@ -61,6 +61,7 @@ def _send_code(request, *, phone, plate, vehicle=None, suggested: date | None = 
         "id": row.pk,
         "masked": mask_phone(row.phone),
         "suggested": suggested.isoformat() if suggested else "",
+        "again": request.path,  # "no code? ask again" goes back here (a reminder's link)
     }
     request.session.pop(VERIFIED_KEY, None)
     return redirect("onlinebooking:code")
@@ -129,7 +130,11 @@ def code(request):
     pending = request.session.get(CODE_KEY)
     if not pending:
         return redirect("onlinebooking:start")
-    context = _context(masked=pending["masked"], problems={})
+    context = _context(
+        masked=pending["masked"],
+        again=pending.get("again") or reverse("onlinebooking:start"),
+        problems={},
+    )
     if request.method == "POST":
         try:
             row = services.code_verify(code_id=pending["id"], code=request.POST.get("code", ""))
@@ -144,6 +149,7 @@ def code(request):
             "until": (timezone.now() + timedelta(minutes=services.VERIFIED_MINUTES)).isoformat(),
         }
         del request.session[CODE_KEY]
+        request.session.cycle_key()  # a proven number: a new session key
         return redirect("onlinebooking:slot")
     return render(request, "onlinebooking/code.html", context)
 

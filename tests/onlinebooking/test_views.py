@@ -139,6 +139,7 @@ def test_a_reminder_link_sends_the_code_to_the_owner_masked(client, open_shop):
     assert page.status_code == 200
     assert vehicle.owner.masked_phone in text(page) and vehicle.owner.phone[3:] not in text(page)
     assert client.post(link)["Location"] == "/book/code/"
+    assert f'href="{link}" id="ask-again"' in text(client.get("/book/code/"))
     row = BookingCode.objects.get()
     assert row.phone == vehicle.owner.phone and row.vehicle == vehicle
     client.post("/book/code/", {"code": the_code(row)})
