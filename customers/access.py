@@ -11,6 +11,7 @@ CREATE = "customers.add_customer"
 CHANGE = "customers.change_customer"
 VIEW_VEHICLE = "customers.view_vehicle"
 ADD_VEHICLE = "customers.add_vehicle"
+CHANGE_VEHICLE = "customers.change_vehicle"
 REVEAL_PHONE = "customers.reveal_phone"
 MERGE = "customers.merge_customer"
 

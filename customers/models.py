@@ -86,6 +86,10 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="merged_customers",
     )
+    # False for a customer the booking page created from a verified mobile alone (issue 18):
+    # the advisor completes the record at check-in; the note says where it came from.
+    verified = models.BooleanField(_("资料已核实"), default=True)
+    verification_note = models.CharField(_("待核实说明"), max_length=100, blank=True)
     # Set by privacy.services.customer_erase: the record stays only as anonymous statistics.
     erased_at = models.DateTimeField(_("个人信息删除时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -167,6 +171,10 @@ class Vehicle(models.Model):
     source_updated_at = models.DateTimeField(
         _("DMS 更新时间"), null=True, blank=True, help_text=_("DMS 中该记录的最后修改时间")
     )
+    # False for a car the booking page registered from its plate alone (a placeholder VIN
+    # that no real VIN can equal: UNVERIFIED_VIN_PREFIX); the advisor completes it.
+    verified = models.BooleanField(_("资料已核实"), default=True)
+    verification_note = models.CharField(_("待核实说明"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

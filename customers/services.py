@@ -1,5 +1,6 @@
 """Writes on customers and vehicles. Each service is atomic and records who did it."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -60,8 +61,12 @@ def customer_create(
     service_messages: bool = True,
     preferred_language: str = Customer.Language.ZH_HANS,
     external_id: str | None = None,
+    verified: bool = True,
+    verification_note: str = "",
 ) -> Customer:
-    """Create a customer; an existing live customer with the same phone is offered instead."""
+    """Create a customer; an existing live customer with the same phone is offered instead.
+    ``verified`` False: created by the customer on the booking page, for the advisor to
+    complete (``verification_note`` says from where)."""
     errors: dict = {}
     name = (name or "").strip()
     if not name:
@@ -86,6 +91,8 @@ def customer_create(
         service_messages=service_messages,
         preferred_language=preferred_language,
         external_id=external_id or None,
+        verified=verified,
+        verification_note=verification_note[:100],
     )
     customer._history_user = by
     customer.full_clean(validate_unique=False, validate_constraints=False)
@@ -256,6 +263,70 @@ def vehicle_create(
     return vehicle
 
 
+# No real VIN has a Q in it (ISO 3779): a placeholder that can never equal one.
+UNVERIFIED_VIN_PREFIX = "Q"
+
+
+@transaction.atomic
+def vehicle_create_unverified(*, owner: Customer, plate: str, note: str) -> Vehicle:
+    """A car the customer named by its plate alone (the booking page): a placeholder VIN,
+    marked unverified for the advisor to complete at check-in. A current car with this
+    plate is offered instead (DuplicateFound)."""
+    try:
+        plate = normalize_plate(plate)
+    except ValidationError as exc:
+        raise ValidationError({"plate": exc.messages}) from exc
+    existing = Vehicle.objects.filter(plate=plate, is_active=True).select_related("owner").first()
+    if existing:
+        raise DuplicateFound(
+            _("车牌 %(plate)s 已登记。") % {"plate": plate}, existing=existing, field="plate"
+        )
+    vehicle = Vehicle(
+        owner=owner,
+        vin=UNVERIFIED_VIN_PREFIX + secrets.token_hex(8).upper(),
+        plate=plate,
+        verified=False,
+        verification_note=note[:100],
+    )
+    try:
+        with transaction.atomic():
+            vehicle.save()
+    except IntegrityError as exc:
+        raise DomainError(_("该车辆刚刚被其他人登记，请重新搜索。"), code="vehicle_race") from exc
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_complete(
+    *, vehicle: Vehicle, vin: str, by, vin_check_override: bool = False
+) -> Vehicle:
+    """The advisor completes a car the booking page registered by its plate (unverified,
+    a placeholder VIN): its real VIN from the registration certificate. A car already
+    registered with that VIN is offered instead (DuplicateFound), as at registration."""
+    errors: dict = {}
+    vin = _collect(errors, "vin", normalize_vin, vin, allow_bad_check_digit=vin_check_override)
+    if errors:
+        raise ValidationError(errors)
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    existing = Vehicle.objects.filter(vin=vin).exclude(pk=vehicle.pk).select_related("owner")
+    if existing := existing.first():
+        raise DuplicateFound(
+            _("车架号 %(vin)s 已登记（车牌 %(plate)s，车主 %(owner)s）。")
+            % {"vin": vin, "plate": existing.plate or "-", "owner": existing.owner.name},
+            existing=existing,
+            field="vin",
+        )
+    override = vin_check_override and vin[8] != vin_check_digit(vin)
+    vehicle.vin, vehicle.vin_check_override = vin, override
+    vehicle.vin_override_by = by if override else None
+    vehicle.vin_override_at = timezone.now() if override else None
+    vehicle.verified, vehicle.verification_note = True, ""
+    vehicle._history_user = by
+    vehicle._change_reason = "completed after online booking"
+    vehicle.save()
+    return vehicle
+
+
 def customer_mark_do_not_contact(*, customer: Customer, by=None, reason: str = "") -> Customer:
     """The customer refused further contact (on a call, say): recorded with who and why.
     Only the shop lifts it again, in the browser (customer_update)."""
@@ -335,6 +406,9 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
     )
     for field, value in changes.items():
         setattr(customer, field, value)
+    if by is not None and not customer.verified:
+        # A member of staff saved the record the booking page created: completed.
+        customer.verified, customer.verification_note = True, ""
     customer._history_user = by
     customer.full_clean(validate_unique=False, validate_constraints=False)
     customer.save()

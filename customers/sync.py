@@ -57,6 +57,8 @@ CUSTOMER_RECORD = sync.Declaration(
         "contact_window": Customer.ContactWindow.ANY,
         "service_messages": True,
         "preferred_language": Customer.Language.ZH_HANS,
+        "verified": True,
+        "verification_note": "",
     },
 )
 
@@ -89,7 +91,13 @@ VEHICLE_RECORD = sync.Declaration(
     sync.Integer("odometer_km", minimum=0, maximum=ODOMETER_MAX_KM, on_update=sync.KEEP_HIGHEST),
     sync.Moment("source_updated_at", check=check_day),
     derived=[bulk.Column("owner_id")],  # from customer_external_id
-    insert_only={"is_active": True, "vin_check_override": False, "colour": ""},
+    insert_only={
+        "is_active": True,
+        "vin_check_override": False,
+        "colour": "",
+        "verified": True,
+        "verification_note": "",
+    },
     clean=_registration_not_in_the_future,
 )
 

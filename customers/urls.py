@@ -18,4 +18,7 @@ urlpatterns = [
         "customers/<int:pk>/vehicles/new/", views.VehicleCreateView.as_view(), name="vehicle_create"
     ),
     path("customers/<int:pk>/merge/", views.CustomerMergeView.as_view(), name="merge"),
+    path(
+        "vehicles/<int:pk>/complete/", views.VehicleCompleteView.as_view(), name="vehicle_complete"
+    ),
 ]

@@ -4,6 +4,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -255,3 +256,27 @@ class CustomerMergeView(PermissionRequired, RefusalMixin, View):
                     )
                     return redirect(reverse("customers:detail", kwargs={"pk": result.target.pk}))
         return render(request, self.template_name, {"source": source, "form": form}, status=400)
+
+
+class VehicleCompleteView(PermissionRequired, RefusalMixin, View):
+    """The advisor enters the real VIN of a car the booking page registered by its plate
+    (from the check-in page); a refusal (a bad VIN, a car already registered with it) is
+    said in the messages there."""
+
+    permission_required = access.CHANGE_VEHICLE
+
+    def post(self, request, pk):
+        vehicle = access.vehicle_for(request.user, pk, permission=access.CHANGE_VEHICLE)
+        completed = self.attempt(
+            services.vehicle_complete,
+            vehicle=vehicle,
+            vin=request.POST.get("vin", ""),
+            vin_check_override=request.POST.get("vin_check_override") == "on",
+            by=request.user,
+        )
+        if completed is not REFUSED:
+            messages.success(request, _("车辆资料已补全：%(vin)s。") % {"vin": completed.vin})
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return redirect(back)
+        return redirect("customers:detail", pk=vehicle.owner_id)

@@ -27,8 +27,9 @@ from shopcrm.errors import DomainError
 from visits.models import Appointment, Visit
 
 from . import queue, rules, sources, states
+from .booking_links import booking_link
 from .models import FollowUpPolicy, FollowUpTask
-from .selectors import current_policy
+from .selectors import current_policy, next_services
 from .sources import Source
 
 Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
@@ -405,18 +406,29 @@ def _reminder_create(state, vehicles: dict, customers: dict, now: datetime) -> b
 
 
 def _reminder_message(customer: Customer, vehicle: Vehicle, due, source: Source) -> None:
-    """The reminder also goes out by SMS, with the customer's consent only."""
+    """The reminder also goes out by SMS, with the customer's consent only, carrying the
+    booking link with the predicted day picked (a day already past: tomorrow)."""
+    if not may_contact(customer, Purpose.MARKETING):
+        return
     plate = vehicle.plate or vehicle.vin
+    link = booking_link(vehicle_id=vehicle.pk, suggested=max(due, _tomorrow()))
     message_enqueue(
         purpose="maintenance_reminder",
         contact_purpose=Purpose.MARKETING,
         customer=customer,
         object_key=source.key,
-        body=_("【%(shop)s】您的爱车 %(plate)s 预计 %(date)s 需要保养，欢迎预约。回复 T 退订")
-        % {"shop": settings.SHOP_NAME, "plate": plate, "date": due.isoformat()},
+        body=_(
+            "【%(shop)s】您的爱车 %(plate)s 预计 %(date)s 需要保养，在线预约：%(link)s 回复 T 退订"
+        )
+        % {"shop": settings.SHOP_NAME, "plate": plate, "date": due.isoformat(), "link": link},
         template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
-        params={"plate": plate, "date": due.isoformat()},
+        params={"plate": plate, "date": due.isoformat(), "link": link},
+        secret_params=("link",),
     )
+
+
+def _tomorrow() -> date:
+    return timezone.localdate() + timedelta(days=1)
 
 
 def win_back_create_due(*, today: date | None = None) -> int:
@@ -434,14 +446,15 @@ def win_back_create_due(*, today: date | None = None) -> int:
         .exclude(pk__in=_recent_win_backs(policy))
         .annotate(last_day=states.last_visit_day())
     )
-    return sum(
-        _win_back(
-            customer,
-            _("上次回厂 %(date)s，已超过 %(days)s 天")
-            % {"date": customer.last_day.isoformat(), "days": policy.churn_days},
+    with sent_in_one_batch():
+        return sum(
+            _win_back(
+                customer,
+                _("上次回厂 %(date)s，已超过 %(days)s 天")
+                % {"date": customer.last_day.isoformat(), "days": policy.churn_days},
+            )
+            for customer in customers
         )
-        for customer in customers
-    )
 
 
 def win_back_create_for(*, customers: Iterable[Customer]) -> int:
@@ -475,19 +488,47 @@ def _recent_win_backs(policy: FollowUpPolicy):
 
 def _win_back(customer: Customer, reason: str) -> bool:
     now = timezone.now()
+    source = sources.of_lapse(customer.pk, customer.last_day)
     _task, created = task_create(
         kind=Kind.WIN_BACK,
-        source=sources.of_lapse(customer.pk, customer.last_day),
+        source=source,
         customer=customer,
         due_at=calendar.next_contact_moment(now),
         expires_at=now + timedelta(days=30),
         reason=reason,
     )
+    if created:
+        _win_back_message(customer, source)
     return created
 
 
 # How long a recommended-work call stays in the queue after it falls due.
 RECOMMENDATION_CALL_WINDOW = timedelta(days=30)
+
+
+def _win_back_message(customer: Customer, source: Source) -> None:
+    """With the customer's consent, the win-back call is preceded by an SMS carrying the
+    booking link of their car (the latest of their current cars), with its predicted
+    service day picked (tomorrow when that is past, as it is for a lapsed customer)."""
+    vehicle = customer.vehicles.filter(is_active=True).order_by("-updated_at").first()
+    if vehicle is None or not may_contact(customer, Purpose.MARKETING):
+        return
+    due = next_services(vehicles=[vehicle]).get(vehicle.pk) or _tomorrow()
+    link = booking_link(vehicle_id=vehicle.pk, suggested=max(due, _tomorrow()))
+    plate = vehicle.plate or vehicle.vin
+    message_enqueue(
+        purpose="win_back",
+        contact_purpose=Purpose.MARKETING,
+        customer=customer,
+        object_key=source.key,
+        body=_(
+            "【%(shop)s】好久不见！您的爱车 %(plate)s 该回店保养了，在线预约：%(link)s 回复 T 退订"
+        )
+        % {"shop": settings.SHOP_NAME, "plate": plate, "link": link},
+        template_code=settings.SMS_TEMPLATE_WIN_BACK,
+        params={"plate": plate, "link": link},
+        secret_params=("link",),
+    )
 
 
 def recommended_work_call_create(*, recommendation, now: datetime | None = None) -> bool:

@@ -40,6 +40,12 @@ class Message(models.Model):
         SERVICE_READY = "service_ready", _("可以取车")
         SERVICE_DELIVERED = "service_delivered", _("电子结算单")
         SERVICE_EXTRA_WORK = "service_extra_work", _("增项待确认")
+        # Online booking (issue 18): the one-time code, the confirmation, the day-before
+        # reminder (one per appointment and slot), and the win-back offer.
+        BOOKING_CODE = "booking_code", _("预约验证码")
+        BOOKING_CONFIRMED = "booking_confirmed", _("预约确认")
+        BOOKING_REMINDER = "booking_reminder", _("预约提醒")
+        WIN_BACK = "win_back", _("流失召回")
 
     # The service notifications of METRICS.md ("keeping the customer informed").
     SERVICE_NOTIFICATIONS = (
@@ -52,6 +58,8 @@ class Message(models.Model):
     # May go out in the shop's opening hours even outside the contact hours (the customer
     # can come for the car then).
     SHOP_HOURS_PURPOSES = (Purpose.SERVICE_READY,)
+    # Goes out at once whatever the hour: the customer is waiting on the page for the code.
+    ANY_TIME_PURPOSES = (Purpose.BOOKING_CODE,)
 
     purpose = models.CharField(_("用途"), max_length=40, choices=Purpose)
     # What the contact rules (customers.contact) ask of the customer, checked when the

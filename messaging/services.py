@@ -138,6 +138,42 @@ def message_enqueue_staff(
     return message, created
 
 
+def message_enqueue_transactional(
+    *,
+    purpose: str,
+    phone: str,
+    object_key: str,
+    body: str,
+    template_code: str = "",
+    params: dict | None = None,
+    secret_params: tuple[str, ...] = (),
+) -> tuple[Message, bool]:
+    """An SMS the person at ``phone`` has just asked for (the booking page's one-time code):
+    no customer (the number may be nobody's yet), so no contact rules — it answers a
+    request, it is not the shop reaching out. The same outbox, once per key; the values of
+    ``secret_params`` are blanked once sent."""
+    try:
+        with transaction.atomic():
+            message, created = Message.objects.get_or_create(
+                purpose=purpose,
+                recipient=phone,
+                object_key=object_key,
+                defaults={
+                    "channel": Message.Channel.SMS,
+                    "body": body,
+                    "template_code": template_code,
+                    "params": params or {},
+                    "secret_params": list(secret_params),
+                    "next_attempt_at": timezone.now(),
+                },
+            )
+    except IntegrityError:
+        return Message.objects.get(purpose=purpose, recipient=phone, object_key=object_key), False
+    if created:
+        _send_after_commit(message)
+    return message, created
+
+
 def message_send(*, message_id: int, now: datetime | None = None) -> str:
     """Send one due message. The row is taken with a conditional UPDATE that records the
     claim's time, so two workers (or a retry racing a sweep, or two beats) cannot both send
@@ -245,8 +281,9 @@ def _finish(message: Message, claimed_at: datetime, **changes) -> bool:
 def may_send_at(purpose: str, moment: datetime) -> bool:
     """Whether a message for ``purpose`` may go out at ``moment``: in the contact hours
     (quiet hours are their complement); a "ready for collection" message also in the
-    shop's opening hours (Message.SHOP_HOURS_PURPOSES). Asked by the sender."""
-    if calendar.is_contact_time(moment):
+    shop's opening hours (Message.SHOP_HOURS_PURPOSES); a one-time code at any hour
+    (Message.ANY_TIME_PURPOSES). Asked by the sender."""
+    if purpose in Message.ANY_TIME_PURPOSES or calendar.is_contact_time(moment):
         return True
     return purpose in Message.SHOP_HOURS_PURPOSES and calendar.is_business_time(moment)
 
@@ -285,17 +322,20 @@ def message_send_due(
     )
     if not calendar.is_contact_time(now):
         # Quiet hours: everything waits for the contact hours in one statement, except what
-        # may go out now (the "ready" message in opening hours) or sooner than that.
-        shop_hours = list(Message.SHOP_HOURS_PURPOSES)
-        due.exclude(purpose__in=shop_hours).update(
+        # may go out now (a one-time code; the "ready" message in opening hours).
+        shop_hours, any_time = list(Message.SHOP_HOURS_PURPOSES), list(Message.ANY_TIME_PURPOSES)
+        waiting = due.exclude(purpose__in=any_time)
+        waiting.exclude(purpose__in=shop_hours).update(
             next_attempt_at=calendar.next_contact_moment(now), updated_at=now
         )
-        if not calendar.is_business_time(now):
-            due.filter(purpose__in=shop_hours).update(
+        sendable = any_time  # the one-time codes, and in opening hours the "ready" message
+        if calendar.is_business_time(now):
+            sendable = any_time + shop_hours
+        else:
+            waiting.filter(purpose__in=shop_hours).update(
                 next_attempt_at=next_send_moment(shop_hours[0], now), updated_at=now
             )
-            return 0
-        due = due.filter(purpose__in=shop_hours)
+        due = due.filter(purpose__in=sendable)
     sent, last_pk = 0, 0
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:

@@ -16,6 +16,7 @@ from complaints.models import Complaint, ComplaintEvent
 from customers.models import Customer, PhoneReveal, Vehicle
 from followups.models import CallAttempt, FollowUpTask
 from messaging.models import Message, SmsReply
+from onlinebooking.models import BookingCode
 from surveys.models import Answer
 from visits.models import Appointment, PromiseRevision, Visit, WorkItem
 
@@ -168,6 +169,14 @@ SCRUBS = [
         {"phone": "", "text": "", "dedupe_key": erased_recipient()},
         by_address="phone",
     ),
+    # The booking page's one-time codes (deleted after a day anyway): the number's
+    # customer's rows, and those asked for the number before it was anyone's.
+    Scrub(
+        BookingCode,
+        "customer",
+        {"phone": erased_recipient(), "plate": ""},
+        by_address="phone",
+    ),
 ]
 
 # Deleted, not scrubbed, when their stored answer mentions the customer (a sync error quotes
@@ -180,9 +189,17 @@ NOT_PERSONAL = {
     "shopcalendar.holiday": {"name"},  # 春节 …
     "bookings.bookingcapacity": {"days"},  # 123456
     # Written by the server ("merged into customer 12", "refused on a follow-up call").
-    "customers.historicalcustomer": {"history_change_reason"},
-    "customers.historicalvehicle": {"brand", "model", "colour", "history_change_reason"},
-    "customers.vehicle": {"brand", "model", "colour"},  # the make, kept for statistics
+    # verification_note: "在线预约 2026-11-29", where an unverified record came from.
+    "customers.customer": {"verification_note"},
+    "customers.historicalcustomer": {"history_change_reason", "verification_note"},
+    "customers.historicalvehicle": {
+        "brand",
+        "model",
+        "colour",
+        "history_change_reason",
+        "verification_note",
+    },
+    "customers.vehicle": {"brand", "model", "colour", "verification_note"},  # the make: statistics
     "customers.customermerge": {"moved"},  # counts per table
     # The shop's and the DMS's numbers of the repair orders that stay as statistics.
     "visits.appointment": {"external_id"},
@@ -191,6 +208,8 @@ NOT_PERSONAL = {
     "visits.historicalvisit": {"ro_number", "advisor_code", "external_id", "history_change_reason"},
     "visits.statuslink": {"token_hash"},  # a hash of the status link's token
     "visits.workitem": {"external_id"},  # the DMS's number of an extra-work item
+    "onlinebooking.managelink": {"token_hash"},  # a hash of the manage link's token
+    "onlinebooking.bookingcode": {"code_hash", "address_hash"},  # keyed hashes
     "followups.followuptask": {"source_key"},  # visit:123
     "followups.historicalfollowuptask": {"source_key", "history_change_reason"},
     "messaging.message": {

@@ -28,6 +28,7 @@ LAYERS = [
     "surveys",
     "complaints",
     "servicemessages",
+    "onlinebooking",
     "workflows",
     "reports",
     "api",

@@ -20,6 +20,9 @@ class Event(models.TextChoices):
     READY = Message.Purpose.SERVICE_READY.value, _("可以取车")
     DELIVERED = Message.Purpose.SERVICE_DELIVERED.value, _("电子结算单")
     EXTRA_WORK = Message.Purpose.SERVICE_EXTRA_WORK.value, _("增项待确认")
+    # About an appointment, not a visit (issue 18: online booking).
+    BOOKING_CONFIRMED = Message.Purpose.BOOKING_CONFIRMED.value, _("预约确认")
+    BOOKING_REMINDER = Message.Purpose.BOOKING_REMINDER.value, _("预约提醒")
 
 
 # The parameters each event's text may use ({name} in the text; the SMS template gets them
@@ -30,6 +33,8 @@ PARAMETERS = {
     Event.READY: ("ro_number", "plate", "amount"),
     Event.DELIVERED: ("ro_number", "plate", "labour", "parts", "total", "next_service"),
     Event.EXTRA_WORK: ("ro_number", "plate", "item", "amount", "urgency", "link"),
+    Event.BOOKING_CONFIRMED: ("plate", "scheduled_at", "service_type", "link"),
+    Event.BOOKING_REMINDER: ("plate", "scheduled_at", "service_type", "link"),
 }
 
 

@@ -9,6 +9,7 @@ the sender keeps the quiet hours (messaging.services.may_send_at).
 The visit events are the fast path; ``service_message_create_missing`` (the beat, every
 minute) creates what they missed within the look-back."""
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from customers.contact import Purpose, contactable, message_channel_for
+from customers.contact import Purpose, contactable, may_contact, message_channel_for
 from followups.selectors import next_services
 from messaging.models import Message
 from messaging.services import message_enqueue
@@ -122,6 +123,49 @@ def service_message_create(
         params=params,
         secret_params=("link",) if "link" in params else (),
         visit_id=visit.pk,
+    )
+    return message
+
+
+def appointment_object_key(appointment) -> str:
+    """appointment:<id>:<slot, local YYYYMMDDHHMM>: a message once per appointment and
+    slot, so a rescheduled appointment gets its confirmation and reminder again."""
+    slot = timezone.localtime(appointment.scheduled_at).strftime("%Y%m%d%H%M")
+    return f"appointment:{appointment.pk}:{slot}"
+
+
+def appointment_message_create(
+    *, event: str, appointment, link_for: Callable[[], str]
+) -> Message | None:
+    """Queue a booking's confirmation or reminder (``event``), once per (event, appointment,
+    slot) whatever the recipient; ``link_for`` makes the manage link (called only when the
+    message is really made). The SERVICE contact rules decide, at queueing and sending."""
+    key = appointment_object_key(appointment)
+    existing = Message.objects.filter(purpose=event, object_key=key).first()
+    if existing is not None:
+        return existing
+    customer = appointment.customer
+    if not may_contact(customer, Purpose.SERVICE):
+        return None
+    template = _template(event, customer.preferred_language)
+    if template is None:
+        return None
+    params = {
+        "plate": appointment.vehicle.plate or appointment.vehicle.vin,
+        "scheduled_at": _moment(appointment.scheduled_at),
+        "service_type": str(appointment.get_service_type_display()),
+        "link": link_for(),
+    }
+    message, _created = message_enqueue(
+        purpose=event,
+        contact_purpose=Purpose.SERVICE,
+        customer=customer,
+        object_key=key,
+        body=template.render(params),
+        channel=message_channel_for(customer),
+        template_code=template.sms_template_code,
+        params=params,
+        secret_params=("link",),
     )
     return message
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "surveys",
     "complaints",
     "servicemessages",
+    "onlinebooking",
     "reports",
     "api",
     "privacy",
@@ -319,6 +320,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.refresh_daily_figures",
         "schedule": 60.0,
     },
+    # The day-before reminder of each appointment (once per appointment and slot), and the
+    # booking page's spent one-time codes.
+    "onlinebooking-reminders": {
+        "task": "onlinebooking.tasks.sweep_booking_reminders",
+        "schedule": 600.0,
+    },
     "followups-reminders-and-win-backs": {
         "task": "followups.tasks.sweep_reminders_and_win_backs",
         "schedule": 900.0,
@@ -418,6 +425,8 @@ SMS_REPLY_TOKENS = {
     "aliyun": os.environ.get("SMS_REPLY_TOKEN_ALIYUN", ""),
     "tencent": os.environ.get("SMS_REPLY_TOKEN_TENCENT", ""),
 }
+SMS_TEMPLATE_WIN_BACK = os.environ.get("SMS_TEMPLATE_WIN_BACK", "")
+SMS_TEMPLATE_BOOKING_CODE = os.environ.get("SMS_TEMPLATE_BOOKING_CODE", "")
 # The address customers reach the public survey page at (the link in the invitation). Unset,
 # the port run.sh serves on (PORT), so a demo on another port sends working links.
 SHOPCRM_PUBLIC_URL = os.environ.get("SHOPCRM_PUBLIC_URL") or (

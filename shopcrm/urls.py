@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("privacy.urls")),
     path("", include("messaging.urls")),
+    path("", include("onlinebooking.urls")),
 ]
 
 handler404 = "shopcrm.views.not_found"

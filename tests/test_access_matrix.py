@@ -40,6 +40,7 @@ PAGES = {
     "customers:reveal_phone_admin": "customer",
     "customers:vehicle_create": "customer",
     "customers:merge": "customer",
+    "customers:vehicle_complete": "vehicle",
     "visits:detail": "visit",
     "visits:transition": "visit",
     "visits:deliver": "visit",
@@ -92,6 +93,11 @@ NOT_LOADED_BY_ID = {
     # The SMS providers' reply pushes: the path's token is a shared secret (403 when wrong).
     "messaging:aliyun_reply",
     "messaging:tencent_reply",
+    # The booking pages' links (issue 18): a signed reminder link, a manage link's token.
+    "onlinebooking:from_link",
+    "onlinebooking:manage",
+    "onlinebooking:reschedule",
+    "onlinebooking:cancel",
 }
 EXTRA_ARGS = {
     "complaints:action": {"action": "acknowledge"},

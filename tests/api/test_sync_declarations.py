@@ -99,11 +99,16 @@ def test_the_upsert_keeps_its_rules():
         # Issue 17: service messages on, in Chinese, for a customer the DMS creates.
         "service_messages": True,
         "preferred_language": "zh-hans",
+        # Issue 18: what the DMS sends is verified (the booking page's records are not).
+        "verified": True,
+        "verification_note": "",
     }
     assert VEHICLE_RECORD.insert_only == {
         "is_active": True,
         "vin_check_override": False,
         "colour": "",
+        "verified": True,
+        "verification_note": "",
     }
     assert VISIT_RECORD.insert_only == {
         "walkaround_notes": "",

@@ -15,14 +15,22 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
+from followups.booking_links import booking_link
 from followups.models import FollowUpTask
 from messaging.backends import LocmemBackend
 from messaging.models import Message
+from onlinebooking import services as booking_services
 from surveys import services as survey_services
 from surveys.models import SurveyInvitation
 from tests import test_access_matrix
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import UserFactory, VisitFactory, contact_all_day
+from tests.factories import (
+    AppointmentFactory,
+    UserFactory,
+    VehicleFactory,
+    VisitFactory,
+    contact_all_day,
+)
 from tests.surveys.conftest import make_delivered_visit
 from visits import status as repair_status
 
@@ -77,6 +85,13 @@ PUBLIC_PAGES = {
     "surveys:thanks",
     "visits:status",
     "messaging:wechat_callback",
+    # The booking pages (issue 18); the code and slot steps need a session's earlier step:
+    # tests/browser/test_booking_journey.py screenshots them on the phone.
+    "onlinebooking:start",
+    "onlinebooking:from_link",
+    "onlinebooking:code",
+    "onlinebooking:slot",
+    "onlinebooking:manage",
 }
 EXCLUDED = {
     "logout": "POST only: signs out",
@@ -99,6 +114,8 @@ EXCLUDED = {
     "visits:status_photo": "a work item's photo (an image), shown on the status page",
     "visits:status_answer": "POST only: the customer's answer, then back to the status page",
     "messaging:wechat_bind": "a redirect to WeChat's authorization (a bad offer: the callback's page)",
+    "onlinebooking:reschedule": "POST only: the new time, then back to the manage page",
+    "onlinebooking:cancel": "POST only: the cancellation, then back to the manage page",
 }
 # Whole namespaces that are not our pages.
 EXCLUDED_NAMESPACES = {
@@ -322,6 +339,22 @@ def survey_links(live_server):
     return links
 
 
+def booking_pages(live_server) -> dict:
+    """The booking page, a reminder's booking link and a booking's manage page."""
+    vehicle = VehicleFactory(plate="沪AD12345")
+    appointment = AppointmentFactory(
+        vehicle=vehicle, scheduled_at=timezone.now() + timedelta(days=2), notes="左前轮异响"
+    )
+    manage = booking_services.manage_link_create(appointment=appointment)
+    reminder = booking_link(vehicle_id=vehicle.pk, suggested=timezone.localdate())
+    return {
+        "booking": (f"{live_server.url}/book/", 200),
+        "booking-from-reminder": (live_server.url + "/" + reminder.split("/", 3)[3], 200),
+        "booking-manage": (live_server.url + "/" + manage.split("/", 3)[3], 200),
+        "booking-invalid-link": (f"{live_server.url}/book/m/not-a-real-token/", 404),
+    }
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_every_public_page_fits_a_phone(browser, live_server, screens):
@@ -338,6 +371,7 @@ def test_every_public_page_fits_a_phone(browser, live_server, screens):
         "survey-invalid-link": (f"{live_server.url}/s/not-a-real-token/", 404),
         "wechat-bind-invalid": (f"{live_server.url}/wechat/callback/?state=forged", 400),
         "not-found": (f"{live_server.url}/no-such-page/", 404),
+        **booking_pages(live_server),
     }
     directory = screens
     problems = []

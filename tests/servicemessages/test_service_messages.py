@@ -284,7 +284,7 @@ def test_a_template_with_an_unknown_parameter_is_refused():
     template = MessageTemplate(event=P.SERVICE_READY, language="en", body="Pay {amount} {x}")
     with pytest.raises(ValidationError):
         template.clean()
-    assert MessageTemplate.objects.count() == 10  # seeded: five events, two languages
+    assert MessageTemplate.objects.count() == 14  # seeded: seven events, two languages
 
 
 def test_extra_work_waiting_sends_its_message_once_with_the_status_link(
