@@ -413,6 +413,8 @@ def _refusal_to_record(record: Record, refused) -> None:
     for name, messages in refused.message_dict.items():
         for message in messages:
             record.error(renamed.get(name, name), message)
+
+
 # ---------------------------------------------------------------- appointments (issue 18)
 
 APPOINTMENT_RECORD = sync.Declaration(
