@@ -385,6 +385,21 @@ def test_binding_from_the_survey_page(client, fake):
     assert (customer.wechat_openid, customer.wechat_bound_source) == ("oSURVEY123", "survey")
 
 
+def test_binding_from_the_booking_page(client, fake):
+    """The online booking's manage page (after booking, and from the confirmation's link)
+    offers it too, recorded with source "booking"."""
+    from onlinebooking.services import manage_link_create
+    from tests.factories import AppointmentFactory
+
+    customer = wechat_customer(wechat_openid="")
+    appointment = AppointmentFactory(customer=customer, vehicle__owner=customer)
+    page_path = path_of(manage_link_create(appointment=appointment))
+    back, _state = through_wechat(client, fake, page_path, openid="oBOOKING1")
+    assert back.status_code == 200 and page_path in back.content.decode()
+    customer.refresh_from_db()
+    assert (customer.wechat_openid, customer.wechat_bound_source) == ("oBOOKING1", "booking")
+
+
 def test_outside_wechat_the_pages_offer_nothing(client, fake):
     visit = VisitFactory(vehicle__owner=wechat_customer(wechat_openid=""))
     html = client.get(
