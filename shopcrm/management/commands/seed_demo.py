@@ -1452,35 +1452,7 @@ def _reminder_history(now) -> int:
     rng = random.Random(1802)
     policy = FollowUpPolicy.current()
     lead = timedelta(days=policy.reminder_lead_days)
-    today = timezone.localdate(now)
-    first = today - timedelta(days=RETURN_HISTORY_DAYS)
-    by_vehicle = {}
-    for row in (
-        Visit.objects.exclude(status=Visit.Status.CANCELLED)
-        .order_by("checked_in_at", "pk")
-        .values_list("pk", "vehicle_id", "customer_id", "service_type", "checked_in_at")
-    ):
-        by_vehicle.setdefault(row[1], []).append(row)
-    reminders = []  # (vehicle, customer, reminder day, previous visit, converted)
-    for vehicle_id, rows in by_vehicle.items():
-        for previous, (_pk, _v, customer_id, service_type, checked_in) in pairwise(rows):
-            if service_type != ServiceType.MAINTENANCE or rng.random() >= REMINDED_SHARE:
-                continue
-            day = timezone.localdate(checked_in) - timedelta(days=rng.randint(7, 25))
-            if first <= day and timezone.localdate(previous[4]) < day:
-                reminders.append((vehicle_id, customer_id, day, previous[0], True))
-    vehicles = sorted(by_vehicle)
-    wanted = round(len(reminders) * (1 - REMINDER_CONVERTED) / REMINDER_CONVERTED)
-    for _ in range(wanted * 10):
-        if wanted <= 0 or not vehicles:
-            break
-        rows = by_vehicle[rng.choice(vehicles)]
-        day = today - timedelta(days=rng.randint(60, RETURN_HISTORY_DAYS))
-        earlier = [row for row in rows if timezone.localdate(row[4]) < day]
-        if not earlier or any(0 <= (timezone.localdate(row[4]) - day).days <= 40 for row in rows):
-            continue
-        reminders.append((rows[0][1], rows[0][2], day, earlier[-1][0], False))
-        wanted -= 1
+    reminders = _reminders_of_the_year(rng, timezone.localdate(now))
     customers = Customer.objects.in_bulk({r[1] for r in reminders})
     plates = dict(
         Vehicle.objects.filter(pk__in={r[0] for r in reminders}).values_list("pk", "plate")
@@ -1508,36 +1480,8 @@ def _reminder_history(now) -> int:
         )
         _close_return_call(rng, task, converted, policy)
         tasks.append(task)
-        if not may_contact(customer, Purpose.MARKETING):
-            continue
-        channel = Message.Channel.SMS
-        if customer.preferred_channel == Message.Channel.WECHAT:
-            channel = Message.Channel.WECHAT
-            bound.setdefault(customer, at - timedelta(days=rng.randint(3, 120)))
-            customer.wechat_openid = f"oDemo{customer.pk:023d}"
-        plate = plates[vehicle_id]
-        params = {"plate": plate, "date": due.isoformat(), "link": REDACTED}
-        messages.append(
-            Message(
-                purpose=Message.Purpose.MAINTENANCE_REMINDER,
-                contact_purpose=Purpose.MARKETING,
-                channel=channel,
-                delivered_channel=channel,
-                recipient=customer.wechat_openid if channel == "wechat" else customer.phone,
-                object_key=key,
-                customer=customer,
-                body=f"【{settings.SHOP_NAME}】您的爱车 {plate} 预计 {due.isoformat()} 需要保养，"
-                f"在线预约：{REDACTED} 回复 T 退订",
-                template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
-                params=params,
-                status=Message.Status.SENT,
-                attempts=1,
-                next_attempt_at=at,
-                sent_at=at,
-                created_at=at,
-                updated_at=at,
-            )
-        )
+        if may_contact(customer, Purpose.MARKETING):
+            messages.append(_reminder_sent(rng, customer, key, due, plates[vehicle_id], at, bound))
     for customer, bound_at in bound.items():
         customer.wechat_bound_at = bound_at
         customer.wechat_bound_source = rng.choice(WeChatSource.values)
@@ -1549,6 +1493,71 @@ def _reminder_history(now) -> int:
     with stamped_as_given(Message):
         Message.objects.bulk_create(messages, batch_size=2000)
     return len(tasks)
+
+
+def _reminders_of_the_year(rng: random.Random, today: date) -> list[tuple]:
+    """(vehicle, customer, reminder day, previous visit, converted) per reminder: the
+    converted ones before REMINDED_SHARE of the maintenance visits, then days of random
+    vehicles with no visit from the day to 40 days after."""
+    first = today - timedelta(days=RETURN_HISTORY_DAYS)
+    by_vehicle = {}
+    for row in (
+        Visit.objects.exclude(status=Visit.Status.CANCELLED)
+        .order_by("checked_in_at", "pk")
+        .values_list("pk", "vehicle_id", "customer_id", "service_type", "checked_in_at")
+    ):
+        by_vehicle.setdefault(row[1], []).append(row)
+    reminders = []
+    for vehicle_id, rows in by_vehicle.items():
+        for previous, (_pk, _v, customer_id, service_type, checked_in) in pairwise(rows):
+            if service_type != ServiceType.MAINTENANCE or rng.random() >= REMINDED_SHARE:
+                continue
+            day = timezone.localdate(checked_in) - timedelta(days=rng.randint(7, 25))
+            if first <= day and timezone.localdate(previous[4]) < day:
+                reminders.append((vehicle_id, customer_id, day, previous[0], True))
+    vehicles = sorted(by_vehicle)
+    wanted = round(len(reminders) * (1 - REMINDER_CONVERTED) / REMINDER_CONVERTED)
+    for _ in range(wanted * 10):
+        if wanted <= 0 or not vehicles:
+            break
+        rows = by_vehicle[rng.choice(vehicles)]
+        day = today - timedelta(days=rng.randint(60, RETURN_HISTORY_DAYS))
+        earlier = [row for row in rows if timezone.localdate(row[4]) < day]
+        if not earlier or any(0 <= (timezone.localdate(row[4]) - day).days <= 40 for row in rows):
+            continue
+        reminders.append((rows[0][1], rows[0][2], day, earlier[-1][0], False))
+        wanted -= 1
+    return reminders
+
+
+def _reminder_sent(rng: random.Random, customer, key: str, due: date, plate, at, bound: dict):
+    """The reminder's message as sent at ``at``: by WeChat to a customer who prefers it
+    (their WeChat bound some days before the first one, recorded in ``bound``), else by
+    SMS; the booking link blanked as the outbox blanks a sent message's secrets."""
+    channel = Message.Channel.SMS
+    if customer.preferred_channel == Message.Channel.WECHAT:
+        channel = Message.Channel.WECHAT
+        bound.setdefault(customer, at - timedelta(days=rng.randint(3, 120)))
+        customer.wechat_openid = f"oDemo{customer.pk:023d}"
+    return Message(
+        purpose=Message.Purpose.MAINTENANCE_REMINDER,
+        contact_purpose=Purpose.MARKETING,
+        channel=channel,
+        delivered_channel=channel,
+        recipient=customer.wechat_openid if channel == Message.Channel.WECHAT else customer.phone,
+        object_key=key,
+        customer=customer,
+        body=f"【{settings.SHOP_NAME}】您的爱车 {plate} 预计 {due.isoformat()} 需要保养，"
+        f"在线预约：{REDACTED} 回复 T 退订",
+        template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
+        params={"plate": plate, "date": due.isoformat(), "link": REDACTED},
+        status=Message.Status.SENT,
+        attempts=1,
+        next_attempt_at=at,
+        sent_at=at,
+        created_at=at,
+        updated_at=at,
+    )
 
 
 def _win_back_history(now) -> int:
