@@ -1402,12 +1402,21 @@ def _appointment_history(now) -> int:
     _give_sources(rng, appointments, "H")
     with stamped_as_given(Appointment):
         Appointment.objects.bulk_create(appointments, batch_size=2000)
-    Visit.objects.bulk_update(
-        [Visit(pk=linked[id(a)], appointment_id=a.pk) for a in appointments if id(a) in linked],
-        ["appointment"],
-        batch_size=1000,
-    )
+    _link_visits([(linked[id(a)], a.pk) for a in appointments if id(a) in linked])
     return len(appointments)
+
+
+def _link_visits(pairs: list[tuple[int, int]]) -> None:
+    """Each visit's appointment, (visit, appointment) pairs: one UPDATE … FROM (VALUES …)
+    per thousand, on both databases (bulk_update's CASE took half the history's time)."""
+    table = connection.ops.quote_name(Visit._meta.db_table)
+    column = connection.ops.quote_name(Visit._meta.get_field("appointment").column)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 1000):
+            batch = pairs[start : start + 1000]
+            values = ", ".join(["(%s, %s)"] * len(batch))  # placeholders; names quoted
+            sql = f"UPDATE {table} SET {column} = linked.column2 FROM (VALUES {values}) AS linked WHERE {table}.id = linked.column1"  # noqa: S608
+            cursor.execute(sql, [value for pair in batch for value in pair])
 
 
 def _contact_moment(rng: random.Random, day: date) -> datetime:
