@@ -19,7 +19,7 @@ from reports import metrics
 from shopcalendar import selectors as calendar
 from surveys.models import SurveyResponse
 from visits import rules as visits_rules
-from visits.models import PromiseRevision, Visit, WorkItem
+from visits.models import Appointment, PromiseRevision, Visit, WorkItem
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +140,7 @@ def test_the_demo_shop_looks_real(demo):
     check_survey_answers_come_in_over_the_week()
     check_complaints_span_the_period(demo)
     check_the_repair_figures_have_numbers(demo)
+    check_the_return_figures_have_numbers(demo)
 
 
 def check_the_repair_figures_have_numbers(now):
@@ -162,3 +163,43 @@ def check_the_repair_figures_have_numbers(now):
     # A sent message never keeps its link; every visit's message is once per (event, round).
     sent = Message.objects.filter(purpose__in=Message.SERVICE_NOTIFICATIONS)
     assert sent.exists() and not sent.filter(body__contains="/r/").exists()
+
+
+def check_the_return_figures_have_numbers(now):
+    """Issue 18 on the demo: a year of appointments (most arrived, a few no-shows and
+    cancellations, booked online, by phone, at the desk and from the DMS), maintenance
+    reminders of which a fair share brought the car back, win-back calls some of which
+    did — each figure a number, and the reminder funnel narrowing at each step."""
+    today = timezone.localdate(now)
+    period = metrics.Period(start=today - timedelta(days=364), end=today)
+    figures = metrics.return_figures(period)
+    assert 0.85 <= figures["booking_show_rate"] <= 0.97, figures
+    assert 0.2 <= figures["online_booking_share"] <= 0.4, figures
+    assert 0.35 <= figures["reminder_conversion_rate"] <= 0.55, figures
+    assert 0.1 <= figures["win_back_conversion_rate"] <= 0.25, figures
+    by_channel = figures["reminder_conversion_rate_by_channel"]
+    assert all(by_channel[channel] is not None for channel in ("call", "sms", "wechat")), by_channel
+    reminded, booked, arrived, delivered = (
+        figures["reminder_funnel"][step] for step in metrics.REMINDER_STEPS
+    )
+    # Today's workshop may hold none of the reminded cars: delivered can equal arrived.
+    assert reminded > booked > arrived >= delivered > 0, figures["reminder_funnel"]
+    appointments = Appointment.objects.all()
+    assert set(appointments.values_list("source", flat=True)) == set(Appointment.Source.values)
+    dms = appointments.filter(source=Appointment.Source.DMS)
+    assert not dms.filter(external_id__isnull=True).exists()
+    cancelled = appointments.filter(status=Appointment.Status.CANCELLED)
+    assert cancelled.exists() and not cancelled.filter(cancel_reason="").exists()
+    arrived = appointments.filter(status=Appointment.Status.ARRIVED)
+    assert arrived.count() == Visit.objects.filter(appointment__in=arrived).count()
+    assert (
+        not appointments.exclude(status=Appointment.Status.ARRIVED)
+        .filter(visit__isnull=False)
+        .exists()
+    )
+    for created, scheduled in arrived.values_list("created_at", "scheduled_at")[:500]:
+        assert timedelta(days=1) <= scheduled - created <= timedelta(days=10)
+    # Today's sweep still made its reminders, next to the year's.
+    reminders = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.MAINTENANCE_REMINDER)
+    assert reminders.filter(created_at__gte=now - timedelta(minutes=30)).exists()
+    assert reminders.filter(created_at__lt=now - timedelta(days=30)).exists()

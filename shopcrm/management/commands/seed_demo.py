@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
+from itertools import pairwise
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,15 +20,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from api.services import api_token_rotate
+from bookings.models import BookingCapacity
 from complaints import services as complaint_services
 from complaints.models import Complaint, ComplaintEvent, ComplaintPolicy
 from customers.contact import Purpose, may_contact
-from customers.models import Customer, Vehicle
+from customers.models import Customer, Vehicle, WeChatSource
 from customers.validators import VIN_ALPHABET, vin_check_digit
 from followups import rules as followup_rules
 from followups import services as followup_services
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
-from followups.sources import of_complaint_round, of_visit
+from followups.sources import of_complaint_round, of_lapse, of_vehicle_service, of_visit
 from messaging.models import REDACTED, Message
 from servicemessages.models import PARAMETERS, Event, MessageTemplate
 from shopcalendar import rules as calendar_rules
@@ -316,6 +318,7 @@ class Command(BaseCommand):
         vehicles, profiles = self._vehicles(rng, customers)
         visits = self._visits(rng, vehicles, profiles, advisors, now)
         appointments = self._appointments(rng, vehicles, advisors)
+        appointments += _appointment_history(now)
         # The call centre: two years of three-day calls already made, and the queue of the
         # last days' deliveries, reminders and win-backs.
         history_before = now - timedelta(days=3)
@@ -329,6 +332,9 @@ class Command(BaseCommand):
         followup_services.reminder_create_due()
         self._reminders_already_sent(rng, now)
         followup_services.win_back_create_due()
+        # Issue 18's year, added after today's sweeps (their keys and cool-downs untouched).
+        _reminder_history(now)
+        _win_back_history(now)
         followup_services.recommended_work_calls_sync()
         responses = self._survey_responses(rng, advisors, now)
         _invitations(responses, now)
@@ -505,6 +511,7 @@ class Command(BaseCommand):
                     notes=rng.choice(["", "客户要求洗车", "顺便检查轮胎"]),
                 )
             )
+        _give_sources(random.Random(1800), appointments, "T")
         Appointment.objects.bulk_create(appointments)
         return len(appointments)
 
@@ -1280,3 +1287,339 @@ def _invitations(responses: list, now) -> None:
             )
         )
     SurveyInvitation.objects.bulk_create(invitations, batch_size=2000)
+
+
+# ---------------------------------------------------------------- issue 18: a year of it
+# The demo shop has run issue 18 for the last year: its appointments, maintenance reminders
+# and win-back calls, generated from the demo's own visits (each its own fixed seed, so the
+# rest of the demo is unchanged).
+RETURN_HISTORY_DAYS = 365
+APPOINTMENT_SOURCES = [
+    (Appointment.Source.ONLINE, 30),
+    (Appointment.Source.PHONE, 35),
+    (Appointment.Source.DESK, 25),
+    (Appointment.Source.DMS, 10),
+]
+NO_SHOW_SHARE, CANCELLED_SHARE = 0.08, 0.06
+CANCEL_REASONS = [
+    (Appointment.CancelReason.RESCHEDULED, 40),
+    (Appointment.CancelReason.NOT_NEEDED, 25),
+    (Appointment.CancelReason.ELSEWHERE, 10),
+    (Appointment.CancelReason.DUPLICATE, 8),
+    (Appointment.CancelReason.SHOP, 10),
+    (Appointment.CancelReason.OTHER, 7),
+]
+# A maintenance visit of the year was reminded 7–25 days before it (the share below); the
+# reminders nobody answered with a visit are added so that about 45 % converted.
+REMINDED_SHARE, REMINDER_CONVERTED = 0.6, 0.45
+# Win-back calls: a manager picked the customer from the at-risk list (no visit for more
+# than 180 days, METRICS.md), 181–240 days after the last visit; about 18 % came back.
+AT_RISK_DAYS, WIN_BACK_CONVERTED = 181, 0.18
+
+
+def _give_sources(rng: random.Random, appointments: list, prefix: str) -> None:
+    """How each appointment was booked (issue 18's mix); the DMS's carry its own number."""
+    sources, weights = zip(*APPOINTMENT_SOURCES, strict=True)
+    for index, appointment in enumerate(appointments, start=1):
+        appointment.source = rng.choices(sources, weights)[0]
+        if appointment.source == Appointment.Source.DMS:
+            appointment.external_id = f"DMS-A{prefix}{index:07d}"
+
+
+def _slot_start(moment: datetime, slot: timedelta) -> datetime:
+    """The start of the booking slot ``moment`` falls in (slots from the desk's opening)."""
+    opens = calendar_rules.at(timezone.localdate(moment), DEMO_OPENS)
+    return opens + slot * max(0, (moment - opens) // slot)
+
+
+def _appointment_history(now) -> int:
+    """The year's appointments: one arrived appointment for each visit that came by
+    appointment, booked 1–10 days before and scheduled at the slot the car checked in (the
+    visit linked to it); plus the bookings that did not come — no-shows (~8 %) and
+    cancellations (~6 %, with a reason), on the same vehicles. Sources as
+    APPOINTMENT_SOURCES."""
+    rng = random.Random(1801)
+    slot = timedelta(minutes=BookingCapacity.current().slot_minutes)
+    today = timezone.localdate(now)
+    visits = list(
+        Visit.objects.filter(
+            by_appointment=True,
+            checked_in_at__gte=now - timedelta(days=RETURN_HISTORY_DAYS),
+            appointment__isnull=True,
+        )
+        .order_by("pk")
+        .values_list(
+            "pk", "customer_id", "vehicle_id", "advisor_id", "service_type", "checked_in_at"
+        )
+    )
+    if not visits:
+        return 0
+    appointments, linked = [], {}
+    for pk, customer_id, vehicle_id, advisor_id, service_type, checked_in in visits:
+        scheduled = _slot_start(checked_in, slot)
+        appointment = Appointment(
+            customer_id=customer_id,
+            vehicle_id=vehicle_id,
+            advisor_id=advisor_id,
+            service_type=service_type,
+            scheduled_at=scheduled,
+            status=Appointment.Status.ARRIVED,
+            status_changed_at=checked_in,
+            created_at=scheduled - timedelta(days=rng.uniform(1, 10)),
+            updated_at=checked_in,
+        )
+        linked[id(appointment)] = pk
+        appointments.append(appointment)
+    missing = NO_SHOW_SHARE + CANCELLED_SHARE
+    for _ in range(round(len(visits) * missing / (1 - missing))):
+        _pk, customer_id, vehicle_id, advisor_id, service_type, _at = rng.choice(visits)
+        day = today - timedelta(days=rng.randint(1, RETURN_HISTORY_DAYS - 11))
+        scheduled = _slot_start(
+            calendar_rules.at(day, DEMO_OPENS) + timedelta(minutes=rng.uniform(0, 8 * 60)), slot
+        )
+        created = scheduled - timedelta(days=rng.uniform(1, 10))
+        appointment = Appointment(
+            customer_id=customer_id,
+            vehicle_id=vehicle_id,
+            advisor_id=advisor_id,
+            service_type=service_type,
+            scheduled_at=scheduled,
+            created_at=created,
+        )
+        if rng.random() < NO_SHOW_SHARE / missing:
+            appointment.status = Appointment.Status.NO_SHOW
+            appointment.status_changed_at = scheduled + timedelta(minutes=rng.uniform(30, 120))
+        else:
+            appointment.status = Appointment.Status.CANCELLED
+            appointment.status_changed_at = created + (scheduled - created) * rng.uniform(0.1, 0.9)
+            reasons, weights = zip(*CANCEL_REASONS, strict=True)
+            appointment.cancel_reason = rng.choices(reasons, weights)[0]
+            if appointment.cancel_reason == Appointment.CancelReason.OTHER:
+                appointment.cancel_note = rng.choice(["临时出差", "车辆借给家人了", "天气原因"])
+        appointment.updated_at = appointment.status_changed_at
+        appointments.append(appointment)
+    appointments.sort(key=lambda a: a.created_at)
+    _give_sources(rng, appointments, "H")
+    with stamped_as_given(Appointment):
+        Appointment.objects.bulk_create(appointments, batch_size=2000)
+    _link_visits([(linked[id(a)], a.pk) for a in appointments if id(a) in linked])
+    return len(appointments)
+
+
+def _link_visits(pairs: list[tuple[int, int]]) -> None:
+    """Each visit's appointment, (visit, appointment) pairs: one UPDATE … FROM (VALUES …)
+    per thousand, on both databases (bulk_update's CASE took half the history's time)."""
+    table = connection.ops.quote_name(Visit._meta.db_table)
+    column = connection.ops.quote_name(Visit._meta.get_field("appointment").column)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 1000):
+            batch = pairs[start : start + 1000]
+            values = ", ".join(["(%s, %s)"] * len(batch))  # placeholders; names quoted
+            sql = f"UPDATE {table} SET {column} = linked.column2 FROM (VALUES {values}) AS linked WHERE {table}.id = linked.column1"  # noqa: S608
+            cursor.execute(sql, [value for pair in batch for value in pair])
+
+
+def _contact_moment(rng: random.Random, day: date) -> datetime:
+    """A moment in the call centre's day (10:00–17:00), as _reminders_already_sent."""
+    return calendar_rules.at(day, clock(10)) + timedelta(minutes=rng.randrange(7 * 60))
+
+
+def _close_return_call(rng: random.Random, task, converted: bool, policy) -> None:
+    """A reminder or win-back call as the agents left it: reached (often booked, when the
+    car came), or not reached after the policy's attempts (followups.rules)."""
+    Outcome, Status = FollowUpTask.Outcome, FollowUpTask.Status
+    outcomes = (
+        [(Outcome.BOOKED, 45), (Outcome.REACHED_SATISFIED, 35), (Outcome.NO_ANSWER, 20)]
+        if converted
+        else [
+            (Outcome.REACHED_SATISFIED, 30),
+            (Outcome.REFUSED, 10),
+            (Outcome.NO_ANSWER, 45),
+            (Outcome.BUSY, 15),
+        ]
+    )
+    names, weights = zip(*outcomes, strict=True)
+    task.outcome = rng.choices(names, weights)[0]
+    reached = task.outcome in (*FollowUpTask.REACHED, Outcome.REFUSED)
+    task.status = Status.DONE if reached else Status.FAILED
+    task.attempts = rng.randint(1, policy.max_attempts) if reached else policy.max_attempts
+    task.completed_at = task.due_at + timedelta(
+        hours=rng.uniform(0.2, 4) + 24 * (task.attempts - 1)
+    )
+    task.next_attempt_at = task.completed_at - timedelta(minutes=5)
+    task.updated_at = task.completed_at
+
+
+def _reminder_history(now) -> int:
+    """The year's maintenance reminders (a call, and an SMS or WeChat message to customers
+    who consented): for REMINDED_SHARE of the maintenance visits that followed an earlier
+    visit, one 7–25 days before the visit (it converted); and reminders of vehicles that
+    then did not come for 40 days (no visit, so no appointment for it either), until about
+    REMINDER_CONVERTED of them converted. Keys as the sweep's (vehicle, predicted day = the
+    reminder day + the lead days), always on or before a later visit of the vehicle, so
+    never one the sweep makes now (a prediction after the vehicle's last visit)."""
+    rng = random.Random(1802)
+    policy = FollowUpPolicy.current()
+    lead = timedelta(days=policy.reminder_lead_days)
+    reminders = _reminders_of_the_year(rng, timezone.localdate(now))
+    customers = Customer.objects.in_bulk({r[1] for r in reminders})
+    plates = dict(
+        Vehicle.objects.filter(pk__in={r[0] for r in reminders}).values_list("pk", "plate")
+    )
+    tasks, messages, keys, bound = [], [], set(), {}
+    for vehicle_id, customer_id, day, previous, converted in sorted(reminders, key=lambda r: r[2]):
+        customer = customers[customer_id]
+        due = day + lead
+        key = of_vehicle_service(vehicle_id, due).key
+        if key in keys or not may_contact(customer, Purpose.CALL):
+            continue
+        keys.add(key)
+        at = _contact_moment(rng, day)
+        task = FollowUpTask(
+            created_at=at,
+            kind=FollowUpTask.Kind.MAINTENANCE_REMINDER,
+            source_key=key,
+            customer_id=customer_id,
+            vehicle_id=vehicle_id,
+            visit_id=previous,
+            reason=f"预计 {due.isoformat()} 需要保养",
+            priority=followup_rules.priority_of(FollowUpTask.Kind.MAINTENANCE_REMINDER),
+            due_at=at,
+            expires_at=calendar_rules.start_of(due + timedelta(days=30)),
+        )
+        _close_return_call(rng, task, converted, policy)
+        tasks.append(task)
+        if may_contact(customer, Purpose.MARKETING):
+            messages.append(_reminder_sent(rng, customer, key, due, plates[vehicle_id], at, bound))
+    for customer, bound_at in bound.items():
+        customer.wechat_bound_at = bound_at
+        customer.wechat_bound_source = rng.choice(WeChatSource.values)
+    Customer.objects.bulk_update(
+        list(bound), ["wechat_openid", "wechat_bound_at", "wechat_bound_source"], batch_size=1000
+    )
+    with stamped_as_given(FollowUpTask):
+        FollowUpTask.objects.bulk_create(tasks, batch_size=2000)
+    with stamped_as_given(Message):
+        Message.objects.bulk_create(messages, batch_size=2000)
+    return len(tasks)
+
+
+def _reminders_of_the_year(rng: random.Random, today: date) -> list[tuple]:
+    """(vehicle, customer, reminder day, previous visit, converted) per reminder: the
+    converted ones before REMINDED_SHARE of the maintenance visits, then days of random
+    vehicles with no visit from the day to 40 days after."""
+    first = today - timedelta(days=RETURN_HISTORY_DAYS)
+    by_vehicle = {}
+    for row in (
+        Visit.objects.exclude(status=Visit.Status.CANCELLED)
+        .order_by("checked_in_at", "pk")
+        .values_list("pk", "vehicle_id", "customer_id", "service_type", "checked_in_at")
+    ):
+        by_vehicle.setdefault(row[1], []).append(row)
+    reminders = []
+    for vehicle_id, rows in by_vehicle.items():
+        for previous, (_pk, _v, customer_id, service_type, checked_in) in pairwise(rows):
+            if service_type != ServiceType.MAINTENANCE or rng.random() >= REMINDED_SHARE:
+                continue
+            day = timezone.localdate(checked_in) - timedelta(days=rng.randint(7, 25))
+            if first <= day and timezone.localdate(previous[4]) < day:
+                reminders.append((vehicle_id, customer_id, day, previous[0], True))
+    vehicles = sorted(by_vehicle)
+    wanted = round(len(reminders) * (1 - REMINDER_CONVERTED) / REMINDER_CONVERTED)
+    for _ in range(wanted * 10):
+        if wanted <= 0 or not vehicles:
+            break
+        rows = by_vehicle[rng.choice(vehicles)]
+        day = today - timedelta(days=rng.randint(60, RETURN_HISTORY_DAYS))
+        earlier = [row for row in rows if timezone.localdate(row[4]) < day]
+        if not earlier or any(0 <= (timezone.localdate(row[4]) - day).days <= 40 for row in rows):
+            continue
+        reminders.append((rows[0][1], rows[0][2], day, earlier[-1][0], False))
+        wanted -= 1
+    return reminders
+
+
+def _reminder_sent(rng: random.Random, customer, key: str, due: date, plate, at, bound: dict):
+    """The reminder's message as sent at ``at``: by WeChat to a customer who prefers it
+    (their WeChat bound some days before the first one, recorded in ``bound``), else by
+    SMS; the booking link blanked as the outbox blanks a sent message's secrets."""
+    channel = Message.Channel.SMS
+    if customer.preferred_channel == Message.Channel.WECHAT:
+        channel = Message.Channel.WECHAT
+        bound.setdefault(customer, at - timedelta(days=rng.randint(3, 120)))
+        customer.wechat_openid = f"oDemo{customer.pk:023d}"
+    return Message(
+        purpose=Message.Purpose.MAINTENANCE_REMINDER,
+        contact_purpose=Purpose.MARKETING,
+        channel=channel,
+        delivered_channel=channel,
+        recipient=customer.wechat_openid if channel == Message.Channel.WECHAT else customer.phone,
+        object_key=key,
+        customer=customer,
+        body=f"【{settings.SHOP_NAME}】您的爱车 {plate} 预计 {due.isoformat()} 需要保养，"
+        f"在线预约：{REDACTED} 回复 T 退订",
+        template_code=settings.SMS_TEMPLATE_MAINTENANCE_REMINDER,
+        params={"plate": plate, "date": due.isoformat(), "link": REDACTED},
+        status=Message.Status.SENT,
+        attempts=1,
+        next_attempt_at=at,
+        sent_at=at,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def _win_back_history(now) -> int:
+    """The year's win-back calls: a manager picked the customer from the at-risk list
+    181–240 days after a visit with no visit since (the sweep's key: customer and last
+    visit day). Lapses that ended (the customer came back, within 60 days or later), and
+    open ones not yet past the churn days (the sweep makes no call for those today; when
+    it does, the key already exists: one call per lapse). Sampled so that about
+    WIN_BACK_CONVERTED came back within the 60 days."""
+    rng = random.Random(1803)
+    policy = FollowUpPolicy.current()
+    today = timezone.localdate(now)
+    first = today - timedelta(days=RETURN_HISTORY_DAYS)
+    by_customer = {}
+    for customer_id, delivered in (
+        Visit.objects.filter(status=Visit.Status.DELIVERED)
+        .order_by("delivered_at", "pk")
+        .values_list("customer_id", "delivered_at")
+    ):
+        by_customer.setdefault(customer_id, []).append(timezone.localdate(delivered))
+    came_back, stayed_away = [], []
+    for customer_id, days in by_customer.items():
+        for last, following in zip(days, [*days[1:], None], strict=True):
+            day = last + timedelta(days=rng.randint(AT_RISK_DAYS, 240))
+            if day < first or day >= today - timedelta(days=1):
+                continue
+            if following is None:
+                if (today - last).days <= policy.churn_days:
+                    stayed_away.append((customer_id, last, day))
+            elif following > day:
+                back = (following - day).days <= 60
+                (came_back if back else stayed_away).append((customer_id, last, day))
+    keep = round(len(stayed_away) * WIN_BACK_CONVERTED / (1 - WIN_BACK_CONVERTED))
+    picked = stayed_away + rng.sample(came_back, min(keep, len(came_back)))
+    customers = Customer.objects.in_bulk({p[0] for p in picked})
+    tasks = []
+    for customer_id, last, day in sorted(picked, key=lambda p: p[2]):
+        customer = customers[customer_id]
+        if customer.merged_into_id or not may_contact(customer, Purpose.CALL):
+            continue
+        at = _contact_moment(rng, day)
+        task = FollowUpTask(
+            created_at=at,
+            kind=FollowUpTask.Kind.WIN_BACK,
+            source_key=of_lapse(customer_id, last).key,
+            customer_id=customer_id,
+            reason=f"上次回厂 {last.isoformat()}（经理从流失名单中选出）",
+            priority=followup_rules.priority_of(FollowUpTask.Kind.WIN_BACK),
+            due_at=at,
+            expires_at=at + timedelta(days=30),
+        )
+        _close_return_call(rng, task, (customer_id, last, day) in came_back, policy)
+        tasks.append(task)
+    with stamped_as_given(FollowUpTask):
+        FollowUpTask.objects.bulk_create(tasks, batch_size=2000)
+    return len(tasks)
