@@ -15,7 +15,6 @@ NAVIGATION = [
     (_("满意度"), "surveys:list", "surveys.view_surveyresponse"),
     (_("投诉"), "complaints:list", "complaints.view_complaint"),
     (_("仪表盘"), "reports:dashboard", "reports.view_reports"),
-    (_("绩效卡"), "reports:advisors", "reports.view_reports"),
 ]
 
 
