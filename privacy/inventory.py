@@ -231,7 +231,6 @@ NOT_PERSONAL = {
     # Written by the server with complaint numbers only.
     "complaints.notification": {"text", "url", "key"},
     "reports.dailyfigures": {"service_type"},
-    "reports.scorecardtarget": {"figure", "direction"},  # the scorecard's targets
     "api.idempotencyrecord": {"key", "endpoint", "request_sha256"},  # hashes
     "api.apitoken": {"digest", "prefix"},  # an API client's token (its hash)
     # The DMS number, so the shop can ask the DMS to erase its copy; the system account.
