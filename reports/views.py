@@ -823,11 +823,14 @@ def sparkline(values: list, kind: str, width: int = 60, height: int = 16) -> str
         return ""
     low = min(v for _i, v in known)
     high = max(v for _i, v in known)
-    span = (high - low) or 1
     step = width / max(1, len(values) - 1)
-    return " ".join(
-        f"{i * step:.1f},{height - 1 - (v - low) / span * (height - 2):.1f}" for i, v in known
-    )
+
+    def y(value):  # a flat series runs through the middle
+        if high == low:
+            return height / 2
+        return height - 1 - (value - low) / (high - low) * (height - 2)
+
+    return " ".join(f"{i * step:.1f},{y(v):.1f}" for i, v in known)
 
 
 SCORECARD_LABELS = [label for _key, label, _kind in SCORECARD_FIGURES]

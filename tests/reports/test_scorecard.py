@@ -338,3 +338,11 @@ def test_the_sparkline_follows_the_monthly_values(small_shop, client):
     client.force_login(UserFactory(role="manager", username="boss-sc"))
     page = client.get(reverse("reports:advisors"), QUERY).content.decode()
     assert '<svg class="sparkline"' in cell(page, a, "visits")
+
+
+def test_the_sparkline_s_points():
+    from reports.views import sparkline
+
+    assert sparkline([None, None, 0.5], "rate") == ""  # one value: no line
+    assert sparkline([0.0, None, 1.0], "rate") == "0.0,15.0 60.0,1.0"  # low at the bottom
+    assert sparkline([3, 3], "count") == "0.0,8.0 60.0,8.0"  # flat: through the middle
