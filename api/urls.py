@@ -42,6 +42,11 @@ urlpatterns = [
     path("v1/complaints/", views.ComplaintList.as_view(), name="complaints"),
     path("v1/complaints/<int:pk>/", views.ComplaintDetail.as_view(), name="complaint"),
     path("v1/reports/summary/", reports_api.SummaryView.as_view(), name="report_summary"),
+    path(
+        "v1/reports/advisors/",
+        reports_api.AdvisorScorecardView.as_view(),
+        name="report_advisors",
+    ),
     path("v1/reports/churn/", reports_api.ChurnView.as_view(), name="report_churn"),
     path("v1/reports/segments/", reports_api.SegmentsView.as_view(), name="report_segments"),
     path(

@@ -1401,6 +1401,23 @@ EN = {
     "补全客户资料": "Complete the customer's details",
     "客户在线预约时只填了车牌：请核对行驶证，补全车架号。": "Booked online with the plate only: check the registration certificate and enter the VIN.",
     "补全车架号": "Save the VIN",
+    # The advisor scorecard (issue 19).
+    "可查看本人的服务顾问绩效卡": "Can view their own advisor scorecard",
+    "方向": "Direction",
+    "目标值": "Target value",
+    "绩效卡目标": "Scorecard target",
+    "我的绩效卡": "My scorecard",
+    "近 6 个月走势": "Last 6 months",
+    "样本太少，不作评判": "Too few to judge",
+    "目标": "Target",
+    "带 * 的数字样本少于 %(n)s 个，不作评判。": "Figures marked * rest on fewer than %(n)s observations and are not judged.",
+    "本月还没有交车记录。": "No cars delivered this month yet.",
+    "服务顾问绩效卡": "Advisor scorecard",
+    "绿色：达到目标；红色：未达目标；带 * 的数字样本少于 %(n)s 个，仅供参考，不作评判。小图为近 6 个月的月度走势。": "Green: target met; red: target missed; figures marked * rest on fewer than %(n)s observations: shown, not judged. The small charts are the last 6 months.",
+    "样本太少": "Too few to judge",
+    "期间内没有交车记录。": "No cars delivered in the period.",
+    "有关联投诉的工单": "Repair orders with a linked complaint",
+    "%(figure)s：样本数": "%(figure)s: observations",
 }
 PLURALS = {
     "%(count)s 条客户短信回复待处理。": (
@@ -1414,6 +1431,10 @@ PLURALS = {
     "%(count)s 条消息发送失败。": (
         "%(count)s message was not delivered.",
         "%(count)s messages were not delivered.",
+    ),
+    "样本 %(n)s 个，太少，不作评判": (
+        "%(n)s observation: too few to judge",
+        "%(n)s observations: too few to judge",
     ),
     "%(n)s 辆超时": ("%(n)s late vehicle", "%(n)s late vehicles"),
     "逾期 %(days)s 天": ("%(days)s day overdue", "%(days)s days overdue"),

@@ -1,6 +1,7 @@
 """GET /api/v1/reports/… (API.md "Reports"): managers and token clients with the reports
 permission. Parameters are checked here; every figure comes from reports.metrics."""
 
+import dataclasses
 from datetime import date
 
 from django.utils import timezone
@@ -14,9 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers import DAY_PATTERN, Day
+from shopcrm.access import has_perm
 from visits.models import ServiceType
 
-from . import access, metrics
+from . import access, metrics, scorecard
 
 
 class CanReadReports(BasePermission):
@@ -118,3 +120,55 @@ class ComplaintCategoriesView(ReportView):
     )
     def get(self, request):
         return Response(metrics.complaint_categories(period_from(request.query_params)))
+
+
+class CanReadScorecards(BasePermission):
+    """Managers and report clients (every advisor), advisors (their own card only)."""
+
+    def has_permission(self, request, view) -> bool:
+        return access.can_read_reports(request.user) or has_perm(request.user, access.OWN_SCORECARD)
+
+
+def scorecard_json(card: dict) -> dict:
+    cells = card["cells"]
+    return {
+        "advisor": card["advisor"].username,
+        "name": card["name"],
+        "figures": {cell["key"]: cell["value"] for cell in cells},
+        "observations": {
+            cell["key"]: cell["observations"] for cell in cells if cell["observations"] is not None
+        },
+        "too_few_to_judge": [cell["key"] for cell in cells if cell["too_few"]],
+        "targets": {
+            cell["key"]: {
+                "direction": cell["target"].direction,
+                "value": float(cell["target"].value),
+                "verdict": cell["verdict"],
+            }
+            for cell in cells
+            if cell["target"] is not None
+        },
+    }
+
+
+class AdvisorScorecardView(APIView):
+    """METRICS.md's advisor scorecard per advisor over the visits delivered in the period;
+    an advisor gets only their own card (403 for another advisor's)."""
+
+    permission_classes = [CanReadScorecards]
+
+    @extend_schema(
+        parameters=[PeriodQuery], responses={200: OpenApiTypes.OBJECT, **ERRORS}, tags=["reports"]
+    )
+    def get(self, request):
+        period = period_from(request.query_params)
+        advisor = access.scorecard_advisor_for(request.user, period.advisor)
+        period = dataclasses.replace(period, advisor=advisor)
+        return Response(
+            {
+                "start": period.start,
+                "end": period.end,
+                "min_observations": scorecard.MIN_OBSERVATIONS,
+                "advisors": [scorecard_json(card) for card in scorecard.scorecards(period)],
+            }
+        )

@@ -15,10 +15,66 @@ class Report(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = [("view_reports", _("可查看报表和仪表盘"))]
+        permissions = [
+            ("view_reports", _("可查看报表和仪表盘")),
+            ("view_own_scorecard", _("可查看本人的服务顾问绩效卡")),
+        ]
 
     def __str__(self):
         return str(_("报表"))
+
+
+# The figures of the advisor scorecard (METRICS.md), in its order: key, label, how it is
+# shown ("count", "rate" as a percentage, "number" to one decimal).
+SCORECARD_FIGURES = [
+    ("visits", _("交车台次"), "count"),
+    ("csi", "CSI", "number"),
+    ("nps", "NPS", "number"),
+    ("on_time_delivery_rate", _("按时交车率"), "rate"),
+    ("fixed_first_visit_rate", _("一次修复率"), "rate"),
+    ("followup_contact_rate_72h", _("三日回访率"), "rate"),
+    ("complaint_rate_per_100_visits", _("投诉率（每百台次）"), "number"),
+    ("estimate_accuracy_rate", _("估价准确率（±10%）"), "rate"),
+    ("extra_work_approval_rate", _("增项同意率"), "rate"),
+    ("delivery_checklist_rate", _("交车检查完整率"), "rate"),
+    ("survey_responses", _("调查答卷数"), "count"),
+]
+
+
+class ScorecardTarget(models.Model):
+    """The target of one figure of the advisor scorecard (METRICS.md, "Advisor scorecard"),
+    in the unit the scorecard shows it: points for CSI and NPS, percent for the rates,
+    complaints per 100 visits. Edited in the admin; a data migration seeds METRICS.md's
+    defaults. A figure without a row has no target and is not coloured."""
+
+    class Direction(models.TextChoices):
+        AT_LEAST = "at_least", "≥"
+        AT_MOST = "at_most", "≤"
+
+    figure = models.CharField(
+        _("指标"),
+        max_length=40,
+        unique=True,
+        choices=[(key, label) for key, label, _kind in SCORECARD_FIGURES],
+    )
+    direction = models.CharField(
+        _("方向"), max_length=8, choices=Direction.choices, default=Direction.AT_LEAST
+    )
+    value = models.DecimalField(_("目标值"), max_digits=7, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("绩效卡目标")
+        verbose_name_plural = _("绩效卡目标")
+        ordering = ["figure"]
+
+    def __str__(self):
+        return f"{self.get_figure_display()} {self.get_direction_display()} {self.value}"
+
+    def met_by(self, shown_value) -> bool:
+        """Whether a figure, in the target's unit, meets it."""
+        if self.direction == self.Direction.AT_LEAST:
+            return shown_value >= self.value
+        return shown_value <= self.value
 
 
 # The summary table behind the period figures (reports.figures declares its columns, and

@@ -3,11 +3,12 @@
 from datetime import date
 
 import pandas as pd
-from django.db.models import QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from complaints.models import Complaint
 from customers.models import Customer, Vehicle
 from followups import selectors as followup_selectors
 from followups import sources
@@ -32,6 +33,8 @@ VISIT_FLAGS = {
     "extra_work_answered": metrics.extra_work_answered(),
     "estimate_missed": metrics.estimate_missed(),
     "no_progress_update": ~metrics.progress_notified(),
+    # A complaint linked to the visit (the scorecard's complaint_rate_per_100_visits).
+    "complained": Exists(Complaint.objects.filter(visit_id=OuterRef("pk"))),
 }
 
 

@@ -8,6 +8,16 @@ urlpatterns = [
     path("reports/visits/", views.VisitsView.as_view(), name="visits"),
     path("reports/visits.csv", views.VisitsView.as_view(), {"fmt": "csv"}, name="visits_csv"),
     path("reports/visits.xlsx", views.VisitsView.as_view(), {"fmt": "xlsx"}, name="visits_xlsx"),
+    path("reports/advisors/", views.ScorecardView.as_view(), name="advisors"),
+    path(
+        "reports/advisors.csv", views.ScorecardView.as_view(), {"fmt": "csv"}, name="advisors_csv"
+    ),
+    path(
+        "reports/advisors.xlsx",
+        views.ScorecardView.as_view(),
+        {"fmt": "xlsx"},
+        name="advisors_xlsx",
+    ),
     path("reports/reminders/", views.RemindersView.as_view(), name="reminders"),
     path(
         "reports/reminders.csv", views.RemindersView.as_view(), {"fmt": "csv"}, name="reminders_csv"

@@ -1,4 +1,7 @@
+import dataclasses
+
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,8 +19,9 @@ from shopcrm.exports import table_response
 from surveys.models import Dimension
 from visits.models import Appointment
 
-from . import access, daily, dashboard, metrics, selectors
+from . import access, daily, dashboard, metrics, scorecard, selectors
 from .forms import AsOfForm, PeriodForm, ServiceDueForm
+from .models import SCORECARD_FIGURES
 
 PERMISSION = access.VIEW
 
@@ -732,3 +736,140 @@ def shown(value, kind: str = "number"):
     if kind == "count":
         return value
     return round(value, 1)
+
+
+# ---------------------------------------------------------------- the advisor scorecard
+
+# The rows behind each figure of the scorecard: the visits page's flag (the complement or
+# the numerator of the figure's condition), or the responses for the survey figures.
+SCORECARD_DRILL = {
+    "visits": ("visits", ""),
+    "csi": ("surveys", ""),
+    "nps": ("surveys", ""),
+    "on_time_delivery_rate": ("visits", "late"),
+    "fixed_first_visit_rate": ("visits", "comeback"),
+    "followup_contact_rate_72h": ("visits", "not_contacted"),
+    "complaint_rate_per_100_visits": ("visits", "complained"),
+    "estimate_accuracy_rate": ("visits", "estimate_missed"),
+    "extra_work_approval_rate": ("visits", "extra_work_not_approved"),
+    "delivery_checklist_rate": ("visits", "checklist_incomplete"),
+    "survey_responses": ("surveys", ""),
+}
+SCORECARD_KINDS = {key: kind for key, _label, kind in SCORECARD_FIGURES}
+SCORECARD_LABEL = {key: label for key, label, _kind in SCORECARD_FIGURES}
+
+
+def scorecard_period(request):
+    """The period form of the scorecard and the period it names, narrowed to the advisors
+    the user may see (reports.access.scorecard_advisor_for: 403 for another advisor's)."""
+    form, period = _period_form(request)
+    if period is not None:
+        advisor = access.scorecard_advisor_for(request.user, period.advisor)
+        period = dataclasses.replace(period, advisor=advisor)
+    elif not access.can_read_reports(request.user):
+        access.scorecard_advisor_for(request.user, None)  # 403 for those with no card
+    return form, period
+
+
+def scorecard_rows(request, period: metrics.Period, *, trends: bool) -> list[dict]:
+    """The cards with each cell's value as shown, its target as shown, its drill-down link
+    (managers) and its sparkline."""
+    may_drill = access.can_read_reports(request.user)
+    base = _period_query(period)
+    rows = []
+    for card in scorecard.scorecards(period, trends=trends):
+        query = {**base, "advisor": card["advisor_id"]}
+        cells = []
+        for cell in card["cells"]:
+            key = cell["key"]
+            kind = SCORECARD_KINDS[key]
+            target = cell["target"]
+            page, flag = SCORECARD_DRILL[key]
+            link = ""
+            if may_drill:
+                url = reverse("reports:visits" if page == "visits" else "surveys:list")
+                params = query if page == "visits" else _survey_query(period, card["advisor_id"])
+                link = f"{url}?{urlencode({**params, **({flag: 1} if flag else {})})}"
+            cells.append(
+                {
+                    **cell,
+                    "label": SCORECARD_LABEL[key],
+                    "shown": shown(cell["value"], kind),
+                    "target_shown": ""
+                    if target is None
+                    else f"{target.get_direction_display()} {target.value.normalize():f}"
+                    + ("%" if kind == "rate" else ""),
+                    "link": link,
+                    "sparkline": sparkline(cell["trend"], kind) if trends else "",
+                }
+            )
+        rows.append({**card, "cells": cells})
+    return rows
+
+
+def _survey_query(period: metrics.Period, advisor_id: int) -> dict:
+    query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
+    query["advisor"] = advisor_id
+    if period.service_type:
+        query["service_type"] = period.service_type
+    return query
+
+
+def sparkline(values: list, kind: str, width: int = 60, height: int = 16) -> str:
+    """The points of an SVG polyline through the monthly values (months without a value
+    are left out), scaled to the box; empty below two values."""
+    known = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(known) < 2:
+        return ""
+    low = min(v for _i, v in known)
+    high = max(v for _i, v in known)
+    step = width / max(1, len(values) - 1)
+
+    def y(value):  # a flat series runs through the middle
+        if high == low:
+            return height / 2
+        return height - 1 - (value - low) / (high - low) * (height - 2)
+
+    return " ".join(f"{i * step:.1f},{y(v):.1f}" for i, v in known)
+
+
+SCORECARD_LABELS = [label for _key, label, _kind in SCORECARD_FIGURES]
+
+
+class ScorecardView(LoginRequiredMixin, View):
+    """The advisor scorecard: every advisor for a manager; an advisor sees only their own
+    row (and gets 403 asking for another's)."""
+
+    def get(self, request, fmt=None):
+        form, period = scorecard_period(request)
+        if period is None:
+            return render(request, "reports/advisors.html", {"form": form, "rows": []}, status=400)
+        rows = scorecard_rows(request, period, trends=not fmt)
+        if fmt:
+            header = [_("服务顾问")]
+            for key, label, _kind in SCORECARD_FIGURES:
+                header.append(str(label))
+                if key in scorecard.DENOMINATORS:
+                    header.append(_("%(figure)s：样本数") % {"figure": label})
+            lines = []
+            for row in rows:
+                line = [row["name"]]
+                for cell in row["cells"]:
+                    line.append(cell["shown"])
+                    if cell["key"] in scorecard.DENOMINATORS:
+                        line.append(cell["observations"])
+                lines.append(line)
+            return table_response(name="advisors", header=header, rows=lines, fmt=fmt)
+        return render(
+            request,
+            "reports/advisors.html",
+            {
+                "form": form,
+                "period": period,
+                "rows": rows,
+                "labels": SCORECARD_LABELS,
+                "manager": access.can_read_reports(request.user),
+                "min_observations": scorecard.MIN_OBSERVATIONS,
+                "filter_query": urlencode(_period_query(period)),
+            },
+        )

@@ -48,7 +48,7 @@ _DESK = [
 _COMPLAINTS = ["complaints.view_complaint", "complaints.add_complaint"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    ADVISOR: _VIEW_RECORDS + _DESK + _COMPLAINTS,
+    ADVISOR: [*_VIEW_RECORDS, *_DESK, *_COMPLAINTS, "reports.view_own_scorecard"],
     # Agents see records with masked phones; revealing comes with the call they hold.
     AGENT: [
         *_VIEW_RECORDS,
