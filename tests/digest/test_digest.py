@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from complaints.models import Complaint, Notification
 from digest import selectors, services, tasks
@@ -372,3 +373,12 @@ def test_opening_the_page_sets_the_emails_language(staff, client):
     client.cookies["django_language"] = "en"
     client.get("/digest/")
     assert services.language_of(staff["advisor"]) == "en"
+
+
+def test_the_top_bar_links_to_the_digest_and_the_bell_counts_it(staff, client):
+    services.digests_make(now=MORNING)
+    client.force_login(staff["advisor"])
+    answer = client.get(reverse("visits:board"))
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert 'href="/digest/"' in page and 'id="unread-count">1<' in page
