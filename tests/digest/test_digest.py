@@ -9,15 +9,19 @@ from datetime import date, time, timedelta
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from complaints.models import Complaint, Notification
 from digest import selectors, services, tasks
 from digest.models import Digest, DigestPolicy, DigestReader
 from followups.models import CallAttempt, FollowUpTask
+from messaging.backends import LocmemBackend
 from messaging.models import Message
+from messaging.services import message_send_due
 from shopcalendar.rules import at
 from surveys.models import Answer, Question, SurveyResponse, SurveyTemplate
-from tests.factories import CustomerFactory, UserFactory, VisitFactory
+from tests.factories import CustomerFactory, UserFactory, VisitFactory, contact_all_day
 from visits.models import Visit
 
 pytestmark = pytest.mark.django_db
@@ -267,6 +271,42 @@ def test_an_email_queued_before_a_crash_is_not_queued_twice(staff):
     assert services.digests_send_pending(now=MORNING) == 0
     assert Message.objects.filter(purpose=Message.Purpose.MORNING_DIGEST).count() == 2
     assert not Digest.objects.filter(enqueued_at__isnull=True).exists()
+
+
+def test_with_the_broker_down_the_outbox_sweep_sends_each_digest_once(
+    staff, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The broker refuses the send task: the e-mail waits in the outbox (the database) and
+    the outbox's own sweep sends it; later beats queue nothing more."""
+    import shopcrm.celery
+
+    refused = []
+
+    class Refused:
+        def __init__(self, name):
+            self.name = name
+
+        def apply_async(self, **options):
+            refused.append(self.name)
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
+
+    monkeypatch.setattr(shopcrm.celery.app, "signature", lambda name, args=(): Refused(name))
+    monkeypatch.setattr(shopcrm.celery, "_broker_down_until", 0.0)
+    contact_all_day()
+    LocmemBackend.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_beat() == (3, 2)
+    assert refused  # the fast path was tried, and refused
+    assert LocmemBackend.outbox == []
+    message_send_due(now=timezone.now() + timedelta(minutes=1))
+    message_send_due(now=timezone.now() + timedelta(minutes=2))
+    assert sorted(m.recipient for m in LocmemBackend.outbox) == [
+        "li@shop.example",
+        "wang@shop.example",
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_beat(MORNING + timedelta(hours=1)) == (0, 0)
+    assert Message.objects.filter(purpose=Message.Purpose.MORNING_DIGEST).count() == 2
 
 
 @pytest.mark.postgres
