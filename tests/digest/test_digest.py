@@ -364,6 +364,7 @@ def test_the_email_is_plain_text_in_the_recipients_language(staff):
     chinese = Message.objects.get(recipient="li@shop.example").body
     assert "未按承诺交车: 1" in chinese and f"/digest/{DAY.isoformat()}/" in chinese
     assert "<" not in chinese
+    assert "  - RO" in chinese  # the missed promise's repair order
     english = Message.objects.get(recipient="wang@shop.example").body
     assert "Missed promises: 0" in english and "未按承诺交车" not in english
 
