@@ -46,6 +46,8 @@ class Message(models.Model):
         BOOKING_CONFIRMED = "booking_confirmed", _("预约确认")
         BOOKING_REMINDER = "booking_reminder", _("预约提醒")
         WIN_BACK = "win_back", _("流失召回")
+        # The morning digest e-mailed to a member of staff (issue 19): one per digest.
+        MORNING_DIGEST = "morning_digest", _("晨报")
 
     # The service notifications of METRICS.md ("keeping the customer informed").
     SERVICE_NOTIFICATIONS = (

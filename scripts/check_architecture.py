@@ -31,6 +31,7 @@ LAYERS = [
     "onlinebooking",
     "workflows",
     "reports",
+    "digest",
     "api",
     "privacy",
 ]

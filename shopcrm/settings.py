@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "servicemessages",
     "onlinebooking",
     "reports",
+    "digest",
     "api",
     "privacy",
 ]
@@ -325,6 +326,12 @@ CELERY_BEAT_SCHEDULE = {
     "onlinebooking-reminders": {
         "task": "onlinebooking.tasks.sweep_booking_reminders",
         "schedule": 600.0,
+    },
+    # The morning digest (issue 19): made once the policy's time has passed, one per
+    # recipient and day; the same beat sends any digest not yet in the outbox.
+    "digest-morning": {
+        "task": "digest.tasks.morning_digests",
+        "schedule": 120.0,
     },
     "followups-reminders-and-win-backs": {
         "task": "followups.tasks.sweep_reminders_and_win_backs",

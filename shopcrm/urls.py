@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("", include("complaints.urls")),
     path("", include("reports.urls")),
+    path("", include("digest.urls")),
     path("", include("privacy.urls")),
     path("", include("messaging.urls")),
     path("", include("onlinebooking.urls")),

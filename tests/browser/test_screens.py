@@ -77,6 +77,7 @@ STAFF_PAGES = {
     "privacy:erase": ("customer", ""),
     "messaging:undelivered": (None, ""),
     "messaging:replies": (None, ""),
+    "digest:latest": (None, ""),
     "admin:index": (None, ""),
 }
 # Public pages, on a phone: the login, the customer's survey and what a link may end on.
@@ -119,6 +120,7 @@ EXCLUDED = {
     "messaging:wechat_bind": "a redirect to WeChat's authorization (a bad offer: the callback's page)",
     "onlinebooking:reschedule": "POST only: the new time, then back to the manage page",
     "onlinebooking:cancel": "POST only: the cancellation, then back to the manage page",
+    "digest:day": "one recipient's day: the template of digest:latest (tests/digest)",
 }
 # Whole namespaces that are not our pages.
 EXCLUDED_NAMESPACES = {
