@@ -136,3 +136,9 @@ def test_only_who_reads_the_reports_sees_the_comments(client, advisor, agent, te
         assert response.status_code == 403 and "刹车片有异响" not in response.content.decode()
     client.logout()
     assert client.get(URL)["Location"].startswith(reverse("login"))
+
+
+def test_the_dashboard_links_to_the_comments_of_its_period(manager_client):
+    body = manager_client.get(reverse("reports:dashboard"), period()).content.decode()
+    today = timezone.localdate()
+    assert f"{URL}?preset=custom&amp;start={today - timedelta(days=7)}&amp;end={today}" in body
