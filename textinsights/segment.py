@@ -53,7 +53,7 @@ def tokenizer():
     return _tokenizer
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)  # a period's texts (selectors.MAX_TEXTS) and more
 def clauses(text: str) -> tuple[tuple[str, ...], ...]:
     """``text`` cut into clauses, each a tuple of jieba tokens (stop words kept: the
     sentiment needs the negators)."""
