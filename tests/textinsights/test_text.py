@@ -42,6 +42,7 @@ def test_a_negator_flips_the_word_after_it():
     assert sentiment.score("师傅不专业") < 0
     assert sentiment.score("洗车干净") > 0 > sentiment.score("洗车不干净")
     assert sentiment.score("没有异响了") > 0  # a negated complaint word reads as good
+    assert sentiment.score("休息区可以再舒适些") < 0  # a wish: it is not comfortable enough
 
 
 def test_an_intensifier_strengthens_and_a_softener_weakens():
