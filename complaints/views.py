@@ -17,7 +17,7 @@ from shopcrm.people import person_name
 from shopcrm.refusals import REFUSED, RefusalMixin
 from surveys import access as survey_access
 from surveys import selectors as survey_selectors
-from surveys.models import SurveyResponse
+from surveys.models import Question, SurveyResponse
 from textinsights.classify import suggest_category
 from visits import access as visit_access
 
@@ -59,7 +59,11 @@ def _source(request):
         answers = list(response.answers.select_related("question"))
         low = [f"{a.question.label}：{a.value}" for a in answers if a.is_low]
         # The customer's own words (the comment question) follow the low marks.
-        said = [a.text.strip() for a in answers if a.value is None and a.text.strip()]
+        said = [
+            a.text.strip()
+            for a in answers
+            if a.question.kind == Question.Kind.TEXT and a.text.strip()
+        ]
         initial = {
             "channel": Complaint.Channel.SURVEY_ALERT,
             "description": "；".join(low + said),

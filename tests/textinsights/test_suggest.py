@@ -13,6 +13,7 @@ from followups.models import FollowUpTask
 from shopcrm.management.commands.seed_demo import COMPLAINT_TEXTS
 from surveys import selectors as survey_selectors
 from surveys import services as survey_services
+from surveys.models import Question
 from tests.factories import contact_all_day
 from tests.surveys.conftest import make_delivered_visit
 from tests.textinsights.labelled import HELD_OUT
@@ -107,3 +108,29 @@ def test_a_complaint_taken_at_the_desk_gets_no_suggestion(client, advisor):
     form = client.get(reverse("complaints:create"), {"visit": visit.pk})
     assert "category" not in form.context["form"].initial
     assert 'id="id_category_helptext"' not in form.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_the_comment_question_joins_the_description_not_a_choice(client, manager):
+    template = survey_selectors.template_default()
+    Question.objects.create(
+        template=template,
+        code="why_us",
+        text="选择本店的原因",
+        kind=Question.Kind.CHOICE,
+        choices=["离家近", "价格"],
+        required=False,
+        order=99,
+    )
+    survey = survey_services.response_create(
+        template=template,
+        visit=make_delivered_visit(),
+        channel="sms",
+        answers={"why_us": "价格", "comment": "等了三个小时"},
+        submitted_at=timezone.now(),
+        require_required=False,
+    )
+    client.force_login(manager)
+    form = client.get(reverse("complaints:create"), {"response": survey.pk})
+    assert form.context["form"].initial["description"] == "等了三个小时"
+    assert form.context["form"].initial["category"] == "long_wait"
