@@ -122,6 +122,15 @@ def test_bad_input_gets_a_clear_error(manager_client, texts):
     assert junk.status_code == 400
     long = manager_client.get(URL, period(term="刹" * 2000))
     assert long.status_code == 400 and "词语过长" in long.content.decode()
+    far = manager_client.get(URL, period(start="9999-12-30", end="9999-12-31"))
+    assert far.status_code == 400 and "日期须在" in far.content.decode()
+    unknown = manager_client.get(URL, {"preset": "next_century"})
+    assert unknown.status_code == 400
+    nul = manager_client.get(URL, period(term="刹车\x00片"))  # the middleware's own refusal
+    assert nul.status_code == 400 and "无法处理的字符" in nul.content.decode()
+    markup = manager_client.get(URL, period(term="<script>alert(1)</script>"))
+    assert markup.status_code == 200 and markup.context["found_count"] == 0
+    assert "<script>alert(1)</script>" not in markup.content.decode()
 
 
 def test_the_default_period_is_last_month(manager_client):
