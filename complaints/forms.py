@@ -21,8 +21,15 @@ class ComplaintForm(forms.Form):
         label=_("投诉内容"), widget=forms.Textarea(attrs={"rows": 5}), max_length=4000
     )
 
-    def __init__(self, *args, visits=(), **kwargs):
+    def __init__(self, *args, visits=(), suggested="", **kwargs):
+        """``suggested``: the category suggested from the text of the call note or survey
+        comment the complaint is taken from (textinsights), prefilled for the taker to
+        confirm or change."""
+        if suggested:
+            kwargs["initial"] = {**kwargs.get("initial", {}), "category": suggested}
         super().__init__(*args, **kwargs)
+        if suggested:
+            self.fields["category"].help_text = _("根据文字建议的类别，请确认或修改。")
         self.fields["visit"].choices = [("", _("不关联工单"))] + [
             (v.pk, f"{v.ro_number} · {v.get_service_type_display()}") for v in visits
         ]

@@ -17,7 +17,8 @@ from shopcrm.people import person_name
 from shopcrm.refusals import REFUSED, RefusalMixin
 from surveys import access as survey_access
 from surveys import selectors as survey_selectors
-from surveys.models import SurveyResponse
+from surveys.models import Question, SurveyResponse
+from textinsights.classify import suggest_category
 from visits import access as visit_access
 
 from . import access, rules, selectors, services
@@ -55,14 +56,17 @@ def _source(request):
             queryset=SurveyResponse.objects.select_related("customer", "visit"),
         )
         customer, visit = response.customer, response.visit
-        low = [
-            f"{a.question.label}：{a.value}"
-            for a in response.answers.select_related("question")
-            if a.is_low
+        answers = list(response.answers.select_related("question"))
+        low = [f"{a.question.label}：{a.value}" for a in answers if a.is_low]
+        # The customer's own words (the comment question) follow the low marks.
+        said = [
+            a.text.strip()
+            for a in answers
+            if a.question.kind == Question.Kind.TEXT and a.text.strip()
         ]
         initial = {
             "channel": Complaint.Channel.SURVEY_ALERT,
-            "description": "；".join(low) or "",
+            "description": "；".join(low + said),
         }
     elif visit_id := id_or_none(request.GET.get("visit")):
         visit = visit_access.visit_for(user, visit_id)
@@ -73,6 +77,9 @@ def _source(request):
         initial = {"channel": Complaint.Channel.WALK_IN}
     if visit is not None:
         initial["visit"] = visit.pk
+    if task is not None or response is not None:
+        # Taken from a call note or a survey comment: a category suggested from its words.
+        initial["suggested"] = suggest_category(initial.get("description", ""))
     return customer, visit, task, response, initial
 
 
@@ -97,7 +104,8 @@ class ComplaintCreateView(PermissionRequired, RefusalMixin, View):
                 request, "complaints/pick_customer.html", {"query": query, "results": results}
             )
         visits = customer.visits.order_by("-checked_in_at")[:20]
-        form = form or ComplaintForm(initial=initial, visits=visits)
+        suggested = initial.pop("suggested", "")
+        form = form or ComplaintForm(initial=initial, visits=visits, suggested=suggested)
         return render(
             request,
             "complaints/form.html",
@@ -145,6 +153,13 @@ class ComplaintCompleteView(PermissionRequired, RefusalMixin, View):
     def get(self, request, pk, form=None, status=200):
         complaint = access.complaint_for(request.user, pk, work=True)
         visits = complaint.customer.visits.order_by("-checked_in_at")[:20]
+        # A call's issue is filed as "other" (workflows.call_outcome): suggest from its note.
+        taken_from_text = complaint.follow_up_task_id or complaint.survey_response_id
+        suggested = (
+            suggest_category(complaint.description)
+            if taken_from_text and complaint.category == Complaint.Category.OTHER
+            else ""
+        )
         form = form or CompleteForm(
             initial={
                 "category": ""
@@ -155,6 +170,7 @@ class ComplaintCompleteView(PermissionRequired, RefusalMixin, View):
                 "description": complaint.description,
             },
             visits=visits,
+            suggested=suggested,
         )
         task = complaint.follow_up_task
         return render(

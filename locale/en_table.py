@@ -1448,6 +1448,19 @@ EN = {
     "邮件入队时间": "E-mail queued at",
     "用户": "User",
     "晨报语言": "Digest language",
+    # What the comments say (textinsights, issue 19)
+    "评论分析": "What the comments say",
+    "根据文字建议的类别，请确认或修改。": "Suggested from the text: confirm or change it.",
+    "词语过长（最多 %(n)s 个字）。": "That term is too long (at most %(n)s characters).",
+    "高频词": "Top terms",
+    "高频短语": "Top phrases",
+    "调查评论": "Survey comment",
+    "回访备注": "Call note",
+    "期间内没有文字包含这个词。": "No text of the period contains this term.",
+    "点击一个词，查看包含它的文字。": "Click a term to see the texts that contain it.",
+    "词语": "Term",
+    "次数": "Texts",
+    "情感": "Sentiment",
 }
 PLURALS = {
     "%(count)s 条客户短信回复待处理。": (
@@ -1484,5 +1497,13 @@ PLURALS = {
     "验证码不正确，还可以再试 %(left)d 次。": (
         "Wrong code: %(left)d try left.",
         "Wrong code: %(left)d tries left.",
+    ),
+    "期间内 %(n)s 条文字（调查评论、回访备注、投诉内容）。次数为包含该词的文字条数；情感为这些文字的平均情感（−1 负面 … +1 正面，按手工词典计算）。": (
+        "%(n)s text in the period (survey comments, call notes, complaints). Texts: how many contain the term; sentiment: their mean (−1 negative … +1 positive, from a hand-built lexicon).",
+        "%(n)s texts in the period (survey comments, call notes, complaints). Texts: how many contain the term; sentiment: their mean (−1 negative … +1 positive, from a hand-built lexicon).",
+    ),
+    "包含“%(term)s”的文字（%(n)s 条）": (
+        "Texts containing “%(term)s” (%(n)s)",
+        "Texts containing “%(term)s” (%(n)s)",
     ),
 }

@@ -27,6 +27,7 @@ LAYERS = [
     "followups",
     "surveys",
     "complaints",
+    "textinsights",
     "servicemessages",
     "onlinebooking",
     "workflows",

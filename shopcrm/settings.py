@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "complaints",
     "servicemessages",
     "onlinebooking",
+    "textinsights",
     "reports",
     "digest",
     "api",

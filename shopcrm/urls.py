@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("followups.urls")),
     path("", include("surveys.urls")),
     path("", include("complaints.urls")),
+    path("", include("textinsights.urls")),
     path("", include("reports.urls")),
     path("", include("digest.urls")),
     path("", include("privacy.urls")),

@@ -74,6 +74,7 @@ STAFF_PAGES = {
     "reports:vehicles": (None, ""),
     "reports:service_due": (None, ""),
     "reports:reminders": (None, ""),
+    "textinsights:comments": (None, "?preset=last_12_months&term=刹车片"),
     "privacy:erase": ("customer", ""),
     "messaging:undelivered": (None, ""),
     "messaging:replies": (None, ""),
