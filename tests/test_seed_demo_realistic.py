@@ -140,6 +140,7 @@ def test_the_demo_shop_looks_real(demo):
     check_survey_answers_come_in_over_the_week()
     check_complaints_span_the_period(demo)
     check_the_repair_figures_have_numbers(demo)
+    check_yesterday_s_digest_is_there()
     check_the_return_figures_have_numbers(demo)
 
 
@@ -203,3 +204,15 @@ def check_the_return_figures_have_numbers(now):
     reminders = FollowUpTask.objects.filter(kind=FollowUpTask.Kind.MAINTENANCE_REMINDER)
     assert reminders.filter(created_at__gte=now - timedelta(minutes=30)).exists()
     assert reminders.filter(created_at__lt=now - timedelta(days=30)).exists()
+
+
+def check_yesterday_s_digest_is_there():
+    """Issue 19: each manager and advisor has yesterday's morning digest to read at once,
+    whatever the hour the demo is loaded."""
+    from digest.models import Digest
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    readers = set(
+        Digest.objects.filter(day=yesterday).values_list("recipient__username", flat=True)
+    )
+    assert {"manager", "advisor"} <= readers, readers

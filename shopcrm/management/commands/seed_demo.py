@@ -26,6 +26,8 @@ from complaints.models import Complaint, ComplaintEvent, ComplaintPolicy
 from customers.contact import Purpose, may_contact
 from customers.models import Customer, Vehicle, WeChatSource
 from customers.validators import VIN_ALPHABET, vin_check_digit
+from digest import services as digest_services
+from digest.models import DigestPolicy
 from followups import rules as followup_rules
 from followups import services as followup_services
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
@@ -343,6 +345,11 @@ class Command(BaseCommand):
             status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
         ).values_list("pk", flat=True):
             survey_services.invitation_create_for_visit(visit_id=visit_id)
+        # Yesterday's morning digest (issue 19), even before today's sending time: the demo
+        # shop has been running, so each manager and advisor has one to read at once.
+        send_at = DigestPolicy.current().send_at
+        opening = timezone.make_aware(datetime.combine(timezone.localdate(now), send_at))
+        digest_services.digests_make(now=max(now, opening))
         return {
             "responses": len(responses),
             "complaints": complaints,
