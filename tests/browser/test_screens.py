@@ -261,6 +261,8 @@ def may_open(user, name, objects) -> bool:
         return user.is_staff
     if name == "complaints:complete":  # the object decides: its taker, assignee or a manager
         return user.has_perm("complaints.manage_complaint")
+    if name == "reports:advisors":  # every advisor's card, or only one's own (issue 19)
+        return user.has_perm("reports.view_reports") or user.has_perm("reports.view_own_scorecard")
     view_class = getattr(resolve(staff_url(name, objects).split("?")[0]).func, "view_class", None)
     required = getattr(view_class, "permission_required", None)
     if required is None:
