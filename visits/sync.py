@@ -118,9 +118,9 @@ VISIT_RECORD = sync.Declaration(
 )
 
 
-def _resolve_references(records: list[Record]) -> None:
-    """Vehicles and customers by the DMS's ids; advisors by username, else kept as text."""
-    live = [r for r in records if r.ok]
+def _vehicles_and_customers(live: list[Record]) -> tuple[dict, dict]:
+    """The records' vehicles ({external id: (id, owner id)}) and customers ({external id:
+    id}) by the DMS's ids, one query each."""
     vehicles = {
         external_id: (pk, owner_id)
         for external_id, pk, owner_id in bulk.lookup(
@@ -138,6 +138,13 @@ def _resolve_references(records: list[Record]) -> None:
             ["id"],
         )
     )
+    return vehicles, customers
+
+
+def _resolve_references(records: list[Record]) -> None:
+    """Vehicles and customers by the DMS's ids; advisors by username, else kept as text."""
+    live = [r for r in records if r.ok]
+    vehicles, customers = _vehicles_and_customers(live)
     advisors = dict(
         get_user_model()
         .objects.filter(username__in={r.values["advisor"] for r in live if r.values["advisor"]})
@@ -464,23 +471,7 @@ def appointments_sync(*, payload, by, now=None, capacity_report=None) -> SyncRes
     records = APPOINTMENT_RECORD.parse(payload)
     now = now or timezone.now()
     live = [r for r in records if r.ok]
-    vehicles = {
-        external_id: (pk, owner_id)
-        for external_id, pk, owner_id in bulk.lookup(
-            Vehicle,
-            "external_id",
-            [r.values["vehicle_external_id"] for r in live],
-            ["id", "owner_id"],
-        )
-    }
-    customers = dict(
-        bulk.lookup(
-            Customer,
-            "external_id",
-            [r.values["customer_external_id"] for r in live if r.values["customer_external_id"]],
-            ["id"],
-        )
-    )
+    vehicles, customers = _vehicles_and_customers(live)
     for record in live:
         values = record.values
         vehicle = vehicles.get(values["vehicle_external_id"])
