@@ -318,6 +318,9 @@ def repair_figures_by_advisor(period: Period) -> dict[int, dict]:
             "estimate_accuracy_rate": rate(row["kept"], row["estimates"]),
             "progress_update_rate": rate(row.get("notified", 0), row["visits"]),
             "recommended_work_conversion_rate": conversion.get(advisor_id),
+            # The denominators (the scorecard's observations).
+            "estimates": row["estimates"],
+            "extra_work_answered": len(row["turnaround"]),
         }
         for advisor_id, row in parts.items()
         if advisor_id is not None
@@ -326,6 +329,8 @@ def repair_figures_by_advisor(period: Period) -> dict[int, dict]:
             **dict.fromkeys(REPAIR_FIGURES),
             "visits": 0,
             "recommended_work_conversion_rate": value,
+            "estimates": 0,
+            "extra_work_answered": 0,
         }
         for advisor_id, value in conversion.items()
         if advisor_id is not None and advisor_id not in parts

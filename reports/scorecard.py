@@ -48,7 +48,6 @@ def figures_by_advisor(period: metrics.Period) -> dict[int, dict]:
     frame = daily.grouped(period, "advisor_id")
     frame = frame[frame["advisor_id"].notna() & (frame["visits"] > 0)]
     repair = metrics.repair_figures_by_advisor(period)
-    counts = _repair_counts(period)
     complaints = dict(
         metrics._of_delivered_visits(Complaint, period)
         .values_list("visit__advisor_id")
@@ -74,36 +73,13 @@ def figures_by_advisor(period: metrics.Period) -> dict[int, dict]:
             "survey_responses": int(row.responses),
         }
         sums = {column: int(getattr(row, column)) for column in DAILY_DENOMINATORS}
-        sums.update(counts.get(advisor_id, {"estimates": 0, "extra_work_answered": 0}))
+        sums["estimates"] = repairs.get("estimates", 0)
+        sums["extra_work_answered"] = repairs.get("extra_work_answered", 0)
         cards[advisor_id] = {
             "figures": values,
             "observations": {key: sums[column] for key, column in DENOMINATORS.items()},
         }
     return cards
-
-
-def _repair_counts(period: metrics.Period) -> dict[int, dict]:
-    """The denominators of the estimate accuracy and extra-work approval per advisor: the
-    same rows metrics.repair_figures_by_advisor counts (visits with an estimate, answered
-    extra-work items)."""
-    counts: dict[int, dict] = {}
-    for advisor_id, n in (
-        metrics.delivered_visits(period)
-        .filter(metrics.HAS_ESTIMATE)
-        .values_list("advisor_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        counts.setdefault(advisor_id, {"estimates": 0, "extra_work_answered": 0})["estimates"] = n
-    for advisor_id, n in (
-        metrics._answered_items(period)
-        .values_list("visit__advisor_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    ):
-        row = counts.setdefault(advisor_id, {"estimates": 0, "extra_work_answered": 0})
-        row["extra_work_answered"] = n
-    return counts
 
 
 def shown_value(key: str, value):
