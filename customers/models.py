@@ -16,6 +16,15 @@ class WeChatSource(models.TextChoices):
     BOOKING = "booking", _("在线预约页")
 
 
+class ValueTier(models.TextChoices):
+    """METRICS.md's value pyramid (reports.dashboard.TIERS, best first)."""
+
+    VIP = "vip", "VIP"
+    CORE = "core", _("核心")
+    REGULAR = "regular", _("普通")
+    LOW = "low", _("低价值")
+
+
 class Customer(models.Model):
     class Kind(models.TextChoices):
         INDIVIDUAL = "individual", _("个人")
@@ -90,12 +99,29 @@ class Customer(models.Model):
     # the advisor completes the record at check-in; the note says where it came from.
     verified = models.BooleanField(_("资料已核实"), default=True)
     verification_note = models.CharField(_("待核实说明"), max_length=100, blank=True)
+    # The customer's own service advisor (issue 19): set by their first visit, changed on the
+    # customer page, moved in bulk by a manager when an advisor leaves.
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("专属顾问"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_customers",
+    )
+    # The value tier (METRICS.md "Customer value tiers") as of value_tier_on, refreshed by
+    # the reports' nightly task: what the badge shows and the call queue's VIP policy reads.
+    value_tier = models.CharField(
+        _("价值等级"), max_length=10, choices=ValueTier, blank=True, default="", db_default=""
+    )
+    value_tier_on = models.DateField(_("价值等级计算日"), null=True, blank=True)
     # Set by privacy.services.customer_erase: the record stays only as anonymous statistics.
     erased_at = models.DateTimeField(_("个人信息删除时间"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The value tier is a figure recomputed every night, not a change anyone made.
+    history = HistoricalRecords(excluded_fields=["updated_at", "value_tier", "value_tier_on"])
 
     class Meta:
         verbose_name = _("客户")

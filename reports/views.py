@@ -12,6 +12,7 @@ from django.views import View
 
 from complaints.models import Complaint
 from customers import access as customer_access
+from customers.models import ValueTier
 from followups import access as followup_access
 from followups import services as followup_services
 from shopcrm.access import PermissionRequired, has_perm
@@ -304,12 +305,7 @@ FUNNEL_LABELS = {
     "dialled": gettext_lazy("已拨打"),
     "reached": gettext_lazy("已接通"),
 }
-TIER_LABELS = {
-    "vip": "VIP",
-    "core": gettext_lazy("核心"),
-    "regular": gettext_lazy("普通"),
-    "low": gettext_lazy("低价值"),
-}
+TIER_LABELS = dict(ValueTier.choices)
 
 
 class VisitsView(PermissionRequired, View):
