@@ -35,7 +35,9 @@ class PeriodForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         validators=[check_day],
     )
-    advisor = StaffChoiceField(label=_("服务顾问"), required=False, queryset=None)
+    advisor = StaffChoiceField(
+        label=_("服务顾问"), required=False, queryset=None, empty_label=_("全部")
+    )
     service_type = forms.ChoiceField(
         label=_("服务类型"), required=False, choices=[("", _("全部")), *ServiceType.choices]
     )
