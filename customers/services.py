@@ -9,11 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shopcrm.access import id_or_none
 from shopcrm.errors import DomainError, DuplicateFound
 
 from .events import emit_contact_withdrawn
 from .models import Customer, CustomerMerge, PhoneReveal, Vehicle
-from .selectors import customer_find_by_phone
+from .selectors import advisor_choices, customer_find_by_phone
 from .validators import (
     check_model_year,
     check_registration_date,
@@ -414,4 +415,22 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
     customer.save()
     if withdrawn:
         emit_contact_withdrawn(customer_ids=[customer.pk])
+    return customer
+
+
+@transaction.atomic
+def customer_advisor_change(*, customer: Customer, advisor_id, by=None) -> Customer:
+    """Give a customer another own advisor (专属顾问), chosen on the customer page: an active
+    member of staff in the advisor role. Recorded in the customer's history with who."""
+    advisor = advisor_choices().filter(pk=id_or_none(advisor_id)).first()
+    if advisor is None:
+        raise ValidationError({"advisor": [_("请选择一位在职的服务顾问。")]})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.is_merged:
+        raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="customer_merged")
+    if customer.advisor_id == advisor.pk:
+        return customer
+    customer.advisor = advisor
+    customer._history_user = by
+    customer.save(update_fields=["advisor", "updated_at"])
     return customer

@@ -284,6 +284,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.tasks.sweep_no_show_appointments",
         "schedule": 300.0,
     },
+    # A customer's own advisor is set with their first visit (desk or DMS); this finds any
+    # customer a visit left without one (issue 19).
+    "visits-customer-advisors": {
+        "task": "visits.tasks.sweep_customer_advisors",
+        "schedule": 600.0,
+    },
     "followups-missing-calls": {
         "task": "followups.tasks.sweep_missing_calls",
         "schedule": 60.0,
