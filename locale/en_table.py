@@ -1476,6 +1476,8 @@ EN = {
     "更换专属顾问": "Change own advisor",
     "请选择一位在职的服务顾问。": "Choose an active service advisor.",
     "专属顾问已改为 %(name)s。": "Own advisor changed to %(name)s.",
+    "VIP 客户优先": "VIP customers first",
+    "VIP 客户的回访排在同类回访之前，但不会排到更紧急的回访类型之前": "A VIP customer's call comes before the same kind of call for others, never before a more urgent kind",
 }
 PLURALS = {
     "%(count)s 条客户短信回复待处理。": (
