@@ -328,6 +328,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.refresh_daily_figures",
         "schedule": 60.0,
     },
+    # Each customer's value tier (issue 19), stored nightly: the first run after the shop's
+    # midnight does it, the others that day find it done (a night missed is made up).
+    "reports-value-tiers": {
+        "task": "reports.tasks.refresh_value_tiers",
+        "schedule": 3600.0,
+    },
     # The day-before reminder of each appointment (once per appointment and slot), and the
     # booking page's spent one-time codes.
     "onlinebooking-reminders": {
