@@ -1470,6 +1470,7 @@ EN = {
     "未结投诉": "Open complaints",
     "最近回访": "Latest calls",
     "下次预约": "Next appointment",
+    "下次保养": "Next service",
     "暂无评价": "No survey yet",
     "还有更多": "and more",
     "该客户的个人信息已删除。": "This customer's personal data has been erased.",
