@@ -3,8 +3,11 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from shopcrm.people import person_name
 
 from .validators import mask_phone
 
@@ -34,6 +37,9 @@ def _display(record, field_name: str, value) -> str:
     if field_name in MASKED_FIELDS:
         return mask_phone(value)
     model_field = record.instance_type._meta.get_field(field_name)
+    if model_field.many_to_one and model_field.related_model is get_user_model():
+        # A member of staff (the customer's own advisor) by name, not by id.
+        return person_name(get_user_model().objects.filter(pk=value).first()) or str(value)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(value, bool):

@@ -4,9 +4,12 @@ box (visits.selectors.desk_search adds the repair orders), and the customer page
 import re
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.db.models.functions import Right
+
+from shopcrm.roles import ADVISOR
 
 from .models import Customer, Vehicle
 from .validators import clean_plate_text, clean_vin_text, looks_like_plate, normalize_phone
@@ -134,3 +137,14 @@ def vehicle_list_for_api(*, filters: dict):
     if filters.get("customer_external_id"):
         queryset = queryset.filter(owner__external_id=filters["customer_external_id"])
     return queryset
+
+
+def advisor_choices():
+    """Who may be a customer's own advisor: active members of staff in the advisor role
+    (shopcrm.roles), in name order."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=ADVISOR)
+        .distinct()
+        .order_by("last_name", "first_name", "username")
+    )

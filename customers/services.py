@@ -6,14 +6,16 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from shopcrm.access import id_or_none
 from shopcrm.errors import DomainError, DuplicateFound
 
 from .events import emit_contact_withdrawn
-from .models import Customer, CustomerMerge, PhoneReveal, Vehicle
-from .selectors import customer_find_by_phone
+from .models import Customer, CustomerMerge, PhoneReveal, ValueTier, Vehicle
+from .selectors import advisor_choices, customer_find_by_phone
 from .validators import (
     check_model_year,
     check_registration_date,
@@ -415,3 +417,51 @@ def customer_update(*, customer: Customer, by=None, **changes) -> Customer:
     if withdrawn:
         emit_contact_withdrawn(customer_ids=[customer.pk])
     return customer
+
+
+@transaction.atomic
+def customer_advisor_change(*, customer: Customer, advisor_id, by=None) -> Customer:
+    """Give a customer another own advisor (专属顾问), chosen on the customer page: an active
+    member of staff in the advisor role. Recorded in the customer's history with who."""
+    advisor = advisor_choices().filter(pk=id_or_none(advisor_id)).first()
+    if advisor is None:
+        raise ValidationError({"advisor": [_("请选择一位在职的服务顾问。")]})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.is_merged:
+        raise DomainError(_("该客户已被合并，请使用合并后的客户。"), code="customer_merged")
+    if customer.advisor_id == advisor.pk:
+        return customer
+    customer.advisor = advisor
+    customer._history_user = by
+    customer.save(update_fields=["advisor", "updated_at"])
+    return customer
+
+
+TIER_UPDATE_CHUNK = 10_000  # ids per UPDATE: well below PostgreSQL's 65,535 parameters
+
+
+@transaction.atomic
+def customer_value_tiers_set(*, tiers: dict, on: date) -> int:
+    """Store each customer's value tier as computed on ``on`` (reports' nightly refresh):
+    ``tiers`` is {customer id: tier}; every other customer with a tier gets none (no
+    visit in the 24 months). One UPDATE per tier (per 10,000 customers), whatever the
+    size of the shop; the tier is a figure, not a change anyone made, so no history.
+    Returns the rows written."""
+    by_tier: dict[str, list[int]] = {}
+    for customer_id, tier in tiers.items():
+        if tier not in ValueTier.values:
+            raise ValueError(f"not a value tier: {tier!r}")
+        by_tier.setdefault(tier, []).append(int(customer_id))
+    written = 0
+    for tier, ids in by_tier.items():
+        for start in range(0, len(ids), TIER_UPDATE_CHUNK):
+            written += Customer.objects.filter(
+                pk__in=ids[start : start + TIER_UPDATE_CHUNK]
+            ).update(value_tier=tier, value_tier_on=on)
+    # Everyone the computation did not name (their tier is from an earlier day): none now.
+    written += (
+        Customer.objects.exclude(value_tier="")
+        .filter(Q(value_tier_on__lt=on) | Q(value_tier_on__isnull=True))
+        .update(value_tier="", value_tier_on=on)
+    )
+    return written

@@ -8,6 +8,7 @@ urlpatterns = [
     path("customers/new/", views.CustomerCreateView.as_view(), name="create"),
     path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="edit"),
+    path("customers/<int:pk>/advisor/", views.CustomerAdvisorView.as_view(), name="advisor"),
     path("customers/<int:pk>/reveal-phone/", views.RevealPhoneView.as_view(), name="reveal_phone"),
     path(
         "customers/<int:pk>/reveal-phone/admin/",

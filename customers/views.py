@@ -11,10 +11,12 @@ from django.views import View
 from followups import selectors as followup_selectors
 from messaging import selectors as messaging_selectors
 from shopcrm.access import PermissionRequired
+from shopcrm.people import person_name
 from shopcrm.refusals import REFUSED, RefusalMixin
 from visits import access as visit_access
 from visits import selectors as visit_selectors
 from visits import workitems as visit_workitems
+from workflows.glance import customer_glance
 
 from . import access, selectors, services
 from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm
@@ -104,17 +106,21 @@ class CustomerDetailView(PermissionRequired, View):
         for vehicle in vehicles:
             vehicle.next_service = next_services.get(vehicle.pk)
             vehicle.open_recommendations = recommendations.get(vehicle.pk, [])
+        can_edit = request.user.has_perm(access.CHANGE) and not customer.is_erased
         return render(
             request,
             "customers/customer_detail.html",
             {
                 "customer": customer,
+                "glance": customer_glance(customer=customer),
+                "advisor_choices": selectors.advisor_choices() if can_edit else None,
                 "visits": visit_selectors.visits_of_customer(customer=customer),
                 "vehicles": vehicles,
                 "today": timezone.localdate(),
                 "can_reveal": access.can_reveal_phone(request.user, customer),
                 "can_merge": access.can_merge(request.user),
                 "can_edit": request.user.has_perm(access.CHANGE),
+                "can_change_advisor": can_edit,
                 "history": history_entries(customer, limit=10),
                 "sms_replies": messaging_selectors.replies_of_customer(customer=customer),
                 "can_add_vehicle": request.user.has_perm(access.ADD_VEHICLE),
@@ -162,6 +168,27 @@ class CustomerEditView(PermissionRequired, RefusalMixin, View):
                 return redirect("customers:detail", pk=customer.pk)
         context = {"form": form, "customer": customer, "duplicate_customer": self.duplicate}
         return render(request, self.template_name, context, status=400)
+
+
+class CustomerAdvisorView(PermissionRequired, RefusalMixin, View):
+    """POST only, from the customer page: another own advisor for the customer. A refused
+    choice (not an active advisor) is said in the page's messages; nothing changes."""
+
+    permission_required = access.CHANGE
+
+    def post(self, request, pk):
+        customer = access.customer_for(request.user, pk, permission=access.CHANGE, live=True)
+        changed = self.attempt(
+            services.customer_advisor_change,
+            customer=customer,
+            advisor_id=request.POST.get("advisor"),
+            by=request.user,
+        )
+        if changed is not REFUSED:
+            messages.success(
+                request, _("专属顾问已改为 %(name)s。") % {"name": person_name(changed.advisor)}
+            )
+        return redirect("customers:detail", pk=customer.pk)
 
 
 class RevealPhoneView(PermissionRequired, View):

@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from shopcrm.admin_filters import PersonListFilter, person_column
 
+from . import services
 from .models import CallAttempt, FollowUpPolicy, FollowUpTask
 
 
@@ -17,6 +18,11 @@ class FollowUpPolicyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return not FollowUpPolicy.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "vip_first" in form.changed_data:  # the waiting calls follow the switch at once
+            services.task_priorities_apply()
 
     def has_delete_permission(self, request, obj=None):
         return False

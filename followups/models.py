@@ -41,6 +41,13 @@ class FollowUpPolicy(ConstraintErrorsOnFields, models.Model):
         default=30,
         help_text=_("客户拒绝或推迟的项目，过这么多天后电话提醒"),
     )
+    # Issue 19: VIP customers' calls are handed out before the same kind of call for other
+    # customers, never before a more urgent kind (followups.rules.priority_of).
+    vip_first = models.BooleanField(
+        _("VIP 客户优先"),
+        default=True,
+        help_text=_("VIP 客户的回访排在同类回访之前，但不会排到更紧急的回访类型之前"),
+    )
 
     class Meta:
         verbose_name = _("回访规则")

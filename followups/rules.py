@@ -27,6 +27,11 @@ PRIORITY = {
     Kind.WIN_BACK: 60,
 }
 DEFAULT_PRIORITY = 50
+# A VIP customer's call (FollowUpPolicy.vip_first): one step ahead of the same kind for
+# everyone else, whatever their due times; the kinds are five or more apart, so it never
+# passes a more urgent kind (a bad survey's recovery call still comes before a VIP's
+# three-day call).
+VIP_STEP = 1
 # Outcomes that end the task for good; no answer and busy are tried again.
 DONE = (*FollowUpTask.REACHED, Outcome.REFUSED)
 FAILED = (Outcome.WRONG_NUMBER,)
@@ -44,8 +49,10 @@ class ContactHours:
         return calendar_rules.next_open_moment(at, self.hours, set(self.holidays))
 
 
-def priority_of(kind: str) -> int:
-    return PRIORITY.get(kind, DEFAULT_PRIORITY)
+def priority_of(kind: str, *, vip: bool = False) -> int:
+    """The queue's priority of a call of ``kind`` (smaller first); ``vip``: for a VIP
+    customer while the policy puts them first."""
+    return PRIORITY.get(kind, DEFAULT_PRIORITY) - (VIP_STEP if vip else 0)
 
 
 def kinds_in_queue_order() -> list[str]:

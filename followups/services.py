@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.contact import Purpose, contactable, may_contact
-from customers.models import Customer, Vehicle
+from customers.models import Customer, ValueTier, Vehicle
 from customers.services import customer_mark_do_not_contact
 from messaging.services import message_enqueue, sent_in_one_batch
 from shopcalendar import rules as calendar_rules
@@ -66,7 +66,7 @@ def task_create(
                     "visit_id": visit.pk if visit is not None else visit_id,
                     "appointment": appointment,
                     "reason": reason[:200],
-                    "priority": rules.priority_of(kind),
+                    "priority": rules.priority_of(kind, vip=_vip_first(customer)),
                     "due_at": due_at,
                     "next_attempt_at": due_at,
                     "expires_at": expires_at,
@@ -74,6 +74,34 @@ def task_create(
             )
     except IntegrityError:
         return FollowUpTask.objects.get(kind=kind, source_key=source.key), False
+
+
+def _vip_first(customer: Customer) -> bool:
+    return customer.value_tier == ValueTier.VIP and current_policy().vip_first
+
+
+def task_priorities_apply() -> int:
+    """Waiting calls take the priority their kind and customer have now: after the value
+    tiers were refreshed (a customer became or stopped being VIP) or the policy's "VIP
+    first" was switched. Only the pending calls whose priority is their kind's computed
+    one (either way) are moved, so a priority an administrator set by hand stays; a second
+    run changes nothing. Returns how many calls it moved."""
+    vip_first = current_policy().vip_first
+    vips = Customer.objects.filter(value_tier=ValueTier.VIP).values("pk")
+    moved = 0
+    for kind in Kind.values:
+        plain, ahead = rules.priority_of(kind), rules.priority_of(kind, vip=True)
+        pending = FollowUpTask.objects.filter(
+            kind=kind, status=Status.PENDING, priority__in=[plain, ahead]
+        )
+        if vip_first:
+            moved += pending.filter(customer_id__in=vips, priority=plain).update(priority=ahead)
+            moved += (
+                pending.exclude(customer_id__in=vips).filter(priority=ahead).update(priority=plain)
+            )
+        else:
+            moved += pending.filter(priority=ahead).update(priority=plain)
+    return moved
 
 
 def post_service_task_create(*, visit_id: int) -> FollowUpTask | None:

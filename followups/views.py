@@ -27,6 +27,7 @@ from surveys.forms import answers_from_post
 from visits import workitems as visit_workitems
 from visits.models import ServiceType
 from workflows.call_outcome import Booking, call_outcome_record
+from workflows.glance import customer_glance
 
 from . import access, rules, selectors, services
 from .forms import CancelTaskForm, OutcomeForm, ReassignForm, TeamFilterForm
@@ -105,6 +106,7 @@ class CallView(PermissionRequired, View):
                 "task": task,
                 "holds": holds,
                 "customer": task.customer,
+                "glance": customer_glance(customer=task.customer),
                 "can_reveal": customer_access.can_reveal_phone(request.user, task.customer),
                 "reveal_url": reverse("followups:reveal_phone", args=[task.pk]),
                 "opening": OPENING % {"shop": settings.SHOP_NAME},

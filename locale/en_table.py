@@ -1461,6 +1461,24 @@ EN = {
     "词语": "Term",
     "次数": "Texts",
     "情感": "Sentiment",
+    # Issue 19, the customer at a glance (H12).
+    "客户速览": "At a glance",
+    "专属顾问": "Own advisor",
+    "价值等级": "Value tier",
+    "价值等级计算日": "Value tier as of",
+    "最近评价": "Latest survey",
+    "未结投诉": "Open complaints",
+    "最近回访": "Latest calls",
+    "下次预约": "Next appointment",
+    "下次保养": "Next service",
+    "暂无评价": "No survey yet",
+    "还有更多": "and more",
+    "该客户的个人信息已删除。": "This customer's personal data has been erased.",
+    "更换专属顾问": "Change own advisor",
+    "请选择一位在职的服务顾问。": "Choose an active service advisor.",
+    "专属顾问已改为 %(name)s。": "Own advisor changed to %(name)s.",
+    "VIP 客户优先": "VIP customers first",
+    "VIP 客户的回访排在同类回访之前，但不会排到更紧急的回访类型之前": "A VIP customer's call comes before the same kind of call for others, never before a more urgent kind",
 }
 PLURALS = {
     "%(count)s 条客户短信回复待处理。": (

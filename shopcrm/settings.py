@@ -284,6 +284,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "visits.tasks.sweep_no_show_appointments",
         "schedule": 300.0,
     },
+    # A customer's own advisor is set with their first visit (desk or DMS); this finds any
+    # customer a visit left without one (issue 19).
+    "visits-customer-advisors": {
+        "task": "visits.tasks.sweep_customer_advisors",
+        "schedule": 600.0,
+    },
     "followups-missing-calls": {
         "task": "followups.tasks.sweep_missing_calls",
         "schedule": 60.0,
@@ -321,6 +327,12 @@ CELERY_BEAT_SCHEDULE = {
     "reports-refresh-daily-figures": {
         "task": "reports.tasks.refresh_daily_figures",
         "schedule": 60.0,
+    },
+    # Each customer's value tier (issue 19), stored nightly: the first run after the shop's
+    # midnight does it, the others that day find it done (a night missed is made up).
+    "reports-value-tiers": {
+        "task": "reports.tasks.refresh_value_tiers",
+        "schedule": 3600.0,
     },
     # The day-before reminder of each appointment (once per appointment and slot), and the
     # booking page's spent one-time codes.

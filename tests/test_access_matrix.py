@@ -36,6 +36,7 @@ ROLES = ["advisor", "agent", "manager", "admin", "dms_client", "hotline_client",
 PAGES = {
     "customers:detail": "customer",
     "customers:edit": "customer",
+    "customers:advisor": "customer",
     "customers:reveal_phone": "customer",
     "customers:reveal_phone_admin": "customer",
     "customers:vehicle_create": "customer",

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -194,10 +194,31 @@ def visit_check_in(
     )
     visit._history_user = advisor
     visit.save()
+    customer_advisor_from_first_visit(customer_ids=[customer.pk])
     if odometer_km is not None:
         vehicle_record_odometer(vehicle=vehicle, odometer_km=odometer_km, by=advisor)
     emit_visit_checked_in(visit_id=visit.pk, source="browser")
     return visit
+
+
+def customer_advisor_from_first_visit(*, customer_ids=None) -> int:
+    """Customers without their own advisor get the advisor of their first visit (the
+    earliest checked in that has one): at a desk check-in and a DMS sync, in the
+    visit's transaction, for the visit's customers; and by the beat sweep (``customer_ids``
+    None: every customer), which makes the database the truth whatever path created a
+    visit. One UPDATE; customers with an advisor, or no visit with one, are not touched
+    (so a second run writes nothing). Returns how many customers it assigned."""
+    first_advisor = (
+        Visit.objects.filter(customer_id=OuterRef("pk"), advisor__isnull=False)
+        .order_by("checked_in_at", "pk")
+        .values("advisor_id")[:1]
+    )
+    customers = Customer.objects.filter(advisor__isnull=True)
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=list(customer_ids))
+    return customers.filter(
+        Exists(Visit.objects.filter(customer_id=OuterRef("pk"), advisor__isnull=False))
+    ).update(advisor_id=Subquery(first_advisor))
 
 
 def _check_in_errors(

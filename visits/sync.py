@@ -21,7 +21,7 @@ from shopcrm.sync import Record, SyncResult, refuse_duplicates_in_batch, write_b
 from . import workitems
 from .events import emit_visit_checked_in, emit_visit_delivered, emit_visit_ready
 from .models import Appointment, Visit, WorkItem
-from .services import CHECKLIST_DETAILS
+from .services import CHECKLIST_DETAILS, customer_advisor_from_first_visit
 
 
 def _delivery_times_in_order(record: Record, values: dict) -> None:
@@ -197,6 +197,10 @@ def visits_sync(*, payload, by, now=None) -> SyncResult:
     look_back = now - settings.SHOPCRM_DELIVERED_EVENT_LOOK_BACK
 
     def fire_events(valid: list[Record], outcome: bulk.UpsertOutcome) -> None:
+        # In the batch's transaction: a customer's first visit gives them their advisor.
+        customer_advisor_from_first_visit(
+            customer_ids={r.values["customer_id"] for r in valid if r.values.get("customer_id")}
+        )
         written = {**outcome.created, **outcome.updated}
         for record in valid:
             visit_id = written.get(record.values["external_id"])

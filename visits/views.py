@@ -24,6 +24,7 @@ from shopcrm.access import PermissionRequired, id_or_none
 from shopcrm.cache import public_page_too_busy
 from shopcrm.errors import DomainError
 from shopcrm.refusals import REFUSED, RefusalMixin, message_of
+from workflows.glance import customer_glance
 
 from . import access, rules, selectors, services, status, workitems
 from .forms import (
@@ -104,10 +105,12 @@ class CheckInView(PermissionRequired, RefusalMixin, View):
         vehicle = customer_access.find_vehicle(user, data.get("vehicle_id"))
         customer = customer_access.find_customer(user, data.get("customer_id"), live=True)
         appointment = access.find_appointment(user, data.get("appointment_id"))
+        customer = customer or (vehicle.owner if vehicle else None)
         return {
             "form": form,
             "vehicle": vehicle,
-            "customer": customer or (vehicle.owner if vehicle else None),
+            "customer": customer,
+            "glance": customer_glance(customer=customer) if customer else None,
             "appointment": appointment,
             "last_visit": vehicle.visits.order_by("-checked_in_at").first() if vehicle else None,
             "open_visit": selectors.open_visit_of(vehicle=vehicle),

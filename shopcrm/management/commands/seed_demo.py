@@ -33,6 +33,7 @@ from followups import services as followup_services
 from followups.models import CallAttempt, FollowUpPolicy, FollowUpTask
 from followups.sources import of_complaint_round, of_lapse, of_vehicle_service, of_visit
 from messaging.models import REDACTED, Message
+from reports.tiers import value_tiers_store
 from servicemessages.models import PARAMETERS, Event, MessageTemplate
 from shopcalendar import rules as calendar_rules
 from shopcalendar import selectors as calendar
@@ -43,6 +44,7 @@ from surveys import scoring
 from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from surveys.models import Answer, SurveyInvitation, SurveyResponse
+from visits import services as visit_services
 from visits.models import (
     Appointment,
     PromiseRevision,
@@ -319,6 +321,8 @@ class Command(BaseCommand):
         customers = self._customers(rng, n_customers, now)
         vehicles, profiles = self._vehicles(rng, customers)
         visits = self._visits(rng, vehicles, profiles, advisors, now)
+        # The visits were bulk-inserted: each customer's own advisor is their first visit's.
+        visit_services.customer_advisor_from_first_visit()
         appointments = self._appointments(rng, vehicles, advisors)
         appointments += _appointment_history(now)
         # The call centre: two years of three-day calls already made, and the queue of the
@@ -350,6 +354,9 @@ class Command(BaseCommand):
         send_at = DigestPolicy.current().send_at
         opening = timezone.make_aware(datetime.combine(timezone.localdate(now), send_at))
         digest_services.digests_make(now=max(now, opening))
+        # Tonight's value tiers, now: the demo shows its VIP badges (and the queue puts the
+        # VIPs' waiting calls first) from the start.
+        value_tiers_store(as_of=timezone.localdate(now))
         return {
             "responses": len(responses),
             "complaints": complaints,
