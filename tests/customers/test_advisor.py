@@ -162,3 +162,10 @@ def test_advisors_still_see_their_customers_and_may_hand_one_over(advisor_client
     advisor_client.post(reverse("customers:advisor", args=[mine.pk]), {"advisor": other.pk})
     assert advisor_of(mine) == other
     assert advisor_client.get(reverse("customers:detail", args=[mine.pk])).status_code == 200
+
+
+def test_the_beat_runs_the_sweep():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["visits-customer-advisors"]
+    assert entry["task"] == visit_tasks.sweep_customer_advisors.name

@@ -103,3 +103,10 @@ def test_an_unknown_tier_is_refused_and_nothing_written(noon):
     with pytest.raises(ValueError):
         customer_value_tiers_set(tiers={customer.pk: "gold"}, on=noon.date())
     assert Customer.objects.get(pk=customer.pk).value_tier == ValueTier.CORE
+
+
+def test_the_beat_runs_the_refresh():
+    from django.conf import settings
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reports-value-tiers"]
+    assert entry["task"] == tasks.refresh_value_tiers.name and entry["schedule"] <= 3600
