@@ -273,7 +273,11 @@ def contacts(campaign: Campaign, state: str = ""):
 
 
 def campaign_list():
-    return Campaign.objects.select_related("created_by").annotate(
-        audience_size=Count("contacts", distinct=True),
-        vin_count=Count("vehicles", distinct=True),
+    return (
+        Campaign.objects.select_related("created_by")
+        .annotate(
+            audience_size=Count("contacts", distinct=True),
+            vin_count=Count("vehicles", distinct=True),
+        )
+        .order_by("-starts_at", "-pk")
     )
