@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from customers.contact import Purpose, may_contact, message_channel_for, refusal_reason
 from customers.models import Customer, Vehicle
+from customers.validators import clean_vin_text
 from followups import services as followup_services
 from followups import sources
 from followups.booking_links import booking_link
@@ -154,11 +155,16 @@ def vins_read(*, campaign: Campaign, content: bytes) -> tuple[list, list]:
     rows = []
     for line, vin in lines.good:
         pk, active = vehicles.get(vin, (None, False))
-        reason = _vin_refusal(pk, active, listed)
+        reason = _vin_refusal(vin, pk, active, listed)
         if reason:
             bad.append({"line": line, "value": vin, "reason": reason})
         else:
             rows.append((line, pk))
+    # A bad line naming a car of the shop keeps only its number and reason: the VIN ties the
+    # car to its owner, and the campaign's report is not erased with the customer.
+    for row in bad:
+        if clean_vin_text(row["value"]) in vehicles:
+            row["value"] = ""
     bad.sort(key=lambda row: row["line"])
     if not rows:
         raise ValidationError(
@@ -167,9 +173,9 @@ def vins_read(*, campaign: Campaign, content: bytes) -> tuple[list, list]:
     return rows, bad
 
 
-def _vin_refusal(pk: int | None, active: bool, listed: set) -> str:
+def _vin_refusal(vin: str, pk: int | None, active: bool, listed: set) -> str:
     if pk is None:
-        return _("本店没有这辆车")
+        return rules.check_digit_error(vin) or _("本店没有这辆车")
     if not active:
         return _("车辆已不在用（已转出或报废）")
     if pk in listed:

@@ -59,13 +59,29 @@ def test_bad_lines_are_reported_line_by_line_and_the_good_ones_kept(recall, cars
     assert "不在用" in reasons[10]
     recall.refresh_from_db()
     assert [row["line"] for row in recall.vin_import_errors] == [3, 6, 7, 8, 9, 10]
+    # The bad lines naming a car of the shop keep no VIN (personal data: privacy.inventory).
+    values = {row["line"]: row["value"] for row in recall.vin_import_errors}
+    assert values[6] == values[10] == "" and values[7] == valid_vin(9200)
+
+
+def test_a_car_recorded_with_a_check_digit_exception_is_accepted(recall):
+    from customers.validators import vin_check_digit
+
+    vin = wrong_check_digit(valid_vin(9400))
+    assert vin[8] != vin_check_digit(vin)
+    car = VehicleFactory(vin=vin)
+    report = services.vins_import(
+        campaign=recall, content=_file(vin, wrong_check_digit(valid_vin(9401)))
+    )
+    assert report.added == 1 and CampaignVehicle.objects.get().vehicle == car
+    assert "校验位" in report.bad[0]["reason"]
 
 
 def test_a_vin_already_in_the_campaign_is_a_duplicate(recall, cars):
     services.vins_import(campaign=recall, content=_file(cars[0].vin))
     report = services.vins_import(campaign=recall, content=_file(cars[0].vin, cars[1].vin))
     assert report.added == 1
-    assert report.bad == [{"line": 1, "value": cars[0].vin, "reason": "已在本活动中"}]
+    assert report.bad == [{"line": 1, "value": "", "reason": "已在本活动中"}]
     assert CampaignVehicle.objects.count() == 2
 
 
