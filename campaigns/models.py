@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 class Campaign(models.Model):
     class Kind(models.TextChoices):
         MARKETING = "marketing", _("营销活动")
-        RECALL = "recall", _("召回")
+        RECALL = "recall", _("车辆召回")
 
     class Audience(models.TextChoices):
         SERVICE_DUE = "service_due", _("N 天内到期保养")

@@ -1582,6 +1582,7 @@ EN = {
     "；%(count)s 个未拨电话和未发消息已取消。": "; %(count)s calls not made and messages not sent were cancelled.",
     "活动回访": "Campaign call",
     "车辆召回通知": "Vehicle recall notice",
+    "车辆召回": "Vehicle recall",
     "本店正在举办活动（见下方回访原因），想为您和爱车介绍一下，方便吗？": "We are running a campaign (see the reason below); may I tell you about it?",
     "需要帮您预约时间到店吗？": "Shall I book you a time to come in?",
     "厂家对您的车辆发布了召回，需要到店免费检修（见下方回访原因）。": "The manufacturer has issued a recall for your car: it needs a free check at the shop (see the reason below).",

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, verbose_name='活动名称')),
-                ('kind', models.CharField(choices=[('marketing', '营销活动'), ('recall', '召回')], default='marketing', max_length=10, verbose_name='活动类型')),
+                ('kind', models.CharField(choices=[('marketing', '营销活动'), ('recall', '车辆召回')], default='marketing', max_length=10, verbose_name='活动类型')),
                 ('audience', models.CharField(choices=[('service_due', 'N 天内到期保养'), ('at_risk', '有流失风险'), ('lapsed', '已流失'), ('value_tier', '客户价值等级'), ('mileage_band', '日均里程段'), ('vehicle_model', '车型'), ('last_visit', '上次回厂日期'), ('vin_list', '导入的 VIN 清单（召回）')], max_length=16, verbose_name='目标客户')),
                 ('due_within_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='到期天数')),
                 ('value_tier', models.CharField(blank=True, choices=[('vip', 'VIP'), ('core', '核心'), ('regular', '普通'), ('low', '低价值')], max_length=8, verbose_name='价值等级')),
