@@ -26,6 +26,7 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
+    F,
     Max,
     OuterRef,
     Q,
@@ -168,7 +169,7 @@ def _reached():
 def _window_visits(campaign: Campaign):
     """The visits that count for a contact (OuterRef: the contact row)."""
     return Visit.objects.filter(
-        customer_id=OuterRef("customer_id"),
+        customer_id=OuterRef("customer_now"),
         checked_in_at__gte=OuterRef("created_at"),
         checked_in_at__lt=end_of(campaign.ends_on + timedelta(days=GRACE_DAYS)),
     ).exclude(status=Visit.Status.CANCELLED)
@@ -182,7 +183,7 @@ def with_states(campaign: Campaign):
     """The campaign's contacts, each annotated with what became of it (contacted, reached,
     booked, arrived, revenue)."""
     booked = Appointment.objects.filter(
-        customer_id=OuterRef("customer_id"),
+        customer_id=OuterRef("customer_now"),
         created_at__gte=OuterRef("created_at"),
         created_at__lt=end_of(campaign.ends_on),
     )
@@ -194,7 +195,13 @@ def with_states(campaign: Campaign):
         .values("total")
     )
     contacted = _contacted()
-    return CampaignContact.objects.filter(campaign=campaign).annotate(
+    # A contact stays with the customer it was made for; when that record was merged into
+    # another (customers.services.customer_merge), its appointments and visits are the
+    # other's now.
+    contacts = CampaignContact.objects.filter(campaign=campaign).annotate(
+        customer_now=Coalesce(F("customer__merged_into_id"), F("customer_id"))
+    )
+    return contacts.annotate(
         is_contacted=_flag(contacted),
         is_reached=_flag(_reached()),
         is_booked=_flag(contacted & Q(Exists(booked))),

@@ -131,3 +131,26 @@ def test_the_recall_close_rate_counts_recall_visits_delivered_after_the_start():
     assert (figures.recall_closed, figures.recall_vehicles) == (2, 4)
     assert figures.recall_close_rate == 0.5
     assert TODAY  # frozen at noon (helpers)
+
+
+def test_a_contact_whose_customer_was_merged_counts_the_merged_records():
+    from customers.services import customer_merge
+
+    owner, car = customer_with_car()
+    marketing = campaign(channel="call", message_template="")
+    services.campaigns_run()
+    FollowUpTask.objects.filter(kind="campaign").update(attempts=1, outcome="booked")
+    duplicate, _car = customer_with_car(model="帕萨特")  # the same person, entered twice
+    customer_merge(source=owner, target=duplicate)
+    checked_in = NOW + timedelta(days=2)
+    VisitFactory(
+        vehicle=car,
+        customer=duplicate,
+        status="delivered",
+        checked_in_at=checked_in,
+        delivered_at=checked_in + timedelta(hours=2),
+        total_amount=Decimal("880.00"),
+    )
+    figures = selectors.figures(marketing)
+    assert (figures.audience, figures.contacted, figures.arrived) == (1, 1, 1)
+    assert figures.revenue == Decimal("880.00")
