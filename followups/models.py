@@ -79,6 +79,10 @@ class FollowUpTask(models.Model):
         COMPLAINT_CALLBACK = "complaint_callback", _("投诉回访")
         RECOMMENDED_WORK = "recommended_work", _("建议项目回访")
         MISSED_APPOINTMENT = "missed_appointment", _("未到店回访")
+        # A manager's campaign (campaigns): marketing needs the customer's consent, a
+        # vehicle recall is service information.
+        CAMPAIGN = "campaign", _("活动回访")
+        RECALL = "recall", _("车辆召回通知")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待拨打")
@@ -101,7 +105,16 @@ class FollowUpTask(models.Model):
     OPEN = (Status.PENDING, Status.CLAIMED)
     REACHED = (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE, Outcome.BOOKED)
     # The calls on which the agent may book a slot (bookings), recorded as "booked".
-    BOOKABLE = (Kind.MAINTENANCE_REMINDER, Kind.WIN_BACK, Kind.MISSED_APPOINTMENT)
+    BOOKABLE = (
+        Kind.MAINTENANCE_REMINDER,
+        Kind.WIN_BACK,
+        Kind.MISSED_APPOINTMENT,
+        Kind.CAMPAIGN,
+        Kind.RECALL,
+    )
+    # Calls that, like a marketing message, need the customer's marketing consent (asked
+    # again as the call is handed out: followups.queue).
+    NEEDS_CONSENT = (Kind.CAMPAIGN,)
 
     kind = models.CharField(_("类型"), max_length=24, choices=Kind)
     source_key = models.CharField(

@@ -29,10 +29,14 @@ UPDATE followups_followuptask SET status = 'claimed', assigned_to_id = %s, lease
               WHERE t.status = 'pending' AND t.next_attempt_at <= %s
                 AND (t.expires_at IS NULL OR t.expires_at > %s)
                 AND {contactable}
+                AND (t.kind NOT IN ({needs_consent}) OR {consented})
               ORDER BY t.priority, t.next_attempt_at, t.id
               LIMIT 1{lock})
 RETURNING id
 """.replace("{contactable}", contactable_sql(Purpose.CALL, "c"))
+CLAIM_SQL = CLAIM_SQL.replace(
+    "{needs_consent}", ", ".join(f"'{kind}'" for kind in FollowUpTask.NEEDS_CONSENT)
+).replace("{consented}", contactable_sql(Purpose.MARKETING, "c"))
 
 # What an outcome writes (followups.rules.apply_outcome decides the values).
 OUTCOME_FIELDS = [

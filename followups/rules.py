@@ -25,6 +25,9 @@ PRIORITY = {
     Kind.MAINTENANCE_REMINDER: 40,
     Kind.RECOMMENDED_WORK: 45,
     Kind.WIN_BACK: 60,
+    # A safety recall before the routine calls; a marketing campaign after them all.
+    Kind.RECALL: 35,
+    Kind.CAMPAIGN: 70,
 }
 DEFAULT_PRIORITY = 50
 # A VIP customer's call (FollowUpPolicy.vip_first): one step ahead of the same kind for

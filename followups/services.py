@@ -257,6 +257,14 @@ def _cancel_pending(tasks, now: datetime) -> int:
     )
 
 
+def tasks_cancel_waiting(*, task_ids, note: str) -> int:
+    """The calls among ``task_ids`` still waiting in the queue are cancelled with ``note``
+    (a campaign ended or cancelled). A call an agent holds right now is left to finish."""
+    return FollowUpTask.objects.filter(pk__in=list(task_ids), status=Status.PENDING).update(
+        status=Status.CANCELLED, outcome_note=note[:200], updated_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def task_reassign(*, task: FollowUpTask, to_agent, by) -> FollowUpTask:
     task = FollowUpTask.objects.select_for_update().get(pk=task.pk)
@@ -381,12 +389,17 @@ def task_expire_stale(*, now: datetime | None = None) -> int:
 def task_cancel_uncontactable(
     *, customer_ids: Iterable[int] | None = None, now: datetime | None = None
 ) -> int:
-    """Planned calls to customers who may no longer be called are cancelled: at once for
+    """Planned calls to customers who may no longer be called (for a campaign call: who
+    withdrew their marketing consent) are cancelled: at once for
     ``customer_ids`` (customers.events, in the transaction that marked them), and for
     everyone by the lease sweep, which catches any path that sent no event. The claim
     skips them meanwhile (followups.queue)."""
     now = now or timezone.now()
-    tasks = FollowUpTask.objects.exclude(contactable(Purpose.CALL, "customer__"))
+    # Campaign calls also need the marketing consent (FollowUpTask.NEEDS_CONSENT).
+    refused = ~contactable(Purpose.CALL, "customer__") | (
+        Q(kind__in=FollowUpTask.NEEDS_CONSENT) & ~contactable(Purpose.MARKETING, "customer__")
+    )
+    tasks = FollowUpTask.objects.filter(refused)
     if customer_ids is not None:
         tasks = tasks.filter(customer_id__in=customer_ids)
     return _cancel_pending(tasks, now)

@@ -9,6 +9,7 @@ makes a sweep or a retry create nothing twice:
     complaint:<id>:<round>          the callback after that resolution round
     recommendation:<id>             the call about that declined or deferred work
     appointment:<id>                the call after that missed appointment (no-show)
+    campaign:<id>:<customer id>     the campaign's call to that customer (campaigns)
 """
 
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ SURVEY_RESPONSE = "survey_response"
 COMPLAINT = "complaint"
 RECOMMENDATION = "recommendation"
 APPOINTMENT = "appointment"
+CAMPAIGN = "campaign"
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,7 @@ def of_recommendation(recommendation_id: int) -> Source:
 
 def of_missed_appointment(appointment_id: int) -> Source:
     return Source(APPOINTMENT, appointment_id)
+
+
+def of_campaign_contact(campaign_id: int, customer_id: int) -> Source:
+    return Source(CAMPAIGN, campaign_id, str(customer_id))

@@ -48,6 +48,9 @@ class Message(models.Model):
         WIN_BACK = "win_back", _("流失召回")
         # The morning digest e-mailed to a member of staff (issue 19): one per digest.
         MORNING_DIGEST = "morning_digest", _("晨报")
+        # A manager's campaign to a customer (campaigns): one per (campaign, customer).
+        CAMPAIGN = "campaign", _("营销活动")
+        RECALL_NOTICE = "recall_notice", _("车辆召回通知")
 
     # The service notifications of METRICS.md ("keeping the customer informed").
     SERVICE_NOTIFICATIONS = (

@@ -390,3 +390,12 @@ def message_cancel_refused(*, customer_ids) -> int:
             message.save(update_fields=["status", "last_error", "updated_at"])
             cancelled += 1
     return cancelled
+
+
+def messages_cancel_unsent(*, message_ids, reason: str) -> int:
+    """The messages among ``message_ids`` not yet sent (queued, or waiting to retry) are
+    cancelled with ``reason`` (a campaign ended or cancelled). Sent ones stay as they are;
+    one being sent right now finishes (its claim is the sender's)."""
+    return Message.objects.filter(
+        pk__in=list(message_ids), status__in=[Message.Status.QUEUED, Message.Status.FAILED]
+    ).update(status=Message.Status.CANCELLED, last_error=reason[:200], updated_at=timezone.now())

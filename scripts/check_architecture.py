@@ -32,6 +32,7 @@ LAYERS = [
     "onlinebooking",
     "workflows",
     "reports",
+    "campaigns",
     "digest",
     "api",
     "privacy",

@@ -69,6 +69,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "complaints.manage_complaint",
         "complaints.export_complaint",
         "reports.view_reports",
+        # Campaigns (issue 19): create, follow and end them.
+        "campaigns.manage_campaign",
         # PIPL requests: erase a customer's personal data, export everything held about them.
         "privacy.erase_customer",
         "privacy.export_customer_data",

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "onlinebooking",
     "textinsights",
     "reports",
+    "campaigns",
     "digest",
     "api",
     "privacy",
@@ -346,6 +347,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "digest.tasks.morning_digests",
         "schedule": 120.0,
     },
+    # Campaigns (issue 19): start the due ones (their audience frozen into contacts), plan
+    # each contact's call and message once, end the ones past their end date.
+    "campaigns-run": {
+        "task": "campaigns.tasks.run_campaigns",
+        "schedule": 300.0,
+    },
     "followups-reminders-and-win-backs": {
         "task": "followups.tasks.sweep_reminders_and_win_backs",
         "schedule": 900.0,
@@ -446,6 +453,8 @@ SMS_REPLY_TOKENS = {
     "tencent": os.environ.get("SMS_REPLY_TOKEN_TENCENT", ""),
 }
 SMS_TEMPLATE_WIN_BACK = os.environ.get("SMS_TEMPLATE_WIN_BACK", "")
+SMS_TEMPLATE_CAMPAIGN = os.environ.get("SMS_TEMPLATE_CAMPAIGN", "")
+SMS_TEMPLATE_RECALL = os.environ.get("SMS_TEMPLATE_RECALL", "")
 SMS_TEMPLATE_BOOKING_CODE = os.environ.get("SMS_TEMPLATE_BOOKING_CODE", "")
 # The address customers reach the public survey page at (the link in the invitation). Unset,
 # the port run.sh serves on (PORT), so a demo on another port sends working links.

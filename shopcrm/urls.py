@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("complaints.urls")),
     path("", include("textinsights.urls")),
     path("", include("reports.urls")),
+    path("", include("campaigns.urls")),
     path("", include("digest.urls")),
     path("", include("privacy.urls")),
     path("", include("messaging.urls")),

@@ -13,6 +13,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from campaigns.models import Campaign
 from complaints import services as complaint_services
 from followups.models import FollowUpTask
 from messaging.models import Message, SmsReply
@@ -66,6 +67,10 @@ PAGES = {
     "privacy:export": "customer",
     "messaging:retry": "message",
     "messaging:reply_handle": "reply",
+    "campaigns:detail": "campaign",
+    "campaigns:vins": "campaign",
+    "campaigns:schedule": "campaign",
+    "campaigns:close": "campaign",
 }
 # The API's detail routes → the object, and the roles that may read it.
 STAFF_AND_DMS = {"advisor", "agent", "manager", "admin", "dms_client"}
@@ -172,7 +177,16 @@ def shop():
         customer=customer,
         interpretation="other",
     )
+    campaign = Campaign.objects.create(
+        name="矩阵召回",
+        kind="recall",
+        audience="vin_list",
+        channel="call",
+        starts_at=timezone.now() + timedelta(days=1),
+        ends_on=timezone.localdate() + timedelta(days=30),
+    )
     return {
+        "campaign": campaign,
         "reply": reply,
         "customer": customer,
         "vehicle": vehicle,

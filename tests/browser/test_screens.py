@@ -79,6 +79,9 @@ STAFF_PAGES = {
     "messaging:undelivered": (None, ""),
     "messaging:replies": (None, ""),
     "digest:latest": (None, ""),
+    "campaigns:list": (None, ""),
+    "campaigns:create": (None, ""),
+    "campaigns:detail": ("campaign", ""),
     "admin:index": (None, ""),
 }
 # Public pages, on a phone: the login, the customer's survey and what a link may end on.

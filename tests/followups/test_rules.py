@@ -59,9 +59,11 @@ def test_urgent_kinds_come_first():
     assert order[2:] == [
         K.POST_SERVICE,
         K.MISSED_APPOINTMENT,  # the customer wanted to come: call before the reminders
+        K.RECALL,  # a safety recall (campaigns) before the routine calls
         K.MAINTENANCE_REMINDER,
         K.RECOMMENDED_WORK,
         K.WIN_BACK,
+        K.CAMPAIGN,  # a marketing campaign's call last
     ]
     assert rules.priority_of("something_new") == rules.DEFAULT_PRIORITY
 

@@ -39,6 +39,7 @@ from shopcalendar import rules as calendar_rules
 from shopcalendar import selectors as calendar
 from shopcalendar.models import ShopCalendar
 from shopcrm import roles
+from shopcrm.management.demo_campaigns import seed_campaigns
 from shopcrm.people import person_name
 from surveys import scoring
 from surveys import selectors as survey_selectors
@@ -349,6 +350,8 @@ class Command(BaseCommand):
             status=Visit.Status.DELIVERED, delivered_at__gte=now - timedelta(days=6)
         ).values_list("pk", flat=True):
             survey_services.invitation_create_for_visit(visit_id=visit_id)
+        # Two campaigns (issue 19): one ended with its results, a recall under way.
+        seed_campaigns(now, stamped_as_given)
         # Yesterday's morning digest (issue 19), even before today's sending time: the demo
         # shop has been running, so each manager and advisor has one to read at once.
         send_at = DigestPolicy.current().send_at
