@@ -199,3 +199,35 @@ def test_a_bad_period_is_a_clear_error(manager_client):
         reverse("reports:lost_calls"), {"preset": "custom", "start": "2026-13-01", "end": "x"}
     )
     assert response.status_code == 400
+
+
+def test_the_api_gives_the_same_figures(calls, reader):
+    start, end = date(2025, 11, 21), TODAY
+    answer = reader.get("/api/v1/reports/lost-reasons/", {"start": start, "end": end})
+    assert answer.status_code == 200
+    body = answer.json()
+    check_pareto(body["reasons"], expected(start, end))
+    usernames = {advisor.username for advisor in calls}
+    assert {row["advisor"] for row in body["by_advisor"]} - {None} <= usernames
+    mine = reader.get(
+        "/api/v1/reports/lost-reasons/",
+        {"start": start, "end": end, "advisor": calls[1].username},
+    ).json()
+    check_pareto(mine["reasons"], expected(start, end, calls[1].pk))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"start": "2026-02-30", "end": "2026-03-01"}, {"start": "2026-01-01", "end": "x"}],
+)
+def test_the_api_refuses_a_bad_period(reader, query):
+    answer = reader.get("/api/v1/reports/lost-reasons/", query)
+    assert answer.status_code == 400 and answer.json()
+
+
+def test_the_api_refuses_an_unknown_advisor(reader):
+    answer = reader.get(
+        "/api/v1/reports/lost-reasons/",
+        {"start": "2026-01-01", "end": "2026-02-01", "advisor": "nobody"},
+    )
+    assert answer.status_code == 400 and "advisor" in answer.json()
