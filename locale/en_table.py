@@ -1530,6 +1530,8 @@ EN = {
     "预览改派": "Preview the move",
     "已将 %(source)s 的 %(n)s 位客户改派：%(shares)s。": "Moved %(n)s customers of %(source)s: %(shares)s.",
     "顾问客户": "Advisors' customers",
+    "离开的顾问": "Advisor the customers left",
+    "主要原因": "Main reasons",
 }
 PLURALS = {
     "%(count)s 条客户短信回复待处理。": (

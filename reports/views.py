@@ -81,6 +81,7 @@ class DashboardView(PermissionRequired, View):
                 "advisor_repair_labels": [label for _key, label, _unit in REPAIR_COLUMNS],
                 "charts": _charts(period, totals, summary, churn, links),
                 "lost_reasons": lost_reason_rows(period),
+                "lost_by_advisor": lost_by_advisor_rows(period),
                 "filter_query": links["query"],
             },
         )
@@ -377,22 +378,41 @@ def lost_tables(period: metrics.Period) -> dict:
     }
 
 
-def lost_by_advisor_table(period: metrics.Period) -> tuple[list, list]:
-    """Per advisor the customer left (reports.metrics.advisor_before_call): the total and
-    the count of each reason."""
+def lost_by_advisor_rows(period: metrics.Period) -> list[dict]:
+    """Per advisor the customer left (reports.metrics.advisor_before_call): the name (by the
+    one helper; "（无到店记录）" without a visit before the call), the total, the count of
+    each reason in LostReason's order, and the page of that advisor's calls."""
     rows = metrics.lost_reasons_by_advisor(period)
     users = get_user_model().objects.in_bulk([r["advisor"] for r in rows if r["advisor"]])
-    reasons = FollowUpTask.LostReason
-    header = [_("服务顾问"), _("合计"), *(str(label) for label in reasons.labels)]
-    table = [
-        [
-            person_name(users[r["advisor"]]) if r["advisor"] in users else _("（无到店记录）"),
-            r["total"],
-            *(r["reasons"].get(code, 0) for code in reasons.values),
-        ]
+    query = _period_query(dataclasses.replace(period, advisor=None))
+    calls = reverse("reports:lost_calls")
+    return [
+        {
+            "name": person_name(users[r["advisor"]])
+            if r["advisor"] in users
+            else _("（无到店记录）"),
+            "total": r["total"],
+            "counts": [r["reasons"].get(code, 0) for code in FollowUpTask.LostReason.values],
+            "top": [
+                (str(LOST_REASON_LABELS[code]), n) for code, n in list(r["reasons"].items())[:3]
+            ],
+            "link": f"{calls}?{urlencode({**query, 'advisor': r['advisor']})}"
+            if r["advisor"]
+            else None,
+        }
         for r in rows
     ]
-    return header, table
+
+
+def lost_by_advisor_table(period: metrics.Period) -> tuple[list, list]:
+    """The per-advisor export: the name, the total and each reason's count."""
+    header = [
+        _("服务顾问"),
+        _("合计"),
+        *(str(label) for label in FollowUpTask.LostReason.labels),
+    ]
+    rows = lost_by_advisor_rows(period)
+    return header, [[r["name"], r["total"], *r["counts"]] for r in rows]
 
 
 class LostCallsView(PermissionRequired, View):

@@ -165,6 +165,10 @@ def test_the_dashboard_shows_the_pareto_and_its_calls(manager_client, calls):
     query = {"preset": "custom", "start": "2025-11-21", "end": TODAY.isoformat()}
     body = manager_client.get(reverse("reports:dashboard"), query).content.decode()
     assert 'id="lost-reason-table"' in body and "客户流失原因（帕累托）" in body
+    # Each advisor the customers left, linked to their calls.
+    assert 'id="lost-by-advisor"' in body
+    for advisor in calls:
+        assert f"advisor={advisor.pk}" in body
     top = metrics.lost_reasons(metrics.Period(start=date(2025, 11, 21), end=TODAY))[0]
     assert str(R(top["reason"]).label) in body
     calls_page = manager_client.get(
