@@ -54,6 +54,11 @@ urlpatterns = [
         reports_api.ComplaintCategoriesView.as_view(),
         name="report_complaint_categories",
     ),
+    path(
+        "v1/reports/lost-reasons/",
+        reports_api.LostReasonsView.as_view(),
+        name="report_lost_reasons",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the page keeps the CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

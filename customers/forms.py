@@ -1,9 +1,17 @@
 """Forms for customers and vehicles: field checks only; the services make the records."""
 
+import calendar
+
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer
+from shopcrm import roles
+from shopcrm.forms import StaffChoiceField, StaffMultipleChoiceField
+
+from .models import Customer, ValueTier
+from .reassignment import REASON_MAX, Filters, Spread
 from .validators import (
     MODEL_YEAR_FIRST,
     VinCheckDigitError,
@@ -153,3 +161,66 @@ class VehicleForm(VehicleFields):
 class MergeForm(forms.Form):
     target_id = forms.IntegerField(label=_("保留的客户编号"), min_value=1)
     confirm = forms.BooleanField(label=_("我已核对，两条记录是同一位客户"), required=True)
+
+
+class ReassignCustomersForm(forms.Form):
+    """A manager moves an advisor's customers (customers.reassignment): from whom, to
+    whom, how they are spread, which ones, and why."""
+
+    source = StaffChoiceField(
+        label=_("移交客户的顾问"),
+        queryset=None,
+        empty_label="—",
+        error_messages={
+            "required": _("请选择要移交客户的顾问。"),
+            "invalid_choice": _("请从列表中选择移交客户的顾问。"),
+        },
+    )
+    targets = StaffMultipleChoiceField(
+        label=_("接手的顾问"),
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("请选择至少一位接手的顾问。"),
+            "invalid_choice": _("接手的顾问须是在职的服务顾问。"),
+            "invalid_pk_value": _("接手的顾问须是在职的服务顾问。"),
+        },
+    )
+    spread = forms.ChoiceField(
+        label=_("分配方式"),
+        choices=Spread.choices,
+        initial=Spread.BALANCED,
+        widget=forms.RadioSelect,
+        help_text=_("只选一位接手顾问时，全部客户都转给这位顾问。"),
+    )
+    tier = forms.ChoiceField(
+        label=_("只改派此价值等级的客户"),
+        required=False,
+        choices=[("", _("全部客户")), *ValueTier.choices],
+    )
+    visited_months = forms.IntegerField(
+        label=_("只改派近几个月内到过店的客户"),
+        required=False,
+        min_value=1,
+        max_value=120,
+        help_text=_("留空则不限"),
+    )
+    reason = forms.CharField(label=_("改派原因"), max_length=REASON_MAX, initial=_("顾问离职"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = get_user_model().objects
+        # Whoever holds customers may hand them over (a disabled account above all).
+        self.fields["source"].queryset = users.filter(
+            Q(groups__name=roles.ADVISOR) | Q(assigned_customers__isnull=False)
+        ).distinct()
+        self.fields["targets"].queryset = users.filter(groups__name=roles.ADVISOR, is_active=True)
+
+    def filters(self, today) -> Filters:
+        months = self.cleaned_data.get("visited_months")
+        since = None
+        if months:  # the same day ``months`` months back (the month's last day if shorter)
+            year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+            last = calendar.monthrange(year, month + 1)[1]
+            since = today.replace(year=year, month=month + 1, day=min(today.day, last))
+        return Filters(tier=self.cleaned_data.get("tier") or "", visited_since=since)

@@ -130,6 +130,7 @@ class Customer(models.Model):
         permissions = [
             ("reveal_phone", _("可查看完整电话号码")),
             ("merge_customer", _("可合并重复客户")),
+            ("reassign_customers", _("可批量改派客户的专属顾问")),
         ]
         constraints = [
             # A phone number belongs to one live customer; merged records keep theirs.

@@ -6,6 +6,7 @@ app_name = "customers"
 urlpatterns = [
     path("search/", views.SearchView.as_view(), name="search"),
     path("customers/new/", views.CustomerCreateView.as_view(), name="create"),
+    path("customers/advisors/", views.AdvisorCustomersView.as_view(), name="advisors"),
     path("customers/<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="edit"),
     path("customers/<int:pk>/advisor/", views.CustomerAdvisorView.as_view(), name="advisor"),

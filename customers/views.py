@@ -18,8 +18,8 @@ from visits import selectors as visit_selectors
 from visits import workitems as visit_workitems
 from workflows.glance import customer_glance
 
-from . import access, selectors, services
-from .forms import CustomerEditForm, CustomerForm, MergeForm, VehicleForm
+from . import access, reassignment, selectors, services
+from .forms import CustomerEditForm, CustomerForm, MergeForm, ReassignCustomersForm, VehicleForm
 from .history import history_entries
 from .models import Customer
 from .validators import display_phone
@@ -307,3 +307,59 @@ class VehicleCompleteView(PermissionRequired, RefusalMixin, View):
         if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
             return redirect(back)
         return redirect("customers:detail", pk=vehicle.owner_id)
+
+
+class AdvisorCustomersView(PermissionRequired, RefusalMixin, View):
+    """The advisors with their customers' counts; a manager moves a leaving advisor's
+    customers to others: the form, then a confirmation of how many move to whom, then the
+    move (customers.reassignment)."""
+
+    permission_required = reassignment.REASSIGN
+    template_name = "customers/advisors.html"
+    field_map = {"spread": "spread"}
+
+    def get(self, request):
+        initial = {}
+        if request.GET.get("source"):
+            initial["source"] = request.GET["source"]
+        return self._page(request, ReassignCustomersForm(initial=initial))
+
+    def post(self, request):
+        form = ReassignCustomersForm(request.POST)
+        if not form.is_valid():
+            return self._page(request, form, status=400)
+        data = form.cleaned_data
+        arguments = {
+            "source": data["source"],
+            "targets": list(data["targets"]),
+            "by": request.user,
+            "how": data["spread"],
+            "filters": form.filters(timezone.localdate()),
+            "reason": data["reason"],
+        }
+        if request.POST.get("confirm") != "1":
+            plan = self.attempt(reassignment.customers_reassign_preview, form=form, **arguments)
+            if plan is REFUSED:
+                return self._page(request, form, status=400)
+            return self._page(request, form, plan=plan)
+        plan = self.attempt(reassignment.customers_reassign, form=form, **arguments)
+        if plan is REFUSED:
+            return self._page(request, form, status=400)
+        messages.success(
+            request,
+            _("已将 %(source)s 的 %(n)s 位客户改派：%(shares)s。")
+            % {
+                "source": person_name(plan.source),
+                "n": plan.total,
+                "shares": plan.summary(),
+            },
+        )
+        return redirect("customers:advisors")
+
+    def _page(self, request, form, *, plan=None, status=200):
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "advisors": reassignment.advisor_loads(), "plan": plan},
+            status=status,
+        )

@@ -47,7 +47,7 @@ class FollowUpTaskAdmin(SimpleHistoryAdmin):
         "attempts",
         "outcome",
     )
-    list_filter = ("kind", "status", "outcome", ("assigned_to", PersonListFilter))
+    list_filter = ("kind", "status", "outcome", "lost_reason", ("assigned_to", PersonListFilter))
     search_fields = ("customer__name", "customer__phone", "source_key", "visit__ro_number")
     raw_id_fields = ("customer", "vehicle", "visit")
     list_select_related = ("customer", "assigned_to")

@@ -41,6 +41,19 @@ class OutcomeForm(forms.Form):
     booking_vehicle = forms.TypedChoiceField(
         label=_("预约车辆"), required=False, coerce=int, empty_value=None
     )
+    # Why the customer leaves: outcome "lost", or a win-back reached without a booking.
+    lost_reason = forms.ChoiceField(
+        label=_("流失原因"),
+        required=False,
+        choices=[("", "—"), *FollowUpTask.LostReason.choices],
+        error_messages={"invalid_choice": _("请从列表中选择流失原因。")},
+    )
+    lost_note = forms.CharField(
+        label=_("流失原因说明"),
+        required=False,
+        max_length=FollowUpTask._meta.get_field("lost_note").max_length,
+        help_text=_("原因为“其他”时必填"),
+    )
 
     def offer(self, *, vehicles, slots) -> None:
         """The customer's vehicles and the free slots to choose from."""

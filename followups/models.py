@@ -101,9 +101,24 @@ class FollowUpTask(models.Model):
         REFUSED = "refused", _("拒绝回访/勿扰")
         CALLBACK = "callback", _("约定回拨")
         BOOKED = "booked", _("预约成功")
+        # Reached, and the customer says they will not come back (with a coded reason).
+        LOST = "lost", _("客户流失/不再回厂")
+
+    class LostReason(models.TextChoices):
+        """Why a customer leaves (issue 19): asked on a "lost" outcome, and on a win-back
+        call reached without a booking."""
+
+        MOVED_AWAY = "moved_away", _("搬迁/外地")
+        SOLD_CAR = "sold_car", _("已卖车/换车")
+        PRICE = "price", _("价格")
+        STAFF_ATTITUDE = "staff_attitude", _("服务态度")
+        OTHER_SHOP = "other_shop", _("去了别家")
+        REPAIR_QUALITY = "repair_quality", _("维修质量")
+        WAITING_TIME = "waiting_time", _("等待时间")
+        OTHER = "other", _("其他")
 
     OPEN = (Status.PENDING, Status.CLAIMED)
-    REACHED = (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE, Outcome.BOOKED)
+    REACHED = (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE, Outcome.BOOKED, Outcome.LOST)
     # The calls on which the agent may book a slot (bookings), recorded as "booked".
     BOOKABLE = (
         Kind.MAINTENANCE_REMINDER,
@@ -115,6 +130,9 @@ class FollowUpTask(models.Model):
     # Calls that, like a marketing message, need the customer's marketing consent (asked
     # again as the call is handed out: followups.queue).
     NEEDS_CONSENT = (Kind.CAMPAIGN,)
+    # The calls on which the agent may record the customer as lost (with a reason): the calls
+    # that try to bring a car back.
+    LOSABLE = BOOKABLE
 
     kind = models.CharField(_("类型"), max_length=24, choices=Kind)
     source_key = models.CharField(
@@ -178,6 +196,8 @@ class FollowUpTask(models.Model):
     outcome = models.CharField(_("结果"), max_length=20, choices=Outcome, blank=True)
     outcome_note = models.TextField(_("备注"), blank=True)
     callback_at = models.DateTimeField(_("约定回拨时间"), null=True, blank=True)
+    lost_reason = models.CharField(_("流失原因"), max_length=16, choices=LostReason, blank=True)
+    lost_note = models.CharField(_("流失原因说明"), max_length=200, blank=True)
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

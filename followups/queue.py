@@ -47,6 +47,8 @@ OUTCOME_FIELDS = [
     "status",
     "completed_at",
     "callback_at",
+    "lost_reason",
+    "lost_note",
     "next_attempt_at",
     "expires_at",
     "assigned_to",

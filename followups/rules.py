@@ -13,6 +13,8 @@ from shopcalendar import rules as calendar_rules
 from .models import FollowUpPolicy, FollowUpTask
 
 Kind, Status, Outcome = FollowUpTask.Kind, FollowUpTask.Status, FollowUpTask.Outcome
+LostReason = FollowUpTask.LostReason
+LOST_NOTE_MAX = FollowUpTask._meta.get_field("lost_note").max_length
 
 # Smaller first; then by due time.
 # The order the queue hands calls out (then by due time): a customer waiting to hear about
@@ -70,19 +72,54 @@ def outcome_errors(
     now: datetime,
     kind: str = "",
     booked: bool = False,
+    lost_reason: str = "",
+    lost_note: str = "",
 ) -> dict[str, list]:
     """What is wrong with an outcome as the agent entered it ({} when nothing). "Booked"
-    only on the calls that may book, and only with the appointment it booked."""
+    only on the calls that may book, and only with the appointment it booked; "lost" only
+    on the calls that bring a car back, and always with a reason (see ``reason_asked``)."""
     if outcome not in Outcome.values:
         return {"outcome": [_("请选择通话结果。")]}
     if outcome == Outcome.BOOKED and kind not in FollowUpTask.BOOKABLE:
         return {"outcome": [_("这类回访不能登记“预约成功”。")]}
+    if outcome == Outcome.LOST and kind not in FollowUpTask.LOSABLE:
+        return {"outcome": [_("这类回访不能登记“客户流失/不再回厂”。")]}
+    reason_errors = lost_reason_errors(
+        outcome=outcome, kind=kind, lost_reason=lost_reason, lost_note=lost_note
+    )
+    if reason_errors:
+        return reason_errors
     if outcome == Outcome.BOOKED and not booked:
         return {"scheduled_at": [_("选择“预约成功”时请选择预约时段。")]}
     if outcome == Outcome.REACHED_ISSUE and not note.strip():
         return {"note": [_("请记下客户反映的问题。")]}
     if outcome == Outcome.CALLBACK and (callback_at is None or callback_at <= now):
         return {"callback_at": [_("请填写一个将来的回拨时间。")]}
+    return {}
+
+
+def reason_asked(outcome: str, kind: str) -> bool:
+    """Whether the call's outcome carries a reason why the customer leaves: every "lost"
+    outcome, and a win-back call that reached the customer without a booking."""
+    if outcome == Outcome.LOST:
+        return True
+    return kind == Kind.WIN_BACK and outcome in (Outcome.REACHED_SATISFIED, Outcome.REACHED_ISSUE)
+
+
+def lost_reason_errors(*, outcome: str, kind: str, lost_reason: str, lost_note: str) -> dict:
+    """A reason is required on "lost", optional on a win-back reached without a booking
+    (the customer may simply not have decided); a code must be one of the list, and
+    "other" needs its note."""
+    if lost_reason and lost_reason not in LostReason.values:
+        return {"lost_reason": [_("请从列表中选择流失原因。")]}
+    if len(lost_note.strip()) > LOST_NOTE_MAX:
+        return {"lost_note": [_("流失原因说明最多 %(n)s 个字。") % {"n": LOST_NOTE_MAX}]}
+    if not reason_asked(outcome, kind):
+        return {}
+    if outcome == Outcome.LOST and not lost_reason:
+        return {"lost_reason": [_("选择“客户流失/不再回厂”时请选择流失原因。")]}
+    if lost_reason == LostReason.OTHER and not lost_note.strip():
+        return {"lost_note": [_("流失原因为“其他”时请写明原因。")]}
     return {}
 
 
@@ -104,6 +141,8 @@ def apply_outcome(
     now: datetime,
     policy: FollowUpPolicy,
     contact: ContactHours,
+    lost_reason: str = "",
+    lost_note: str = "",
 ) -> None:
     """Change ``task`` (in memory) as the outcome of one more dial says: every dial counts;
     reached or refused is done, a wrong number failed; a call-back request waits for the
@@ -112,6 +151,11 @@ def apply_outcome(
     task.attempts += 1
     task.outcome = outcome
     task.outcome_note = note
+    # The reason is kept only where it is asked (a reason left over from an outcome the
+    # agent first picked, then changed, is not stored), its note only with a reason.
+    asked = reason_asked(outcome, task.kind)
+    task.lost_reason = lost_reason if asked else ""
+    task.lost_note = lost_note.strip() if asked and lost_reason else ""
     task.lease_expires_at = None
     task.updated_at = now
     if outcome in DONE:

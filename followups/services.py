@@ -188,6 +188,8 @@ def task_record_outcome(
     callback_at: datetime | None = None,
     now: datetime | None = None,
     appointment=None,
+    lost_reason: str = "",
+    lost_note: str = "",
 ) -> FollowUpTask:
     """Close or reschedule the call the agent holds, and record the dial (followups.rules
     decides what the outcome does). ``task`` as the caller read it: the write is conditional
@@ -195,7 +197,8 @@ def task_record_outcome(
     the task was reassigned meanwhile nothing is written and the agent is told. A refusal
     marks the customer do-not-contact and cancels their other open calls, in the same
     transaction. "Booked" needs the ``appointment`` the call booked (bookings), which is
-    linked to the task in the same transaction."""
+    linked to the task in the same transaction. "Lost" (and a win-back reached without a
+    booking) carries the coded reason why the customer leaves (followups.rules)."""
     now = now or timezone.now()
     errors = rules.outcome_errors(
         outcome=outcome,
@@ -204,6 +207,8 @@ def task_record_outcome(
         now=now,
         kind=task.kind,
         booked=appointment is not None,
+        lost_reason=lost_reason,
+        lost_note=lost_note,
     )
     if errors:
         raise ValidationError(errors)
@@ -224,6 +229,8 @@ def task_record_outcome(
         now=now,
         policy=policy,
         contact=rules.ContactHours(hours, frozenset(holidays)),
+        lost_reason=lost_reason,
+        lost_note=lost_note,
     )
     # The plain outcome is one statement (its own transaction): the queue's hot path.
     plain = outcome not in (Outcome.REFUSED, Outcome.BOOKED)

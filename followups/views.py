@@ -113,6 +113,7 @@ class CallView(PermissionRequired, View):
                 "script": script_for(task.kind),
                 "form": form,
                 "outcomes": _outcomes(task),
+                "can_lose": task.kind in FollowUpTask.LOSABLE,
                 **booking,
                 "complaint": complaint_selectors.complaint_for_callback(task=task),
                 "previous": task.attempts_made.select_related("agent")[:10],
@@ -180,11 +181,13 @@ def _suggested_day(task: FollowUpTask) -> date:
 
 def _outcomes(task: FollowUpTask) -> list:
     """A complaint callback asks one thing: does the customer accept the resolution.
-    "Booked" is offered only on the calls that may book."""
-    if task.kind not in FollowUpTask.BOOKABLE:
-        choices = [c for c in FollowUpTask.Outcome.choices if c[0] != FollowUpTask.Outcome.BOOKED]
-    else:
-        choices = FollowUpTask.Outcome.choices
+    "Booked" is offered only on the calls that may book, "lost" on those that may lose."""
+    Outcome = FollowUpTask.Outcome
+    hidden = {
+        *(() if task.kind in FollowUpTask.BOOKABLE else (Outcome.BOOKED,)),
+        *(() if task.kind in FollowUpTask.LOSABLE else (Outcome.LOST,)),
+    }
+    choices = [c for c in Outcome.choices if c[0] not in hidden]
     if task.kind != FollowUpTask.Kind.COMPLAINT_CALLBACK:
         return choices
     labels = {
@@ -253,6 +256,8 @@ class OutcomeView(PermissionRequired, RefusalMixin, View):
                 callback_at=form.cleaned_data["callback_at"],
                 answers=answers_from_post(request.POST, _phone_questions(task)),
                 booking=_booking_of(task, form.cleaned_data),
+                lost_reason=form.cleaned_data["lost_reason"],
+                lost_note=form.cleaned_data["lost_note"],
             )
             if result is not REFUSED:
                 return self._done(request, result)

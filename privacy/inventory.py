@@ -129,7 +129,7 @@ SCRUBS = [
     Scrub(
         FollowUpTask,
         "customer",
-        {"reason": "", "outcome_note": ""},
+        {"reason": "", "outcome_note": "", "lost_note": ""},
         history_owner="customer_id",
     ),
     Scrub(CallAttempt, "task__customer", {"notes": ""}),

@@ -4,6 +4,7 @@ permission. Parameters are checked here; every figure comes from reports.metrics
 import dataclasses
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -120,6 +121,30 @@ class ComplaintCategoriesView(ReportView):
     )
     def get(self, request):
         return Response(metrics.complaint_categories(period_from(request.query_params)))
+
+
+class LostReasonsView(ReportView):
+    """Why customers leave (issue 19): the Pareto of the period's coded reasons and the
+    same per advisor the customers left (reports.metrics.advisor_before_call)."""
+
+    @extend_schema(
+        parameters=PERIOD_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT, **ERRORS},
+        tags=["reports"],
+    )
+    def get(self, request):
+        period = period_from(request.query_params)
+        by_advisor = metrics.lost_reasons_by_advisor(period)
+        users = get_user_model().objects.in_bulk([r["advisor"] for r in by_advisor if r["advisor"]])
+        return Response(
+            {
+                "reasons": metrics.lost_reasons(period),
+                "by_advisor": [
+                    {**row, "advisor": users[row["advisor"]].username if row["advisor"] else None}
+                    for row in by_advisor
+                ],
+            }
+        )
 
 
 class CanReadScorecards(BasePermission):

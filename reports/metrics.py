@@ -608,18 +608,88 @@ def complaint_categories(period: Period) -> list[dict]:
         .annotate(count=Count("pk"))
         .order_by("-count", "category")
     )
+    return pareto(rows)
+
+
+def pareto(rows: list[dict]) -> list[dict]:
+    """``rows`` (each with a ``count``, already in descending order) with each row's share
+    of the total and the cumulative share up to it."""
     total = sum(row["count"] for row in rows)
     running = 0
     table = []
     for row in rows:
         running += row["count"]
-        table.append(
-            {
-                "category": row["category"],
-                "count": row["count"],
-                "cumulative_share": running / total,
-            }
+        table.append({**row, "share": row["count"] / total, "cumulative_share": running / total})
+    return table
+
+
+# ---------------------------------------------------------------- why customers leave
+
+
+def advisor_before_call():
+    """The advisor of the customer's last delivered visit before the call was made (the
+    advisor the customer left), as a subquery on follow-up tasks; None without one."""
+    return Subquery(
+        Visit.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            status=Visit.Status.DELIVERED,
+            delivered_at__lt=OuterRef("created_at"),
         )
+        .order_by("-delivered_at", "-pk")
+        .values("advisor_id")[:1]
+    )
+
+
+def lost_calls_of(period: Period, reason: str | None = None):
+    """The calls of the period (by the day the outcome was recorded) that carry a reason why
+    the customer leaves, annotated with ``left_advisor`` (advisor_before_call), filtered to
+    the period's advisor and to ``reason`` when given. The service type does not apply (the
+    call is about the customer, not a visit)."""
+    tasks = (
+        FollowUpTask.objects.exclude(lost_reason="")
+        .filter(completed_at__gte=period.since, completed_at__lt=period.until)
+        .annotate(left_advisor=advisor_before_call())
+    )
+    if period.advisor:
+        tasks = tasks.filter(left_advisor=period.advisor)
+    if reason:
+        tasks = tasks.filter(lost_reason=reason)
+    return tasks
+
+
+def lost_reasons(period: Period) -> list[dict]:
+    """The Pareto of why customers leave: count per reason, descending (then by code), with
+    its share and the cumulative share."""
+    rows = list(
+        lost_calls_of(period)
+        .values("lost_reason")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "lost_reason")
+    )
+    return [{"reason": row.pop("lost_reason"), **row} for row in pareto(rows)]
+
+
+def lost_reasons_by_advisor(period: Period) -> list[dict]:
+    """Per advisor left (advisor_before_call; None: no visit before the call) and reason:
+    the count, advisors by their total descending, reasons descending within each."""
+    rows = (
+        lost_calls_of(period)
+        .values("left_advisor", "lost_reason")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    by_advisor: dict = {}
+    for row in rows:
+        by_advisor.setdefault(row["left_advisor"], {})[row["lost_reason"]] = row["count"]
+    table = [
+        {
+            "advisor": advisor,
+            "total": sum(counts.values()),
+            "reasons": dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
+        }
+        for advisor, counts in by_advisor.items()
+    ]
+    table.sort(key=lambda row: (-row["total"], row["advisor"] is None, row["advisor"] or 0))
     return table
 
 

@@ -3,6 +3,7 @@
 from datetime import date
 
 import pandas as pd
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -222,10 +223,12 @@ def reminders_behind(period: metrics.Period, step: str) -> QuerySet:
     )
 
 
-def reminder_row(task) -> list:
-    def when(moment):
-        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
+
+def reminder_row(task) -> list:
+    when = _when
     vehicle = task.vehicle
     return [
         when(task.created_at),
@@ -234,4 +237,36 @@ def reminder_row(task) -> list:
         task.get_status_display(),
         when(task.booked_for),
         str(Appointment.Status(task.booked_status).label) if task.booked_status else "",
+    ]
+
+
+def lost_calls(period: metrics.Period, reason: str | None = None) -> QuerySet:
+    """The calls behind a bar of the "why customers leave" Pareto (metrics.lost_calls_of,
+    the rows the count counts), the newest first."""
+    return (
+        metrics.lost_calls_of(period, reason)
+        .select_related("customer")
+        .order_by("-completed_at", "-pk")
+    )
+
+
+def with_advisor_names(tasks) -> list:
+    """``tasks`` (lost_calls) with ``left_advisor_name`` set: the advisor the customer left,
+    by the one name helper (shopcrm.people); one query for all of them."""
+    tasks = list(tasks)
+    users = get_user_model().objects.in_bulk({t.left_advisor for t in tasks if t.left_advisor})
+    for task in tasks:
+        task.left_advisor_name = person_name(users.get(task.left_advisor))
+    return tasks
+
+
+def lost_call_row(task) -> list:
+    return [
+        _when(task.completed_at),
+        task.customer.name,
+        task.get_kind_display(),
+        task.get_outcome_display(),
+        task.get_lost_reason_display(),
+        task.lost_note,
+        task.left_advisor_name,
     ]

@@ -22,6 +22,13 @@ urlpatterns = [
     path(
         "reports/reminders.csv", views.RemindersView.as_view(), {"fmt": "csv"}, name="reminders_csv"
     ),
+    path("reports/lost-calls/", views.LostCallsView.as_view(), name="lost_calls"),
+    path(
+        "reports/lost-calls.csv",
+        views.LostCallsView.as_view(),
+        {"fmt": "csv"},
+        name="lost_calls_csv",
+    ),
     path("reports/customers/", views.CustomersView.as_view(), name="customers"),
     path(
         "reports/customers.csv", views.CustomersView.as_view(), {"fmt": "csv"}, name="customers_csv"

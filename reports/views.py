@@ -1,6 +1,7 @@
 import dataclasses
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -15,8 +16,10 @@ from customers import access as customer_access
 from customers.models import ValueTier
 from followups import access as followup_access
 from followups import services as followup_services
+from followups.models import FollowUpTask
 from shopcrm.access import PermissionRequired, has_perm
 from shopcrm.exports import table_response
+from shopcrm.people import person_name
 from surveys.models import Dimension
 from visits.models import Appointment
 
@@ -77,9 +80,28 @@ class DashboardView(PermissionRequired, View):
                 ],
                 "advisor_repair_labels": [label for _key, label, _unit in REPAIR_COLUMNS],
                 "charts": _charts(period, totals, summary, churn, links),
+                "lost_reasons": lost_reason_rows(period),
+                "lost_by_advisor": lost_by_advisor_rows(period),
                 "filter_query": links["query"],
             },
         )
+
+
+LOST_REASON_LABELS = dict(FollowUpTask.LostReason.choices)
+
+
+def lost_reason_rows(period: metrics.Period) -> list[dict]:
+    """The Pareto of why customers leave (reports.metrics.lost_reasons) with each reason's
+    label and the page of its calls."""
+    query = urlencode(_period_query(period))
+    return [
+        {
+            **row,
+            "label": str(LOST_REASON_LABELS.get(row["reason"], row["reason"])),
+            "link": f"{reverse('reports:lost_calls')}?{query}&reason={row['reason']}",
+        }
+        for row in metrics.lost_reasons(period)
+    ]
 
 
 def _links(period: metrics.Period) -> dict:
@@ -270,6 +292,7 @@ def _charts(period, totals: dict, summary: dict, churn: dict, links: dict) -> di
             {**row, "label": str(Complaint.Category(row["category"]).label)}
             for row in metrics.complaint_categories(period)
         ],
+        "lostReasons": lost_reason_rows(period),
         "sla": [
             {"label": _("首次响应"), "rate": summary["complaint_first_response_sla_rate"]},
             {"label": _("解决"), "rate": summary["complaint_resolution_sla_rate"]},
@@ -339,6 +362,106 @@ class VisitsView(PermissionRequired, View):
                 "filter_query": request.GET.urlencode(),
             },
         )
+
+
+def lost_tables(period: metrics.Period) -> dict:
+    """The exports of why customers leave: the Pareto, and the reasons per advisor."""
+    return {
+        "lost_reasons": lambda: (
+            [_("流失原因"), _("数量"), _("占比"), _("累计占比")],
+            [
+                [r["label"], r["count"], r["share"], r["cumulative_share"]]
+                for r in lost_reason_rows(period)
+            ],
+        ),
+        "lost_by_advisor": lambda: lost_by_advisor_table(period),
+    }
+
+
+def lost_by_advisor_rows(period: metrics.Period) -> list[dict]:
+    """Per advisor the customer left (reports.metrics.advisor_before_call): the name (by the
+    one helper; "（无到店记录）" without a visit before the call), the total, the count of
+    each reason in LostReason's order, and the page of that advisor's calls."""
+    rows = metrics.lost_reasons_by_advisor(period)
+    users = get_user_model().objects.in_bulk([r["advisor"] for r in rows if r["advisor"]])
+    query = _period_query(dataclasses.replace(period, advisor=None))
+    calls = reverse("reports:lost_calls")
+    return [
+        {
+            "name": person_name(users[r["advisor"]])
+            if r["advisor"] in users
+            else _("（无到店记录）"),
+            "total": r["total"],
+            "counts": [r["reasons"].get(code, 0) for code in FollowUpTask.LostReason.values],
+            "top": [
+                (str(LOST_REASON_LABELS[code]), n) for code, n in list(r["reasons"].items())[:3]
+            ],
+            "link": f"{calls}?{urlencode({**query, 'advisor': r['advisor']})}"
+            if r["advisor"]
+            else None,
+        }
+        for r in rows
+    ]
+
+
+def lost_by_advisor_table(period: metrics.Period) -> tuple[list, list]:
+    """The per-advisor export: the name, the total and each reason's count."""
+    header = [
+        _("服务顾问"),
+        _("合计"),
+        *(str(label) for label in FollowUpTask.LostReason.labels),
+    ]
+    rows = lost_by_advisor_rows(period)
+    return header, [[r["name"], r["total"], *r["counts"]] for r in rows]
+
+
+class LostCallsView(PermissionRequired, View):
+    """The calls behind a bar of the "why customers leave" Pareto."""
+
+    permission_required = PERMISSION
+
+    def get(self, request, fmt=None):
+        form, period = _period_form(request)
+        reason = request.GET.get("reason") or None
+        if reason is not None and reason not in FollowUpTask.LostReason.values:
+            form.add_error(None, _("未知的流失原因。"))
+            period = None
+        if period is None:
+            return render(
+                request, "reports/lost_calls.html", {"form": form, "rows": []}, status=400
+            )
+        calls = selectors.lost_calls(period, reason)
+        if fmt:
+            return table_response(
+                name="lost_calls",
+                header=LOST_CALL_HEADER,
+                rows=[
+                    selectors.lost_call_row(task) for task in selectors.with_advisor_names(calls)
+                ],
+                fmt=fmt,
+            )
+        return render(
+            request,
+            "reports/lost_calls.html",
+            {
+                "form": form,
+                "reason_label": LOST_REASON_LABELS.get(reason, _("全部原因")),
+                "rows": selectors.with_advisor_names(calls[:500]),
+                "count": calls.count(),
+                "filter_query": request.GET.urlencode(),
+            },
+        )
+
+
+LOST_CALL_HEADER = [
+    gettext_lazy("通话时间"),
+    gettext_lazy("客户"),
+    gettext_lazy("类型"),
+    gettext_lazy("结果"),
+    gettext_lazy("流失原因"),
+    gettext_lazy("流失原因说明"),
+    gettext_lazy("服务顾问"),
+]
 
 
 class RemindersView(PermissionRequired, View):
@@ -611,6 +734,7 @@ class TableExportView(PermissionRequired, View):
                     for r in metrics.complaint_categories(period)
                 ],
             ),
+            **lost_tables(period),
             "drivers": lambda: (
                 [_("维度"), _("平均得分"), _("与 NPS 的相关系数")],
                 [[r["label"], r["mean"], r["correlation"]] for r in dashboard.key_drivers(period)],

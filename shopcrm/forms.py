@@ -28,3 +28,12 @@ class StaffChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj) -> str:
         return person_name(obj)
+
+
+class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Check boxes of staff, labelled and ordered as StaffChoiceField."""
+
+    iterator = _ByName
+
+    def label_from_instance(self, obj) -> str:
+        return person_name(obj)

@@ -60,6 +60,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _DESK
     + [
         "customers.merge_customer",
+        # When an advisor leaves, their customers move to others in bulk (issue 19).
+        "customers.reassign_customers",
         "customers.view_phonereveal",
         "followups.view_followuptask",
         "followups.supervise_queue",

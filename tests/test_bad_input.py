@@ -87,6 +87,7 @@ def test_a_far_day_on_an_export_is_refused_with_a_message(manager_client):
 FAR_API = [
     ("/api/v1/reports/summary/", {"start": "9999-12-30", "end": "9999-12-31"}, "start"),
     ("/api/v1/reports/complaint-categories/", {"start": "2024-01-01", "end": "9999-12-31"}, "end"),
+    ("/api/v1/reports/lost-reasons/", {"start": "2024-01-01", "end": "9999-12-31"}, "end"),
     ("/api/v1/reports/churn/", {"as_of": "0001-01-01"}, "as_of"),
     ("/api/v1/reports/segments/", {"as_of": "0001-01-01"}, "as_of"),
     ("/api/v1/visits/", {"delivered_to": "9999-12-31"}, "delivered_to"),

@@ -142,6 +142,7 @@ def test_the_demo_shop_looks_real(demo):
     check_the_repair_figures_have_numbers(demo)
     check_yesterday_s_digest_is_there()
     check_the_return_figures_have_numbers(demo)
+    check_why_customers_leave_has_numbers(demo)
 
 
 def check_the_repair_figures_have_numbers(now):
@@ -216,3 +217,15 @@ def check_yesterday_s_digest_is_there():
         Digest.objects.filter(day=yesterday).values_list("recipient__username", flat=True)
     )
     assert {"manager", "advisor"} <= readers, readers
+
+
+def check_why_customers_leave_has_numbers(now):
+    """Issue 19 on the demo: the lost calls and some win-backs reached without a booking
+    carry a coded reason, several reasons show in the year's Pareto, "other" with a note."""
+    today = timezone.localdate(now)
+    pareto = metrics.lost_reasons(metrics.Period(start=today - timedelta(days=364), end=today))
+    assert len(pareto) >= 5 and sum(row["count"] for row in pareto) >= 10, pareto
+    lost = FollowUpTask.objects.filter(outcome=FollowUpTask.Outcome.LOST)
+    assert lost.exists() and not lost.filter(lost_reason="").exists()
+    assert not FollowUpTask.objects.filter(lost_reason="other", lost_note="").exists()
+    assert not FollowUpTask.objects.exclude(lost_note="").exclude(lost_reason="other").exists()

@@ -9,6 +9,8 @@
   (complaints).
 - "Booked" on a reminder, win-back or missed-appointment call books the slot the agent
   picked (bookings: the shop's capacity, source phone) and links it to the task.
+- "Lost" on a reminder, win-back or missed-appointment call records why the customer
+  leaves (a coded reason; followups.rules), as a win-back reached without a booking may.
 - "Reached with an issue" on any other call is a complaint at once (in this transaction:
   owned by the agent, holding the call's note and the phone answers); the agent goes on to
   complete it (category and severity are the agent's to judge). An agent who leaves that
@@ -64,6 +66,8 @@ def call_outcome_record(
     answers: dict | None = None,
     now: datetime | None = None,
     booking: Booking | None = None,
+    lost_reason: str = "",
+    lost_note: str = "",
 ) -> CallOutcome:
     """Record the outcome of the call ``agent`` holds with all that follows from it.
     ``answers``: question code → value of the phone short form (kept only when the
@@ -87,6 +91,8 @@ def call_outcome_record(
             callback_at=callback_at,
             now=now,
             appointment=appointment,
+            lost_reason=lost_reason,
+            lost_note=lost_note,
         )
         result = CallOutcome(task=task)
         if answers:

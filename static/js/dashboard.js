@@ -49,6 +49,15 @@
     ]
   }, function (p) { go(data.links.complaints + "&category=" + data.categories[p.dataIndex].category); });
 
+  make("chart-lost-reasons", {
+    xAxis: { type: "category", data: data.lostReasons.map(function (r) { return r.label; }), axisLabel: { interval: 0, rotate: 30 } },
+    yAxis: [{ type: "value", name: t("次数", "Calls") }, { type: "value", name: "%", max: 100 }],
+    series: [
+      { name: t("次数", "Calls"), type: "bar", data: data.lostReasons.map(function (r) { return r.count; }) },
+      { name: t("累计占比", "Cumulative share"), type: "line", yAxisIndex: 1, data: data.lostReasons.map(function (r) { return pct(r.cumulative_share); }) }
+    ]
+  }, function (p) { go(data.lostReasons[p.dataIndex].link); });
+
   make("chart-advisors", {
     xAxis: { type: "value", max: 100 },
     yAxis: { type: "category", inverse: true, data: data.advisors.map(function (r) { return r.name + " (" + r.responses + ")"; }) },

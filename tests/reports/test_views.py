@@ -119,6 +119,8 @@ def test_only_supervisors_win_back_create_due(client, history):
         "advisor_delivery",
         "advisor_repair",
         "categories",
+        "lost_reasons",
+        "lost_by_advisor",
         "drivers",
         "bands",
         "tiers",
