@@ -44,6 +44,14 @@ class VinFileField(forms.FileField):
         return upload
 
 
+BLANK_LABELS = {
+    "audience": _("请选择"),
+    "channel": _("请选择"),
+    "value_tier": _("全部"),
+    "mileage_band": _("全部"),
+}
+
+
 class CampaignForm(forms.ModelForm):
     """The campaign's fields; the rules (which audience needs which field, the template's
     placeholders, the dates) are the service's (campaigns.services.campaign_check)."""
@@ -85,6 +93,11 @@ class CampaignForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["starts_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        # The empty choice says what it means, not Django's "---------".
+        for name, label in BLANK_LABELS.items():
+            choices = list(self.fields[name].choices)
+            if choices and choices[0][0] in ("", None):
+                self.fields[name].choices = [("", label), *choices[1:]]
         if not self.is_bound:
             self.initial.setdefault(
                 "starts_at", timezone.localtime().replace(second=0, microsecond=0)

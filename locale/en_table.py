@@ -1462,6 +1462,7 @@ EN = {
     "次数": "Texts",
     "情感": "Sentiment",
     # Issue 19, the customer at a glance (H12).
+    "请选择": "Choose…",
     "客户速览": "At a glance",
     "专属顾问": "Own advisor",
     "价值等级": "Value tier",
