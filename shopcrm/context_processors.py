@@ -15,8 +15,8 @@ NAVIGATION = [
     (_("满意度"), "surveys:list", "surveys.view_surveyresponse"),
     (_("投诉"), "complaints:list", "complaints.view_complaint"),
     (_("仪表盘"), "reports:dashboard", "reports.view_reports"),
-    # Managers: each advisor's customers, moved in bulk when an advisor leaves (issue 19).
-    (_("顾问客户"), "customers:advisors", "customers.reassign_customers"),
+    # Managers' occasional pages (each advisor's customers, campaigns, issue 19) are in the
+    # user menu (templates/base.html): the top bar holds a role's daily pages on one row.
 ]
 
 
