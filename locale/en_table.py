@@ -1463,6 +1463,7 @@ EN = {
     "情感": "Sentiment",
     # Issue 19, the customer at a glance (H12).
     "请选择": "Choose…",
+    "专属顾问：%(name)s": "Own advisor: %(name)s",
     "客户速览": "At a glance",
     "专属顾问": "Own advisor",
     "价值等级": "Value tier",
