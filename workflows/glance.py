@@ -11,7 +11,6 @@ recomputed here."""
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from bookings.selectors import upcoming_appointment
@@ -86,8 +85,7 @@ def customer_glance(*, customer: Customer, now: datetime | None = None) -> Glanc
         tier_on=customer.value_tier_on,
     )
     if customer.advisor_id:
-        advisor = get_user_model().objects.filter(pk=customer.advisor_id).first()
-        glance.advisor_name = person_name(advisor)
+        glance.advisor_name = person_name(customer.advisor)
     glance.last_response = (
         SurveyResponse.objects.filter(customer_id=customer.pk)
         .order_by("-submitted_at", "-pk")
